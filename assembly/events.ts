@@ -1,0 +1,34 @@
+// events.ts — per-thread event rings for witnesses.
+//
+// Each thread owns one ring (only it writes); entries are ordered across threads by one global
+// ticket (an atomic add on its own line). An entry is published seqlock-style: ticket 0 first,
+// then the fields, then the real ticket, so a reader copying rings while writers run can tell a
+// torn entry (ticket changed or 0) and drop it.
+import * as L from './layout.gen';
+import { hdr, threadAddr, RINGS_BASE, RING_MASK } from './base';
+
+/** Record one event for thread `tid`; returns its ticket. Owner thread only. */
+export function ev(tid: u32, type: i32, a: i32, b: i32, c: i32, d: i32, e: i32, f: i32): i32 {
+  const t = threadAddr(tid);
+  const head = load<u32>(t + L.T_RING_HEAD);
+  const ring = RINGS_BASE + tid * (RING_MASK + 1) * <u32>L.EV_SIZE;
+  const slot = ring + (head & RING_MASK) * <u32>L.EV_SIZE;
+  const ticket = atomic.add<i32>(hdr(L.H_TICKET), 1) + 1;
+  atomic.store<i32>(slot + L.EV_TICKET, 0);
+  store<i32>(slot + L.EV_TYPE, type);
+  store<i32>(slot + L.EV_A, a);
+  store<i32>(slot + L.EV_B, b);
+  store<i32>(slot + L.EV_C, c);
+  store<i32>(slot + L.EV_D, d);
+  store<i32>(slot + L.EV_E, e);
+  store<i32>(slot + L.EV_F, f);
+  atomic.store<i32>(slot + L.EV_TICKET, ticket);
+  atomic.store<u32>(t + L.T_RING_HEAD, head + 1);
+  return ticket;
+}
+
+/** One op done by `tid`: bump its progress counter (the watchdog reads it). */
+export function progress(tid: u32): void {
+  const p = threadAddr(tid) + L.T_PROGRESS;
+  atomic.store<i32>(p, load<i32>(p) + 1);
+}

@@ -1,0 +1,536 @@
+// mm.ts — the per-page work: frame allocator, CPU page table, faults, the PTE side of each
+// invalidation, the hmm_range_fault walk, and the device side (program, zap, DMA) with the
+// oracle's checks. JS (src/mm/*.ts) orchestrates: it takes the locks and calls the notifiers;
+// every function here states which locks its caller must hold.
+//
+// Invariants the model keeps (the oracle relies on them, so a sound protocol is never flagged):
+//  - a present PTE changes (pfn or write bit removed) only between invalidate_range_start and
+//    invalidate_range_end of an invalidation covering it; none -> present and RO -> RW
+//    upgrades need none (as in the kernel);
+//  - a data frame is freed (gen bumped) only after the invalidate_range_end that unmapped it;
+//  - a page-table frame is freed only by munmap, under mmap_lock held for write.
+import * as L from './layout.gen';
+import {
+  PAGES, FRAMES, FIRST_TABLE_FRAME, TABLESTORE_BASE, DIR_BASE, VMA_BASE, SWAP_BASE, INVAL_BASE,
+  DMASEQ_BASE, hdr, frameAddr, threadAddr, rangeAddr, devpteAddr,
+} from './base';
+
+// ------------------------------------------------------------------------------------------
+// Frames: two lock-free stacks (data frames, page-table frames), heads tagged against ABA.
+// ------------------------------------------------------------------------------------------
+
+function stackPop(head: u32): i32 {
+  for (;;) {
+    const h = atomic.load<i64>(head);
+    const top = <u32>(h & 0xffffffff);
+    if (top == 0) return -1;
+    const pfn = top - 1;
+    const next = <u32>atomic.load<i32>(frameAddr(pfn) + L.F_NEXT);
+    const nh = ((((h >>> 32) + 1) & 0xffffffff) << 32) | <i64>next;
+    if (atomic.cmpxchg<i64>(head, h, nh) == h) return <i32>pfn;
+  }
+  return -1; // unreachable
+}
+
+function stackPush(head: u32, pfn: u32): void {
+  for (;;) {
+    const h = atomic.load<i64>(head);
+    atomic.store<i32>(frameAddr(pfn) + L.F_NEXT, <i32>(h & 0xffffffff));
+    const nh = ((((h >>> 32) + 1) & 0xffffffff) << 32) | <i64>(pfn + 1);
+    if (atomic.cmpxchg<i64>(head, h, nh) == h) return;
+  }
+}
+
+/** Single-threaded init: every frame free, table frames bound to their store slots. */
+export function mm_init(): void {
+  atomic.store<i64>(hdr(L.H_FREE_HEAD), 0);
+  atomic.store<i64>(hdr(L.H_TFREE_HEAD), 0);
+  for (let pfn = FRAMES; pfn-- > 0; ) {
+    const f = frameAddr(pfn);
+    store<i32>(f + L.F_GEN, 1);
+    store<i32>(f + L.F_STATE, L.FS_FREE);
+    store<i32>(f + L.F_REFCOUNT, 0);
+    store<i32>(f + L.F_OWNER, 0);
+    store<i32>(f + L.F_DATA, 0);
+    if (pfn >= FIRST_TABLE_FRAME) {
+      store<i32>(f + L.F_TABLE, pfn - FIRST_TABLE_FRAME);
+      stackPush(hdr(L.H_TFREE_HEAD), pfn);
+    } else {
+      store<i32>(f + L.F_TABLE, -1);
+      stackPush(hdr(L.H_FREE_HEAD), pfn);
+    }
+  }
+}
+
+/** Allocate a data frame holding page `page` (owner tag), zero data. Lock-free. -1 if none. */
+export function frame_alloc(page: u32): i32 {
+  const pfn = stackPop(hdr(L.H_FREE_HEAD));
+  if (pfn < 0) return -1;
+  const f = frameAddr(<u32>pfn);
+  store<i32>(f + L.F_DATA, 0);
+  atomic.store<i32>(f + L.F_REFCOUNT, 1);
+  atomic.store<i32>(f + L.F_OWNER, page + 1);
+  atomic.store<i32>(f + L.F_STATE, L.FS_ANON);
+  return pfn;
+}
+
+/** Free a frame: gen++ first (every later check sees it), then back on its stack. */
+export function frame_free(pfn: u32): void {
+  const f = frameAddr(pfn);
+  atomic.add<i32>(f + L.F_GEN, 1);
+  const st = atomic.load<i32>(f + L.F_STATE);
+  atomic.store<i32>(f + L.F_STATE, L.FS_FREE);
+  atomic.store<i32>(f + L.F_OWNER, 0);
+  atomic.store<i32>(f + L.F_REFCOUNT, 0);
+  atomic.store<i32>(f + L.F_DATA, 0x7fbad000 | (<i32>pfn & 0xfff)); // poison
+  stackPush(hdr(st == L.FS_PAGETABLE ? L.H_TFREE_HEAD : L.H_FREE_HEAD), pfn);
+}
+
+export function frame_gen(pfn: u32): i32 {
+  return atomic.load<i32>(frameAddr(pfn) + L.F_GEN);
+}
+
+// ------------------------------------------------------------------------------------------
+// Page table: directory word per leaf table (table pfn + 1), leaf tables are frames.
+// ------------------------------------------------------------------------------------------
+
+@inline function tableSlot(tpfn: u32): u32 {
+  return TABLESTORE_BASE + <u32>load<i32>(frameAddr(tpfn) + L.F_TABLE) * <u32>L.TABLE_BYTES;
+}
+
+/** Address of the PTE for `page`, allocating its leaf table if `alloc`. 0 if none.
+ *  Caller holds mmap_lock (read or write) or the anon_vma lock, so the table cannot be freed. */
+export function pte_addr(page: u32, alloc: i32): u32 {
+  const dir = DIR_BASE + (page >> <u32>L.PT_SHIFT) * 4;
+  let d = atomic.load<i32>(dir);
+  if (d == 0) {
+    if (!alloc) return 0;
+    const t = stackPop(hdr(L.H_TFREE_HEAD));
+    if (t < 0) return 0;
+    const slot = tableSlot(<u32>t);
+    for (let i: u32 = 0; i < <u32>L.TABLE_BYTES; i += 4) atomic.store<i32>(slot + i, 0);
+    atomic.store<i32>(frameAddr(<u32>t) + L.F_STATE, L.FS_PAGETABLE);
+    atomic.store<i32>(frameAddr(<u32>t) + L.F_OWNER, (page >> <u32>L.PT_SHIFT) + 1);
+    const old = atomic.cmpxchg<i32>(dir, 0, t + 1);
+    if (old != 0) {
+      frame_free(<u32>t);
+      d = old;
+    } else d = t + 1;
+  }
+  return tableSlot(<u32>(d - 1)) + ((page & (<u32>L.PTRS_PER_TABLE - 1)) << 2);
+}
+
+export function pte_get(page: u32): i32 {
+  const p = pte_addr(page, 0);
+  return p ? atomic.load<i32>(p) : 0;
+}
+
+export function vma_get(page: u32): i32 {
+  return atomic.load<i32>(VMA_BASE + page * 4);
+}
+/** Set VMA flags of [start,end). Caller holds mmap_lock for write (setup: single-threaded). */
+export function vma_set(start: u32, end: u32, flags: i32): void {
+  for (let p = start; p < end; p++) atomic.store<i32>(VMA_BASE + p * 4, flags);
+}
+
+@inline function ptePfn(pte: i32): u32 {
+  return <u32>pte >>> <u32>L.PTE_PFN_SHIFT;
+}
+@inline function mkPte(type: i32, pfn: u32, bits: i32): i32 {
+  return type | bits | <i32>(pfn << <u32>L.PTE_PFN_SHIFT);
+}
+
+// ------------------------------------------------------------------------------------------
+// CPU faults (handle_mm_fault). Caller holds mmap_lock for read.
+// ------------------------------------------------------------------------------------------
+
+/**
+ * Make `page` present (and writable if `write`). Returns 0, -EFAULT (no VMA / PROT_NONE / write
+ * to a read-only VMA), -EAGAIN (migration entry, or lost a race: try again), -ENOMEM, or
+ * NEED_COW (a write to a COW page: JS breaks it with an invalidation, see cow_break).
+ */
+export function handle_mm_fault(page: u32, write: i32): i32 {
+  const vma = vma_get(page);
+  if (!(vma & L.VM_MAPPED) || !(vma & L.VM_READ)) return L.EFAULT;
+  if (write && !(vma & L.VM_WRITE)) return L.EFAULT;
+  const p = pte_addr(page, 1);
+  if (!p) return L.ENOMEM;
+  const pte = atomic.load<i32>(p);
+  const type = pte & L.PTE_TYPE_MASK;
+  const wbit = vma & L.VM_WRITE ? L.PTE_WRITE : 0;
+  if (type == L.PTE_NONE || type == L.PTE_SWAP) {
+    const pfn = frame_alloc(page);
+    if (pfn < 0) return L.ENOMEM;
+    if (type == L.PTE_SWAP) store<i32>(frameAddr(<u32>pfn) + L.F_DATA, load<i32>(SWAP_BASE + page * 4));
+    if (atomic.cmpxchg<i32>(p, pte, mkPte(L.PTE_PRESENT, <u32>pfn, wbit)) != pte) {
+      frame_free(<u32>pfn); // never visible to anyone
+      return L.EAGAIN;
+    }
+    return 0;
+  }
+  if (type == L.PTE_MIGRATION) return L.EAGAIN;
+  // present
+  if (!write || (pte & L.PTE_WRITE)) return 0;
+  if (pte & L.PTE_COW) return L.NEED_COW;
+  // write fault on a read-only PTE in a writable VMA: upgrade in place (no invalidation needed)
+  if (atomic.cmpxchg<i32>(p, pte, pte | L.PTE_WRITE) != pte) return L.EAGAIN;
+  return 0;
+}
+
+/** CPU access after a successful fault: read (write=0) or write `value`. Returns the data or -EAGAIN. */
+export function cpu_access(page: u32, write: i32, value: i32): i32 {
+  const p = pte_addr(page, 0);
+  if (!p) return L.EAGAIN;
+  const pte = atomic.load<i32>(p);
+  if ((pte & L.PTE_TYPE_MASK) != L.PTE_PRESENT) return L.EAGAIN;
+  if (write && !(pte & L.PTE_WRITE)) return L.EAGAIN;
+  const f = frameAddr(ptePfn(pte));
+  if (write) {
+    atomic.store<i32>(f + L.F_DATA, value);
+    return value;
+  }
+  return atomic.load<i32>(f + L.F_DATA);
+}
+
+/**
+ * COW break, second half (JS has called invalidate_range_start for [page, page+1)): copy into a
+ * new frame and switch the PTE. Returns the old pfn (free it after invalidate_range_end), or
+ * -EAGAIN if the PTE changed meanwhile, -ENOMEM.
+ */
+export function cow_break(page: u32): i32 {
+  const p = pte_addr(page, 0);
+  if (!p) return L.EAGAIN;
+  const pte = atomic.load<i32>(p);
+  if ((pte & L.PTE_TYPE_MASK) != L.PTE_PRESENT || !(pte & L.PTE_COW)) return L.EAGAIN;
+  const npfn = frame_alloc(page);
+  if (npfn < 0) return L.ENOMEM;
+  const old = ptePfn(pte);
+  store<i32>(frameAddr(<u32>npfn) + L.F_DATA, atomic.load<i32>(frameAddr(old) + L.F_DATA));
+  if (atomic.cmpxchg<i32>(p, pte, mkPte(L.PTE_PRESENT, <u32>npfn, L.PTE_WRITE)) != pte) {
+    frame_free(<u32>npfn);
+    return L.EAGAIN;
+  }
+  return <i32>old;
+}
+
+// ------------------------------------------------------------------------------------------
+// The PTE side of invalidations. Each runs between invalidate_range_start (callbacks done) and
+// invalidate_range_end; frames they unmap are returned in a per-thread list and freed by JS
+// after invalidate_range_end. `out` points at a u32 array with room for (end - start) entries.
+// ------------------------------------------------------------------------------------------
+
+/**
+ * munmap / madvise(DONTNEED) / OOM reap: clear every PTE in [start,end). Present frames go to
+ * `out`; migration entries are cleared (the migrating thread owns and frees that frame); swap
+ * entries are dropped. Returns how many pfns were written to `out`.
+ * Caller: mmap_lock (write for munmap, read for DONTNEED and the reaper).
+ */
+export function zap_ptes(start: u32, end: u32, out: u32): i32 {
+  let n = 0;
+  for (let page = start; page < end; page++) {
+    const p = pte_addr(page, 0);
+    if (!p) continue;
+    const pte = atomic.xchg<i32>(p, 0);
+    if ((pte & L.PTE_TYPE_MASK) == L.PTE_PRESENT) {
+      store<u32>(out + (<u32>n << 2), ptePfn(pte));
+      n++;
+    }
+  }
+  return n;
+}
+
+/**
+ * munmap, after zap_ptes and invalidate_range_end: free the leaf tables lying wholly inside
+ * [start,end). Caller holds mmap_lock for write and the anon_vma lock for write.
+ */
+export function free_tables(start: u32, end: u32): i32 {
+  let n = 0;
+  const per = <u32>L.PTRS_PER_TABLE;
+  for (let i = (start + per - 1) / per; (i + 1) * per <= end; i++) {
+    const d = atomic.xchg<i32>(DIR_BASE + i * 4, 0);
+    if (d != 0) {
+      frame_free(<u32>(d - 1));
+      n++;
+    }
+  }
+  return n;
+}
+
+/** mprotect(read-only) / fork's write-protect: clear the write bit (set COW if `cow`). */
+export function wrprotect_ptes(start: u32, end: u32, cow: i32): void {
+  for (let page = start; page < end; page++) {
+    const p = pte_addr(page, 0);
+    if (!p) continue;
+    for (;;) {
+      const pte = atomic.load<i32>(p);
+      if ((pte & L.PTE_TYPE_MASK) != L.PTE_PRESENT) break;
+      const npte = (pte & ~L.PTE_WRITE) | (cow ? L.PTE_COW : 0);
+      if (npte == pte || atomic.cmpxchg<i32>(p, pte, npte) == pte) break;
+    }
+  }
+}
+
+/**
+ * Migration of one page, inside its invalidation: present -> migration entry, copy to a new
+ * frame, migration entry -> present(new). Returns the old pfn (free after end), -EAGAIN if the
+ * page was not present or changed under us, -ENOMEM. Caller holds the anon_vma lock (read).
+ */
+export function migrate_page(page: u32): i32 {
+  const p = pte_addr(page, 0);
+  if (!p) return L.EAGAIN;
+  const pte = atomic.load<i32>(p);
+  if ((pte & L.PTE_TYPE_MASK) != L.PTE_PRESENT) return L.EAGAIN;
+  const old = ptePfn(pte);
+  const mig = (pte & ~L.PTE_TYPE_MASK) | L.PTE_MIGRATION;
+  if (atomic.cmpxchg<i32>(p, pte, mig) != pte) return L.EAGAIN;
+  const npfn = frame_alloc(page);
+  if (npfn < 0) {
+    atomic.cmpxchg<i32>(p, mig, pte); // put the old page back
+    return L.ENOMEM;
+  }
+  store<i32>(frameAddr(<u32>npfn) + L.F_DATA, atomic.load<i32>(frameAddr(old) + L.F_DATA));
+  const npte = mkPte(L.PTE_PRESENT, <u32>npfn, pte & (L.PTE_WRITE | L.PTE_COW));
+  if (atomic.cmpxchg<i32>(p, mig, npte) != mig) {
+    // zapped meanwhile (DONTNEED / reaper): both frames are ours to free
+    frame_free(<u32>npfn);
+  }
+  return <i32>old;
+}
+
+/** Reclaim (swap-out) of one page, inside its invalidation. Returns the old pfn or -EAGAIN.
+ *  Caller holds the anon_vma lock (read). */
+export function reclaim_page(page: u32): i32 {
+  const p = pte_addr(page, 0);
+  if (!p) return L.EAGAIN;
+  const pte = atomic.load<i32>(p);
+  if ((pte & L.PTE_TYPE_MASK) != L.PTE_PRESENT) return L.EAGAIN;
+  const old = ptePfn(pte);
+  atomic.store<i32>(SWAP_BASE + page * 4, atomic.load<i32>(frameAddr(old) + L.F_DATA));
+  if (atomic.cmpxchg<i32>(p, pte, mkPte(L.PTE_SWAP, page, 0)) != pte) return L.EAGAIN;
+  return <i32>old;
+}
+
+// ------------------------------------------------------------------------------------------
+// Oracle bookkeeping: per-page count of invalidations between callbacks-done and end.
+// ------------------------------------------------------------------------------------------
+
+export function inval_mark(start: u32, end: u32, delta: i32): void {
+  for (let page = start; page < end; page++) atomic.add<i32>(INVAL_BASE + page * 4, delta);
+}
+
+@inline function violDetail(tid: u32, kind: i32, page: u32, pfn: i32, genWant: i32, genHave: i32, dev: i32): i32 {
+  const v = threadAddr(tid) + L.T_VIOL;
+  store<i32>(v, kind);
+  store<i32>(v + 4, page);
+  store<i32>(v + 8, pfn);
+  store<i32>(v + 12, genWant);
+  store<i32>(v + 16, genHave);
+  store<i32>(v + 20, dev);
+  atomic.add<i32>(hdr(L.H_VIOLATIONS) + (kind << 2), 1);
+  return -(kind + 1);
+}
+
+/** Callbacks done for [start,end): no device may still map a page of it. Returns the first
+ *  device-mapped page found (and records the violation), or -1. */
+export function check_zapped(dev: u32, start: u32, end: u32, tid: u32): i32 {
+  for (let page = start; page < end; page++) {
+    const e = atomic.load<i64>(devpteAddr(dev, page));
+    if (<i32>e & L.DEV_VALID) {
+      violDetail(tid, L.V_DEVICE_PTE_DURING_INVALIDATION, page, <i32>(<u32>e >>> <u32>L.DEV_PFN_SHIFT), <i32>(e >>> 32), -1, dev);
+      return <i32>page;
+    }
+  }
+  return -1;
+}
+
+// ------------------------------------------------------------------------------------------
+// hmm_range_fault: walk [start,end) of a range record into its hmm_pfns array.
+// Caller holds mmap_lock for read (a protocol that does not lets the walk read freed tables,
+// which it reports as PT_UAF).
+// ------------------------------------------------------------------------------------------
+
+/**
+ * Walk from page `from`. Returns 0 when the whole range is snapshotted; -EBUSY when the lockless
+ * check (R_CHECK_ADDR != R_CHECK_EXPECT) fails or a page is under migration; -EFAULT on a hole or
+ * PROT_NONE; -EPERM when write is required and the VMA is read-only; NEED_FAULT with
+ * R_FAULT_PAGE set when a page must be faulted in (JS does it, then walks on from there);
+ * PT_UAF (details in T_VIOL) when the walk read a page table that was freed under it.
+ */
+export function hmm_range_fault(r: u32, from: u32, tid: u32): i32 {
+  const start = load<u32>(r + L.R_START);
+  const end = load<u32>(r + L.R_END);
+  const flags = load<i32>(r + L.R_FLAGS);
+  const checkAddr = load<u32>(r + L.R_CHECK_ADDR);
+  const expect = load<i32>(r + L.R_CHECK_EXPECT);
+  const pfns = r + <u32>L.R_HDR;
+  for (let page = from; page < end; page++) {
+    if (checkAddr != 0 && atomic.load<i32>(checkAddr) != expect) return L.EBUSY;
+    const out = pfns + ((page - start) << 3);
+    const vma = vma_get(page);
+    if (!(vma & L.VM_MAPPED) || !(vma & L.VM_READ)) {
+      store<i64>(out, <i64>L.HMM_PFN_ERROR);
+      return L.EFAULT;
+    }
+    if ((flags & L.RF_WRITE) && !(vma & L.VM_WRITE)) {
+      store<i64>(out, <i64>L.HMM_PFN_ERROR);
+      return L.EPERM;
+    }
+    const dir = DIR_BASE + (page >> <u32>L.PT_SHIFT) * 4;
+    const d = atomic.load<i32>(dir);
+    if (d == 0) {
+      if (flags & L.RF_FAULT) {
+        store<i32>(r + L.R_FAULT_PAGE, page);
+        return L.NEED_FAULT;
+      }
+      store<i64>(out, 0);
+      continue;
+    }
+    const tf = frameAddr(<u32>(d - 1));
+    const g1 = atomic.load<i32>(tf + L.F_GEN);
+    const st = atomic.load<i32>(tf + L.F_STATE);
+    const p = tableSlot(<u32>(d - 1)) + ((page & (<u32>L.PTRS_PER_TABLE - 1)) << 2);
+    const pte = atomic.load<i32>(p);
+    const g2 = atomic.load<i32>(tf + L.F_GEN);
+    const d2 = atomic.load<i32>(dir);
+    if (g1 != g2 || st != L.FS_PAGETABLE || d2 != d) {
+      violDetail(tid, L.V_PAGE_TABLE_USE_AFTER_FREE, page, d - 1, g1, g2, -1);
+      return L.PT_UAF;
+    }
+    const type = pte & L.PTE_TYPE_MASK;
+    if (type == L.PTE_MIGRATION) return L.EBUSY;
+    if (type != L.PTE_PRESENT || ((flags & L.RF_WRITE) && !(pte & L.PTE_WRITE))) {
+      if (flags & L.RF_FAULT) {
+        store<i32>(r + L.R_FAULT_PAGE, page);
+        return L.NEED_FAULT;
+      }
+      store<i64>(out, 0);
+      continue;
+    }
+    const pfn = ptePfn(pte);
+    const gen = atomic.load<i32>(frameAddr(pfn) + L.F_GEN);
+    if (atomic.load<i32>(p) != pte) {
+      page--; // changed while we read the gen: walk this page again
+      continue;
+    }
+    let lo = L.HMM_PFN_VALID | <i32>pfn;
+    if (pte & L.PTE_WRITE) lo |= L.HMM_PFN_WRITE;
+    store<i64>(out, (<i64>gen << 32) | <i64>(<u32>lo));
+  }
+  return 0;
+}
+
+// ------------------------------------------------------------------------------------------
+// Device side. A device entry is one i64: valid, write, pfn | gen it was programmed with.
+// ------------------------------------------------------------------------------------------
+
+/**
+ * Program device `dev` from range record `r`'s hmm_pfns (the driver's "update device page
+ * table"). Caller holds the protocol's user lock and has passed its retry check. The oracle
+ * checks each page: its frame must still carry the gen the walk saw (else the page was freed
+ * since the snapshot: use-after-free), and no invalidation of it may be between callbacks-done
+ * and end. Every page is programmed (a broken protocol's effect is real); returns 0 or the
+ * first violation as -(kind+1), details in T_VIOL.
+ */
+export function dev_program(dev: u32, r: u32, tid: u32, oracle: i32): i32 {
+  const start = load<u32>(r + L.R_START);
+  const end = load<u32>(r + L.R_END);
+  const pfns = r + <u32>L.R_HDR;
+  let res = 0;
+  for (let page = start; page < end; page++) {
+    const e = load<i64>(pfns + ((page - start) << 3));
+    const lo = <i32>e;
+    if (!(lo & L.HMM_PFN_VALID)) continue;
+    const pfn = <u32>(lo & L.HMM_PFN_MASK);
+    const gen = <i32>(e >>> 32);
+    if (oracle && res == 0) {
+      const now = atomic.load<i32>(frameAddr(pfn) + L.F_GEN);
+      if (now != gen) res = violDetail(tid, L.V_USE_AFTER_FREE, page, <i32>pfn, gen, now, dev);
+      else if (atomic.load<i32>(INVAL_BASE + page * 4) != 0)
+        res = violDetail(tid, L.V_DEVICE_PTE_DURING_INVALIDATION, page, <i32>pfn, gen, now, dev);
+    }
+    let d = L.DEV_VALID | <i32>(pfn << <u32>L.DEV_PFN_SHIFT);
+    if (lo & L.HMM_PFN_WRITE) d |= L.DEV_WRITE;
+    atomic.store<i64>(devpteAddr(dev, page), (<i64>gen << 32) | <i64>(<u32>d));
+  }
+  return res;
+}
+
+/** Zap device entries of [start,end). Caller holds the protocol's user lock. */
+export function dev_zap(dev: u32, start: u32, end: u32): void {
+  for (let page = start; page < end; page++) atomic.store<i64>(devpteAddr(dev, page), 0);
+}
+
+/** Device entry low word (valid/write/pfn) for display and tests. */
+export function dev_entry(dev: u32, page: u32): i32 {
+  return <i32>atomic.load<i64>(devpteAddr(dev, page));
+}
+export function dev_entry_gen(dev: u32, page: u32): i32 {
+  return <i32>(atomic.load<i64>(devpteAddr(dev, page)) >>> 32);
+}
+
+/** The DMA thread's in-flight word (odd while an access is in flight). */
+export function dmaseq_addr(tid: u32): u32 {
+  return DMASEQ_BASE + tid * <u32>L.LINE;
+}
+
+/**
+ * One device access by DMA thread `tid` of device `dev` at `page` (read, or write `value`).
+ * The access is bracketed by the thread's in-flight word so an invalidation's fence can wait
+ * for it. Returns 0 (no device entry: the device would fault), 1 (access done), 2 (write to a
+ * read-only device entry: refused), or -(kind+1) on a violation (details in T_VIOL):
+ * use-after-free (frame gen or content differs from what was programmed), write-to-readonly
+ * (device writes while the CPU PTE for that frame is read-only), device-pte-during-invalidation.
+ */
+export function dma_access(dev: u32, page: u32, write: i32, value: i32, tid: u32, oracle: i32): i32 {
+  const seq = DMASEQ_BASE + tid * <u32>L.LINE;
+  atomic.add<i32>(seq, 1); // odd: in flight
+  const e = atomic.load<i64>(devpteAddr(dev, page));
+  const lo = <i32>e;
+  let res = 0;
+  if (lo & L.DEV_VALID) {
+    const pfn = <u32>lo >>> <u32>L.DEV_PFN_SHIFT;
+    const gen = <i32>(e >>> 32);
+    const f = frameAddr(pfn);
+    if (write && !(lo & L.DEV_WRITE)) res = 2;
+    else {
+      res = 1;
+      if (oracle) {
+        const now = atomic.load<i32>(f + L.F_GEN);
+        if (now != gen || atomic.load<i32>(f + L.F_OWNER) != <i32>page + 1)
+          res = violDetail(tid, L.V_USE_AFTER_FREE, page, <i32>pfn, gen, now, dev);
+        else if (atomic.load<i32>(INVAL_BASE + page * 4) != 0)
+          res = violDetail(tid, L.V_DEVICE_PTE_DURING_INVALIDATION, page, <i32>pfn, gen, now, dev);
+        else if (write) {
+          const pte = pte_get(page);
+          if ((pte & L.PTE_TYPE_MASK) == L.PTE_PRESENT && ptePfn(pte) == pfn && !(pte & L.PTE_WRITE))
+            res = violDetail(tid, L.V_WRITE_TO_READONLY, page, <i32>pfn, gen, now, dev);
+        }
+      }
+      if (write) atomic.store<i32>(f + L.F_DATA, value);
+      else atomic.load<i32>(f + L.F_DATA);
+    }
+  }
+  atomic.add<i32>(seq, 1); // even: done
+  return res;
+}
+
+/** Data word of the frame `page` maps on the CPU (tests), or -1 if not present. */
+export function cpu_peek(page: u32): i32 {
+  const pte = pte_get(page);
+  if ((pte & L.PTE_TYPE_MASK) != L.PTE_PRESENT) return -1;
+  return atomic.load<i32>(frameAddr(ptePfn(pte)) + L.F_DATA);
+}
+
+/** Data word through device `dev`'s entry for `page`, or -1 if none (tests). */
+export function dev_peek(dev: u32, page: u32): i32 {
+  const lo = <i32>atomic.load<i64>(devpteAddr(dev, page));
+  if (!(lo & L.DEV_VALID)) return -1;
+  return atomic.load<i32>(frameAddr(<u32>lo >>> <u32>L.DEV_PFN_SHIFT) + L.F_DATA);
+}
+
+export function pages(): u32 {
+  return PAGES;
+}
+export function range_addr(tid: u32): u32 {
+  return rangeAddr(tid);
+}

@@ -1,0 +1,400 @@
+/**
+ * layout.ts — the single source of truth for every offset in the shared memory.
+ *
+ * Two kinds of numbers live here:
+ *  - `L`: fixed constants (header field offsets, record strides and field offsets, PTE and
+ *    device-entry encodings). `scripts/gen-layout.mjs` writes them into
+ *    `assembly/layout.gen.ts`, so AssemblyScript and TypeScript read the same numbers;
+ *    test/layout.test.ts proves the built Wasm agrees with this file.
+ *  - `computeLayout(config)`: the region bases for one run (they depend on how many pages,
+ *    devices, threads... the run has). The runner writes them into the header once, before any
+ *    worker starts; Wasm reads them from the header (`setup()` caches them per instance).
+ *
+ * Every address is a byte offset into the one shared WebAssembly.Memory. Words written by
+ * different threads at a high rate (tickets, stop flag, allocator head, lock words, per-thread
+ * progress) each get their own 64-byte line.
+ */
+
+export const LINE = 64;
+export const WASM_PAGE = 65536;
+
+/** Fixed constants shared with AssemblyScript (generated into assembly/layout.gen.ts). */
+export const L = {
+  LINE: 64,
+  /** Everything below BASE belongs to the AssemblyScript module's (constant) static data. */
+  BASE: 65536,
+  MAGIC: 0x484d4d53, // 'HMMS'
+  LAYOUT_VERSION: 3,
+
+  // ---- header (at BASE): config and region bases, one word each, then hot lines ----
+  H_MAGIC: 0,
+  H_VERSION: 4,
+  H_TOTAL_BYTES: 8,
+  H_PAGES: 12,
+  H_FRAMES: 16,
+  H_TABLES: 20,
+  H_DEVICES: 24,
+  H_SUBS: 28,
+  H_THREADS: 32,
+  H_RANGE_MAX: 36,
+  H_RING_ENTRIES: 40,
+  H_DIR_ENTRIES: 44,
+  H_FRAMES_BASE: 48,
+  H_TABLESTORE_BASE: 52,
+  H_DIR_BASE: 56,
+  H_VMA_BASE: 60,
+  H_SWAP_BASE: 64,
+  H_INVAL_BASE: 68,
+  H_DEVPT_BASE: 72,
+  H_RANGES_BASE: 76,
+  H_THREADS_BASE: 80,
+  H_RINGS_BASE: 84,
+  H_PROTO_MM_BASE: 88,
+  H_PROTO_SUB_BASE: 92,
+  H_SUBREC_BASE: 96,
+  H_DMASEQ_BASE: 100,
+  H_PROTO_RANGE_BASE: 104,
+  H_PROTO_MM_LINES: 108,
+  H_PROTO_SUB_LINES: 112,
+  H_PROTO_RANGE_LINES: 116,
+  H_FIRST_TABLE_FRAME: 120,
+  H_FLAGS: 124, // bit 0: oracle on, bit 1: events on
+  // hot lines, one each
+  H_TICKET: 128, // global event ticket (i32, atomic add)
+  H_STOP: 192, // stop flag: workers leave their loops when non-zero
+  H_GO: 256, // start barrier: [ready count, go flag]
+  H_FREE_HEAD: 320, // i64: frame free-stack head (pfn+1 in low 32 bits, ABA tag in high 32)
+  H_TFREE_HEAD: 336, // i64: page-table frame free-stack head, same encoding
+  H_VIOLATIONS: 384, // i32[16]: violations by kind
+  H_MMAP_LOCK: 448, // rwsem (one line)
+  H_CLOCK: 512, // i32[4]: misc shared counters (invalidations in flight, etc.)
+  H_SIZE: 576,
+
+  // ---- frames (physical pages) ----
+  FRAME_SIZE: 32,
+  F_GEN: 0, // bumped on every free
+  F_STATE: 4,
+  F_REFCOUNT: 8,
+  F_OWNER: 12, // content tag: VA page + 1 of the mapping it holds, 0 when free
+  F_DATA: 16, // the data word (what CPU and device read and write)
+  F_NEXT: 20, // free-stack link (pfn + 1, 0 = end)
+  F_TABLE: 24, // for page-table frames: index of its table store slot
+  FS_FREE: 0,
+  FS_ANON: 1,
+  FS_PAGETABLE: 2,
+  FS_RESERVED: 3,
+
+  // ---- CPU page table: directory (one word per leaf table) -> leaf table frames ----
+  PT_SHIFT: 6,
+  PTRS_PER_TABLE: 64,
+  TABLE_BYTES: 256,
+  // PTE word: [1:0] type, [2] write, [3] cow, [31:4] pfn / swap slot
+  PTE_NONE: 0,
+  PTE_PRESENT: 1,
+  PTE_MIGRATION: 2,
+  PTE_SWAP: 3,
+  PTE_TYPE_MASK: 3,
+  PTE_WRITE: 4,
+  PTE_COW: 8,
+  PTE_PFN_SHIFT: 4,
+  // directory entry: table frame pfn + 1 (0 = no table)
+
+  // ---- VMA flags, one word per page (the model's VMAs are page-granular) ----
+  VM_MAPPED: 1,
+  VM_READ: 2,
+  VM_WRITE: 4,
+
+  // ---- device page table entry: one i64 per page per device ----
+  // low word: [0] valid, [1] write, [31:2] pfn ; high word: frame gen it was programmed with
+  DEV_VALID: 1,
+  DEV_WRITE: 2,
+  DEV_PFN_SHIFT: 2,
+
+  // ---- hmm_pfns entries: one i64 per page ----
+  // low word: [31] valid, [30] write, [29] error, [28:0] pfn ; high word: frame gen seen by the walk
+  HMM_PFN_VALID: -2147483648, // 1 << 31
+  HMM_PFN_WRITE: 0x40000000,
+  HMM_PFN_ERROR: 0x20000000,
+  HMM_PFN_MASK: 0x1fffffff,
+
+  // ---- range records (one per driver thread: struct hmm_range) ----
+  R_START: 0,
+  R_END: 4,
+  R_FLAGS: 8, // bit 0: fault missing pages, bit 1: require write
+  R_NOTIFIER_SEQ: 12,
+  R_CHECK_ADDR: 16, // lockless retry check: word address (0 = none) ...
+  R_CHECK_EXPECT: 20, // ... and the value it must still hold
+  R_SUB: 24,
+  R_DEVICE: 28,
+  R_REGISTERED: 32,
+  R_FAULT_PAGE: 36, // out: page the walk needs faulted in
+  R_HDR: 64,
+  RF_FAULT: 1,
+  RF_WRITE: 2,
+
+  // ---- subscription records ----
+  S_START: 0,
+  S_END: 4,
+  S_DEVICE: 8,
+  SUBREC_SIZE: 16,
+
+  // ---- per-thread record (diagnostics + progress), 4 lines ----
+  THREAD_SIZE: 256,
+  T_PROGRESS: 0, // ops completed (own line)
+  T_ROLE: 64,
+  T_WAIT_ADDR: 68, // lock/queue word it is blocked on (0 = running)
+  T_WAIT_KIND: 72, // 1 mutex, 2 rwsem read, 3 rwsem write, 4 waitqueue
+  T_HELD_N: 76,
+  T_HELD: 80, // i32[8]: held lock addresses | mode in low 2 bits
+  T_RING_HEAD: 112,
+  T_LAST_PROGRESS_MS: 116,
+  T_VIOL: 128, // i32[16] scratch: violation details written by Wasm
+  HELD_MAX: 8,
+  HELD_MUTEX: 1,
+  HELD_READ: 2,
+  HELD_WRITE: 3,
+
+  // ---- event rings: per thread, RING_ENTRIES entries of 8 words ----
+  EV_SIZE: 32,
+  EV_TICKET: 0,
+  EV_TYPE: 4,
+  EV_A: 8,
+  EV_B: 12,
+  EV_C: 16,
+  EV_D: 20,
+  EV_E: 24,
+  EV_F: 28,
+
+  // ---- lock words (each lock occupies one line) ----
+  MX_STATE: 0, // 0 unlocked, 1 locked, 2 locked with waiters
+  MX_OWNER: 4, // thread id + 1
+  RW_STATE: 0, // readers in [15:0], WRITER bit 16
+  RW_OWNER: 4, // writer thread id + 1
+  RW_SEQ: 8, // futex word: bumped on every release that may let a waiter in
+  RW_WWAIT: 12, // writers waiting
+  RW_RWAIT: 16, // readers waiting
+  RW_RBUDGET: 20, // readers let in ahead of waiting writers after an up_write
+  RW_WRITER: 0x10000,
+  RW_READER_MASK: 0xffff,
+  WQ_SEQ: 0,
+  CMP_DONE: 4,
+
+  // ---- violation kinds (index into H_VIOLATIONS) ----
+  V_DEVICE_PTE_DURING_INVALIDATION: 0,
+  V_USE_AFTER_FREE: 1,
+  V_WRITE_TO_READONLY: 2,
+  V_PAGE_TABLE_USE_AFTER_FREE: 3,
+  V_DEADLOCK: 4,
+  V_STALL: 5,
+  V_KINDS: 6,
+
+  // ---- errno-style results of Wasm calls ----
+  OK: 0,
+  EFAULT: -14,
+  EPERM: -1,
+  EBUSY: -16,
+  EAGAIN: -11,
+  ENOMEM: -12,
+  NEED_FAULT: -1000, // walk: fault R_FAULT_PAGE in, then walk again
+  NEED_COW: -1001, // fault: a COW break is needed (an invalidation, done by JS)
+  PT_UAF: -1002, // walk read a freed page table
+} as const;
+
+export type LayoutConstants = typeof L;
+
+export const VIOLATION_KINDS = [
+  'device-pte-during-invalidation',
+  'use-after-free',
+  'write-to-readonly',
+  'page-table-use-after-free',
+  'deadlock',
+  'stall',
+] as const;
+export type ViolationKind = (typeof VIOLATION_KINDS)[number];
+
+/** What a run's memory must hold. */
+export interface LayoutConfig {
+  pages: number; // virtual pages in the mirrored address space
+  devices: number;
+  subsPerDevice: number;
+  threads: number; // worker threads (every role)
+  rangeMax: number; // most pages one device fault may cover
+  ringEntries: number; // events kept per thread (power of two)
+  protoMmLines: number; // lines of per-mm protocol state
+  protoSubLines: number; // lines of per-subscription protocol state
+  protoRangeLines: number; // lines of per-range protocol state
+  /** Frames beyond one per page (migration, COW and swap-in need spares). */
+  spareFrames?: number;
+  /** Largest memory the run may use, bytes (default 1 GiB, the module's declared maximum). */
+  maxBytes?: number;
+}
+
+export interface Layout {
+  config: Required<LayoutConfig>;
+  frames: number;
+  tables: number;
+  dirEntries: number;
+  firstTableFrame: number;
+  framesBase: number;
+  tableStoreBase: number;
+  dirBase: number;
+  vmaBase: number;
+  swapBase: number;
+  invalBase: number;
+  devptBase: number;
+  rangesBase: number;
+  rangeSize: number;
+  threadsBase: number;
+  ringsBase: number;
+  protoMmBase: number;
+  protoSubBase: number;
+  protoRangeBase: number;
+  subrecBase: number;
+  dmaseqBase: number;
+  totalBytes: number;
+  wasmPages: number;
+}
+
+/** The module declares this maximum (asconfig.json: maximumMemory 16384 pages = 1 GiB). */
+export const MAX_WASM_PAGES = 16384;
+
+export class LayoutError extends Error {}
+
+const alignLine = (n: number) => Math.ceil(n / LINE) * LINE;
+
+function checkInt(name: string, v: number, min: number, max: number) {
+  if (!Number.isInteger(v) || v < min || v > max)
+    throw new LayoutError(`${name} must be an integer from ${min} to ${max} (got ${v})`);
+}
+
+/**
+ * Compute every region base for a run. Pure; throws LayoutError (one line, says what to change)
+ * on a config that is out of range or does not fit the memory maximum.
+ */
+export function computeLayout(cfg: LayoutConfig): Layout {
+  const config: Required<LayoutConfig> = {
+    spareFrames: cfg.spareFrames ?? Math.max(64, cfg.pages + 16 * cfg.threads),
+    maxBytes: cfg.maxBytes ?? MAX_WASM_PAGES * WASM_PAGE,
+    ...cfg,
+  } as Required<LayoutConfig>;
+  checkInt('pages', config.pages, L.PTRS_PER_TABLE, 1 << 24);
+  if (config.pages % L.PTRS_PER_TABLE !== 0)
+    throw new LayoutError(`pages must be a multiple of ${L.PTRS_PER_TABLE} (got ${config.pages})`);
+  checkInt('devices', config.devices, 1, 64);
+  checkInt('subsPerDevice', config.subsPerDevice, 1, 1024);
+  if (config.pages / config.subsPerDevice < 1 || config.pages % config.subsPerDevice !== 0)
+    throw new LayoutError(`pages (${config.pages}) must be a multiple of subsPerDevice (${config.subsPerDevice})`);
+  checkInt('threads', config.threads, 1, 256);
+  checkInt('rangeMax', config.rangeMax, 1, 4096);
+  checkInt('ringEntries', config.ringEntries, 16, 1 << 16);
+  if ((config.ringEntries & (config.ringEntries - 1)) !== 0)
+    throw new LayoutError(`ringEntries must be a power of two (got ${config.ringEntries})`);
+
+  const dirEntries = config.pages / L.PTRS_PER_TABLE;
+  const tables = dirEntries; // one leaf table per directory entry at most
+  const dataFrames = config.pages + config.spareFrames;
+  const frames = dataFrames + tables;
+  if (frames >= 1 << 28) throw new LayoutError(`too many frames (${frames}): lower pages`);
+  const firstTableFrame = dataFrames;
+
+  let at = L.BASE + L.H_SIZE;
+  const take = (bytes: number) => {
+    const base = alignLine(at);
+    at = base + bytes;
+    return base;
+  };
+  const framesBase = take(frames * L.FRAME_SIZE);
+  const tableStoreBase = take(tables * L.TABLE_BYTES);
+  const dirBase = take(dirEntries * 4);
+  const vmaBase = take(config.pages * 4);
+  const swapBase = take(config.pages * 4);
+  const invalBase = take(config.pages * 4);
+  const devptBase = take(config.devices * config.pages * 8);
+  const rangeSize = alignLine(L.R_HDR + config.rangeMax * 8);
+  const rangesBase = take(config.threads * rangeSize);
+  const threadsBase = take(config.threads * L.THREAD_SIZE);
+  const ringsBase = take(config.threads * config.ringEntries * L.EV_SIZE);
+  const protoMmBase = take(config.protoMmLines * LINE);
+  const nSubs = config.devices * config.subsPerDevice;
+  const protoSubBase = take(nSubs * config.protoSubLines * LINE);
+  const protoRangeBase = take(config.threads * config.protoRangeLines * LINE);
+  const subrecBase = take(nSubs * L.SUBREC_SIZE);
+  const dmaseqBase = take(config.threads * LINE);
+  const totalBytes = alignLine(at);
+  const wasmPages = Math.ceil(totalBytes / WASM_PAGE);
+  if (totalBytes > config.maxBytes || wasmPages > MAX_WASM_PAGES)
+    throw new LayoutError(
+      `config needs ${(totalBytes / 2 ** 20).toFixed(1)} MiB of shared memory but the maximum is ` +
+        `${(Math.min(config.maxBytes, MAX_WASM_PAGES * WASM_PAGE) / 2 ** 20).toFixed(1)} MiB: lower pages, devices or threads`,
+    );
+  return {
+    config, frames, tables, dirEntries, firstTableFrame, framesBase, tableStoreBase, dirBase,
+    vmaBase, swapBase, invalBase, devptBase, rangesBase, rangeSize, threadsBase, ringsBase,
+    protoMmBase, protoSubBase, protoRangeBase, subrecBase, dmaseqBase, totalBytes, wasmPages,
+  };
+}
+
+/** Write config and region bases into the header. Single-threaded, before workers start. */
+export function writeHeader(i32: Int32Array, lay: Layout, flags: number): void {
+  const h = (off: number, v: number) => {
+    i32[(L.BASE + off) >> 2] = v;
+  };
+  const c = lay.config;
+  h(L.H_MAGIC, L.MAGIC);
+  h(L.H_VERSION, L.LAYOUT_VERSION);
+  h(L.H_TOTAL_BYTES, lay.totalBytes);
+  h(L.H_PAGES, c.pages);
+  h(L.H_FRAMES, lay.frames);
+  h(L.H_TABLES, lay.tables);
+  h(L.H_DEVICES, c.devices);
+  h(L.H_SUBS, c.devices * c.subsPerDevice);
+  h(L.H_THREADS, c.threads);
+  h(L.H_RANGE_MAX, c.rangeMax);
+  h(L.H_RING_ENTRIES, c.ringEntries);
+  h(L.H_DIR_ENTRIES, lay.dirEntries);
+  h(L.H_FRAMES_BASE, lay.framesBase);
+  h(L.H_TABLESTORE_BASE, lay.tableStoreBase);
+  h(L.H_DIR_BASE, lay.dirBase);
+  h(L.H_VMA_BASE, lay.vmaBase);
+  h(L.H_SWAP_BASE, lay.swapBase);
+  h(L.H_INVAL_BASE, lay.invalBase);
+  h(L.H_DEVPT_BASE, lay.devptBase);
+  h(L.H_RANGES_BASE, lay.rangesBase);
+  h(L.H_THREADS_BASE, lay.threadsBase);
+  h(L.H_RINGS_BASE, lay.ringsBase);
+  h(L.H_PROTO_MM_BASE, lay.protoMmBase);
+  h(L.H_PROTO_SUB_BASE, lay.protoSubBase);
+  h(L.H_PROTO_RANGE_BASE, lay.protoRangeBase);
+  h(L.H_SUBREC_BASE, lay.subrecBase);
+  h(L.H_DMASEQ_BASE, lay.dmaseqBase);
+  h(L.H_PROTO_MM_LINES, c.protoMmLines);
+  h(L.H_PROTO_SUB_LINES, c.protoSubLines);
+  h(L.H_PROTO_RANGE_LINES, c.protoRangeLines);
+  h(L.H_FIRST_TABLE_FRAME, lay.firstTableFrame);
+  h(L.H_FLAGS, flags);
+}
+
+/** Read a layout back from a header (workers, browser). */
+export function readHeader(i32: Int32Array): { pages: number; frames: number; threads: number } {
+  const g = (off: number) => i32[(L.BASE + off) >> 2];
+  if (g(L.H_MAGIC) !== L.MAGIC) throw new LayoutError('shared memory has no hmmsim header');
+  if (g(L.H_VERSION) !== L.LAYOUT_VERSION) throw new LayoutError('shared memory layout version mismatch');
+  return { pages: g(L.H_PAGES), frames: g(L.H_FRAMES), threads: g(L.H_THREADS) };
+}
+
+/** Helpers for addresses computed the same way in Wasm. */
+export const addr = {
+  header: (off: number) => L.BASE + off,
+  frame: (lay: Layout, pfn: number) => lay.framesBase + pfn * L.FRAME_SIZE,
+  vma: (lay: Layout, page: number) => lay.vmaBase + page * 4,
+  dir: (lay: Layout, idx: number) => lay.dirBase + idx * 4,
+  devpte: (lay: Layout, dev: number, page: number) => lay.devptBase + (dev * lay.config.pages + page) * 8,
+  range: (lay: Layout, tid: number) => lay.rangesBase + tid * lay.rangeSize,
+  thread: (lay: Layout, tid: number) => lay.threadsBase + tid * L.THREAD_SIZE,
+  ring: (lay: Layout, tid: number) => lay.ringsBase + tid * lay.config.ringEntries * L.EV_SIZE,
+  protoMm: (lay: Layout, line: number) => lay.protoMmBase + line * LINE,
+  protoSub: (lay: Layout, sub: number, line: number) => lay.protoSubBase + (sub * lay.config.protoSubLines + line) * LINE,
+  protoRange: (lay: Layout, tid: number, line: number) => lay.protoRangeBase + (tid * lay.config.protoRangeLines + line) * LINE,
+  subrec: (lay: Layout, sub: number) => lay.subrecBase + sub * L.SUBREC_SIZE,
+  dmaseq: (lay: Layout, tid: number) => lay.dmaseqBase + tid * LINE,
+};

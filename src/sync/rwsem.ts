@@ -1,0 +1,105 @@
+/**
+ * rwsem.ts — a reader/writer semaphore like the kernel's, on one shared line.
+ *
+ * Words (one 64-byte line):
+ *   RW_STATE   readers holding it in bits [15:0]; RW_WRITER (bit 16) while a writer holds it.
+ *              Invariant: WRITER set => reader count 0.
+ *   RW_OWNER   writer's thread id + 1 (diagnostics; readers are in each thread's T_HELD list)
+ *   RW_SEQ     futex word: bumped (and all waiters woken) by every release that may let a
+ *              waiter in, so a waiter that read it before re-checking cannot miss a wake-up
+ *   RW_WWAIT   writers waiting; while > 0 no new reader gets in (writers do not starve)
+ *   RW_RWAIT   readers waiting
+ *   RW_RBUDGET set by up_write to the readers waiting then: that many waiting readers may enter
+ *              ahead of the waiting writers (readers do not starve either); reset when a
+ *              writer takes the lock
+ *
+ * Fast paths (uncontended down/up) are single Wasm CAS/adds; waiting is JS Atomics.wait on
+ * RW_SEQ with a timeout.
+ */
+import { L } from '../layout.js';
+import { type SyncEnv, WAIT, LockTimeout, block, deadlineOf } from './env.js';
+
+export class RwSem {
+  private readonly seqIdx: number;
+  constructor(
+    readonly env: SyncEnv,
+    readonly addr: number,
+    readonly name = 'rwsem',
+  ) {
+    this.seqIdx = (addr + L.RW_SEQ) >> 2;
+  }
+
+  downReadTrylock(): boolean {
+    return this.env.w.rwsem_read_trylock(this.addr, this.env.tid, 0) === 1;
+  }
+
+  downWriteTrylock(): boolean {
+    return this.env.w.rwsem_write_trylock(this.addr, this.env.tid) === 1;
+  }
+
+  /** Take for read; sleeps while a writer holds it or writers wait. LockTimeout / Stopped. */
+  downRead(timeoutMs?: number): void {
+    const { env, addr } = this;
+    if (env.w.rwsem_read_trylock(addr, env.tid, 0)) return;
+    const deadline = deadlineOf(env, timeoutMs);
+    const rwait = (addr + L.RW_RWAIT) >> 2;
+    Atomics.add(env.i32, rwait, 1);
+    try {
+      for (;;) {
+        const s = Atomics.load(env.i32, this.seqIdx);
+        if (env.w.rwsem_read_trylock(addr, env.tid, 1)) return;
+        if (block(env, addr + L.RW_SEQ, s, WAIT.read, deadline) === 'timeout')
+          throw new LockTimeout(`${this.name} (read)`, addr, this.writer(), timeoutMs ?? env.lockTimeoutMs);
+      }
+    } finally {
+      Atomics.sub(env.i32, rwait, 1);
+    }
+  }
+
+  upRead(): void {
+    if (this.env.w.rwsem_up_read(this.addr, this.env.tid)) this.wake();
+  }
+
+  /** Take for write; sleeps while anyone holds it. LockTimeout / Stopped. */
+  downWrite(timeoutMs?: number): void {
+    const { env, addr } = this;
+    if (env.w.rwsem_write_trylock(addr, env.tid)) return;
+    const deadline = deadlineOf(env, timeoutMs);
+    const wwait = (addr + L.RW_WWAIT) >> 2;
+    Atomics.add(env.i32, wwait, 1);
+    let got = false;
+    try {
+      for (;;) {
+        const s = Atomics.load(env.i32, this.seqIdx);
+        if (env.w.rwsem_write_trylock(addr, env.tid)) return void (got = true);
+        if (block(env, addr + L.RW_SEQ, s, WAIT.write, deadline) === 'timeout')
+          throw new LockTimeout(`${this.name} (write)`, addr, this.writer(), timeoutMs ?? env.lockTimeoutMs);
+      }
+    } finally {
+      // the last waiting writer leaving may unblock readers held back for it
+      if (Atomics.sub(env.i32, wwait, 1) === 1 && !got) this.wake();
+    }
+  }
+
+  upWrite(): void {
+    if (this.env.w.rwsem_up_write(this.addr, this.env.tid)) this.wake();
+  }
+
+  /** Turn a write hold into a read hold without letting a writer in between. */
+  downgradeWrite(): void {
+    if (this.env.w.rwsem_downgrade(this.addr, this.env.tid)) this.wake();
+  }
+
+  private wake(): void {
+    Atomics.add(this.env.i32, this.seqIdx, 1);
+    Atomics.notify(this.env.i32, this.seqIdx);
+  }
+
+  /** Writer thread id, or -1. */
+  writer(): number {
+    return Atomics.load(this.env.i32, (this.addr + L.RW_OWNER) >> 2) - 1;
+  }
+  readers(): number {
+    return Atomics.load(this.env.i32, (this.addr + L.RW_STATE) >> 2) & L.RW_READER_MASK;
+  }
+}
