@@ -1,0 +1,108 @@
+/**
+ * types.ts — the library's public shapes: what runStress takes and what it resolves to.
+ * Field names here are the JSON report's (`hmmsim stress --json`): scripts rely on them.
+ */
+import type { ViolationKind } from './layout.js';
+export type { ViolationKind } from './layout.js';
+
+/** CPU-side changes the invalidator mixes (the `--events` names). */
+export const EVENT_NAMES = ['munmap', 'mprotect', 'dontneed', 'migrate', 'reclaim', 'cow', 'oom'] as const;
+export type EventName = (typeof EVENT_NAMES)[number];
+/** The default mix: everything, including the invalidations that do not take mmap_lock for write. */
+export const DEFAULT_EVENTS: EventName[] = ['munmap', 'mprotect', 'dontneed', 'migrate', 'reclaim', 'cow', 'oom'];
+
+export const ROLE_NAMES = ['cpu', 'invalidator', 'driver', 'dma'] as const;
+export type RoleName = (typeof ROLE_NAMES)[number];
+
+export type Expectation = 'sound' | { violates: ViolationKind[] };
+
+export interface StressOptions {
+  /** Built-in name, a path to a plugin module (.mjs/.js), or 'all'; or several. */
+  protocol: string | string[];
+  /** Run each protocol this long (default 3000 ms) ... */
+  durationMs?: number;
+  /** ... or until this many role operations in total (whichever comes first when both are set). */
+  ops?: number;
+  /** Seeds the workload choices (addresses, event kinds, lengths). Default: random, reported. */
+  seed?: number;
+  /** Worker threads in all (default 4: one per role); roles are dealt round-robin. */
+  threads?: number;
+  /** Exact role counts (overrides `threads`). */
+  roles?: Partial<Record<RoleName, number>>;
+  /** The invalidator's mix (default DEFAULT_EVENTS). */
+  events?: EventName[];
+  /** Virtual pages (default 256, a multiple of 64). */
+  pages?: number;
+  /** Devices mirroring the address space (default 1). */
+  devices?: number;
+  /** Subscriptions (intervals / umems) per device (default 4). */
+  subsPerDevice?: number;
+  /** Oracle checks on (default true). */
+  oracle?: boolean;
+  /** Event rings for witnesses on (default true). */
+  recordEvents?: boolean;
+  /** Seeded tiny random delays at ctx calls to widen race windows (default true). */
+  widenWindows?: boolean;
+  /** No progress by a thread for this long is a deadlock/stall (default 2000 ms). */
+  watchdogMs?: number;
+  /** Stop a protocol's run at its first violation (default false). */
+  stopOnViolation?: boolean;
+  /** Called about every 100 ms while a protocol runs. */
+  onProgress?: (p: Progress) => void;
+  signal?: AbortSignal;
+}
+
+export interface Progress {
+  protocol: string;
+  elapsedMs: number;
+  durationMs: number;
+  ops: number;
+  opsPerSec: number;
+  retries: number;
+  violations: number;
+}
+
+export interface WitnessEvent {
+  ticket: number;
+  thread: number;
+  role: string;
+  text: string;
+}
+
+export interface Witness {
+  kind: ViolationKind;
+  /** Detected by thread / role, at ms since the protocol's run started. */
+  thread: number;
+  role: string;
+  atMs: number;
+  page: number;
+  summary: string;
+  events: WitnessEvent[];
+  /** Rendered like DESIGN.md section 5, with the seed to rerun. */
+  text: string;
+}
+
+export interface ProtocolResult {
+  name: string;
+  description: string;
+  expect: Expectation;
+  verdict: 'pass' | 'fail';
+  ops: number;
+  opsPerSec: number;
+  retries: number;
+  violations: Partial<Record<ViolationKind, number>>;
+  firstViolationMs: number | null;
+  witnesses: Witness[];
+  durationMs: number;
+  /** Operations per role. */
+  roleOps: Partial<Record<RoleName, number>>;
+  /** A harness failure (worker crash, plugin threw, harness watchdog): verdict is 'fail'. */
+  error?: { message: string; stack?: string; protocolMethod?: string };
+}
+
+export interface RunResult {
+  version: string;
+  seed: number;
+  config: Record<string, unknown>;
+  protocols: ProtocolResult[];
+}
