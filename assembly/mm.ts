@@ -216,12 +216,12 @@ export function cow_break(page: u32): i32 {
 // ------------------------------------------------------------------------------------------
 // The PTE side of invalidations. Each runs between invalidate_range_start (callbacks done) and
 // invalidate_range_end; frames they unmap are returned in a per-thread list and freed by JS
-// after invalidate_range_end. `out` points at a u32 array with room for (end - start) entries.
+// after invalidate_range_end. `out` points at a u32 array with room for 2 x (end - start) entries.
 // ------------------------------------------------------------------------------------------
 
 /**
  * munmap / madvise(DONTNEED) / OOM reap: clear every PTE in [start,end). Present frames go to
- * `out`; migration entries are cleared (the migrating thread owns and frees that frame); swap
+ * `out` as (pfn, page) pairs; migration entries are cleared (the migrating thread owns and frees that frame); swap
  * entries are dropped. Returns how many pfns were written to `out`.
  * Caller: mmap_lock (write for munmap, read for DONTNEED and the reaper).
  */
@@ -232,7 +232,8 @@ export function zap_ptes(start: u32, end: u32, out: u32): i32 {
     if (!p) continue;
     const pte = atomic.xchg<i32>(p, 0);
     if ((pte & L.PTE_TYPE_MASK) == L.PTE_PRESENT) {
-      store<u32>(out + (<u32>n << 2), ptePfn(pte));
+      store<u32>(out + (<u32>n << 3), ptePfn(pte));
+      store<u32>(out + (<u32>n << 3) + 4, page);
       n++;
     }
   }
@@ -511,6 +512,7 @@ export function dma_access(dev: u32, page: u32, write: i32, value: i32, tid: u32
     }
   }
   atomic.add<i32>(seq, 1); // even: done
+  if (atomic.load<i32>(seq + 4) != 0) atomic.notify(seq, 64); // a fence sleeps on it
   return res;
 }
 

@@ -68,7 +68,8 @@ export const L = {
   H_VIOLATIONS: 384, // i32[16]: violations by kind
   H_MMAP_LOCK: 448, // rwsem (one line)
   H_CLOCK: 512, // i32[4]: misc shared counters (invalidations in flight, etc.)
-  H_SIZE: 576,
+  H_ANON_VMA_LOCK: 576, // rwsem: rmap walkers (migrate, reclaim) read, munmap write (frees tables)
+  H_SIZE: 640,
 
   // ---- frames (physical pages) ----
   FRAME_SIZE: 32,
@@ -140,7 +141,8 @@ export const L = {
 
   // ---- per-thread record (diagnostics + progress), 4 lines ----
   THREAD_SIZE: 256,
-  T_PROGRESS: 0, // ops completed (own line)
+  T_PROGRESS: 0, // ops completed (own line, owner writes)
+  T_RETRIES: 4, // populate retries (owner writes)
   T_ROLE: 64,
   T_WAIT_ADDR: 68, // lock/queue word it is blocked on (0 = running)
   T_WAIT_KIND: 72, // 1 mutex, 2 rwsem read, 3 rwsem write, 4 waitqueue
@@ -285,7 +287,7 @@ export function computeLayout(cfg: LayoutConfig): Layout {
   if (config.pages / config.subsPerDevice < 1 || config.pages % config.subsPerDevice !== 0)
     throw new LayoutError(`pages (${config.pages}) must be a multiple of subsPerDevice (${config.subsPerDevice})`);
   checkInt('threads', config.threads, 1, 256);
-  checkInt('rangeMax', config.rangeMax, 1, 4096);
+  checkInt('rangeMax', config.rangeMax, L.PTRS_PER_TABLE, 4096); // >= the longest invalidation (zap scratch)
   checkInt('ringEntries', config.ringEntries, 16, 1 << 16);
   if ((config.ringEntries & (config.ringEntries - 1)) !== 0)
     throw new LayoutError(`ringEntries must be a power of two (got ${config.ringEntries})`);

@@ -1,0 +1,493 @@
+/**
+ * ctx.ts — everything a protocol may touch, for one thread.
+ *
+ * A protocol sees: its declared state (ctx.mm, sub.state, range.state: words and locks on the
+ * shared memory, every operation recorded as a witness event), the subscriptions, the
+ * registered hmm ranges, and the mm/device operations below. The oracle sits behind
+ * programDevice, zapDevice/deviceFence, and the walk.
+ */
+import { L, type Layout, addr } from './layout.js';
+import { EV, SCOPE, fieldCode, type InvEvent } from './events.js';
+import { Mutex } from './sync/mutex.js';
+import { RwSem } from './sync/rwsem.js';
+import { SeqCount } from './sync/seqcount.js';
+import { WaitQueue, Completion } from './sync/waitqueue.js';
+import { type SyncEnv, WAIT, block, now } from './sync/env.js';
+import type { HmmWasm } from './wasm.js';
+import type { MirrorProtocol, StateSchema, FieldType } from './protocol.js';
+import { Rng } from './rng.js';
+
+// ------------------------------------------------------------------------------------------
+// Declared state: words and traced locks
+// ------------------------------------------------------------------------------------------
+
+/** The thread-level services state objects need (implemented by Ctx). */
+interface Tracer {
+  readonly env: SyncEnv;
+  trace(type: number, a?: number, b?: number, c?: number, d?: number, e?: number, f?: number): void;
+}
+
+/** One shared Int32 word (its own line). Every read/change but peek() is a witness event. */
+export class Word {
+  private readonly idx: number;
+  constructor(
+    private readonly t: Tracer,
+    readonly addr: number,
+    readonly code: number,
+  ) {
+    this.idx = addr >> 2;
+  }
+  /** READ_ONCE, recorded. */
+  read(): number {
+    const v = Atomics.load(this.t.env.i32, this.idx);
+    this.t.trace(EV.WORD_READ, this.code, v);
+    return v;
+  }
+  /** READ_ONCE, not recorded (for wait conditions and hot loops). */
+  peek(): number {
+    return Atomics.load(this.t.env.i32, this.idx);
+  }
+  /** WRITE_ONCE. Returns the old value. */
+  set(v: number): number {
+    const old = Atomics.exchange(this.t.env.i32, this.idx, v);
+    this.t.trace(EV.WORD_SET, this.code, old, v);
+    return old;
+  }
+  /** Atomic add; returns the new value. */
+  add(d: number): number {
+    const old = Atomics.add(this.t.env.i32, this.idx, d);
+    this.t.trace(EV.WORD_SET, this.code, old, old + d);
+    return old + d;
+  }
+  inc(): number {
+    return this.add(1);
+  }
+  dec(): number {
+    return this.add(-1);
+  }
+  /** Atomic or; returns the new value. */
+  or(bits: number): number {
+    const old = Atomics.or(this.t.env.i32, this.idx, bits);
+    this.t.trace(EV.WORD_SET, this.code, old, old | bits);
+    return old | bits;
+  }
+  /** Compare-and-exchange; returns the old value. */
+  cmpxchg(expected: number, replacement: number): number {
+    const old = Atomics.compareExchange(this.t.env.i32, this.idx, expected, replacement);
+    if (old === expected) this.t.trace(EV.WORD_SET, this.code, old, replacement);
+    return old;
+  }
+}
+
+export class TracedMutex extends Mutex {
+  constructor(
+    private readonly t: Tracer,
+    addr: number,
+    readonly code: number,
+    name: string,
+  ) {
+    super(t.env, addr, name);
+  }
+  override tryLock(): boolean {
+    const ok = super.tryLock();
+    this.t.trace(EV.LOCK, this.code, 0, ok ? 0 : 1);
+    return ok;
+  }
+  override lock(timeoutMs?: number): void {
+    super.lock(timeoutMs);
+    this.t.trace(EV.LOCK, this.code, 0);
+  }
+  override unlock(): void {
+    this.t.trace(EV.UNLOCK, this.code, 0);
+    super.unlock();
+  }
+}
+
+export class TracedRwSem extends RwSem {
+  constructor(
+    private readonly t: Tracer,
+    addr: number,
+    readonly code: number,
+    name: string,
+  ) {
+    super(t.env, addr, name);
+  }
+  override downRead(timeoutMs?: number): void {
+    super.downRead(timeoutMs);
+    this.t.trace(EV.LOCK, this.code, 1);
+  }
+  override downReadTrylock(): boolean {
+    const ok = super.downReadTrylock();
+    this.t.trace(EV.LOCK, this.code, 1, ok ? 0 : 1);
+    return ok;
+  }
+  override upRead(): void {
+    this.t.trace(EV.UNLOCK, this.code, 1);
+    super.upRead();
+  }
+  override downWrite(timeoutMs?: number): void {
+    super.downWrite(timeoutMs);
+    this.t.trace(EV.LOCK, this.code, 2);
+  }
+  override downWriteTrylock(): boolean {
+    const ok = super.downWriteTrylock();
+    this.t.trace(EV.LOCK, this.code, 2, ok ? 0 : 1);
+    return ok;
+  }
+  override upWrite(): void {
+    this.t.trace(EV.UNLOCK, this.code, 2);
+    super.upWrite();
+  }
+}
+
+export class TracedWaitQueue extends WaitQueue {
+  constructor(
+    private readonly t: Tracer,
+    addr: number,
+    readonly code: number,
+    name: string,
+  ) {
+    super(t.env, addr, name);
+  }
+  override waitEvent(cond: () => boolean, timeoutMs?: number): boolean {
+    const ok = super.waitEvent(cond, timeoutMs);
+    this.t.trace(EV.WAIT, this.code, ok ? 1 : 0);
+    return ok;
+  }
+  override wakeUpAll(): void {
+    this.t.trace(EV.WAKE, this.code);
+    super.wakeUpAll();
+  }
+}
+
+export class TracedCompletion extends Completion {
+  constructor(
+    private readonly t: Tracer,
+    addr: number,
+    readonly code: number,
+    name: string,
+  ) {
+    super(t.env, addr, name);
+  }
+  override wait(timeoutMs?: number): boolean {
+    const ok = super.wait(timeoutMs);
+    this.t.trace(EV.WAIT, this.code, ok ? 1 : 0);
+    return ok;
+  }
+  override completeAll(): void {
+    this.t.trace(EV.WAKE, this.code);
+    super.completeAll();
+  }
+}
+
+export type StateField = Word | TracedMutex | TracedRwSem | SeqCount | TracedWaitQueue | TracedCompletion;
+// Protocols index their state by the names they declared.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type State = Record<string, any>;
+
+function buildState(t: Tracer, schema: StateSchema | undefined, scope: number, owner: number, lineAddr: (i: number) => number, prefix: string): State {
+  const st: State = {};
+  if (!schema) return st;
+  Object.entries(schema).forEach(([name, type]: [string, FieldType], i) => {
+    const a = lineAddr(i);
+    const code = fieldCode(scope, owner, i);
+    const label = prefix + name;
+    switch (type) {
+      case 'word': st[name] = new Word(t, a, code); break;
+      case 'mutex': st[name] = new TracedMutex(t, a, code, label); break;
+      case 'rwsem': st[name] = new TracedRwSem(t, a, code, label); break;
+      case 'seqcount': st[name] = new SeqCount(t.env, a, label); break;
+      case 'waitqueue': st[name] = new TracedWaitQueue(t, a, code, label); break;
+      case 'completion': st[name] = new TracedCompletion(t, a, code, label); break;
+    }
+  });
+  return st;
+}
+
+// ------------------------------------------------------------------------------------------
+// Subscriptions, hmm ranges, invalidations
+// ------------------------------------------------------------------------------------------
+
+/** A subscription: one device's interval notifier / umem / mirror over [start, end). */
+export interface Sub {
+  readonly id: number;
+  readonly device: number;
+  readonly start: number;
+  readonly end: number;
+  readonly state: State;
+}
+
+/** struct hmm_range: one per driver thread, in shared memory (other threads see it registered). */
+export class HmmRange {
+  readonly state: State;
+  private readonly i32: Int32Array;
+  constructor(
+    t: Tracer,
+    readonly tid: number,
+    readonly addr: number,
+    proto: MirrorProtocol,
+    stateLine: (i: number) => number,
+  ) {
+    this.i32 = t.env.i32;
+    this.state = buildState(t, proto.rangeState, SCOPE.range, tid, stateLine, `range(T${tid}).`);
+  }
+  private get(off: number) {
+    return Atomics.load(this.i32, (this.addr + off) >> 2);
+  }
+  private put(off: number, v: number) {
+    Atomics.store(this.i32, (this.addr + off) >> 2, v);
+  }
+  get start(): number { return this.get(L.R_START); }
+  get end(): number { return this.get(L.R_END); }
+  get write(): boolean { return (this.get(L.R_FLAGS) & L.RF_WRITE) !== 0; }
+  get sub(): number { return this.get(L.R_SUB); }
+  /** range->notifier_seq */
+  get notifierSeq(): number { return this.get(L.R_NOTIFIER_SEQ); }
+  set notifierSeq(v: number) { this.put(L.R_NOTIFIER_SEQ, v); }
+  /** On the mm's list of ranges (HMM v5.2's hmm_range_register). */
+  get registered(): boolean { return this.get(L.R_REGISTERED) !== 0; }
+  set registered(v: boolean) { this.put(L.R_REGISTERED, v ? 1 : 0); }
+  overlaps(start: number, end: number): boolean {
+    return this.start < end && start < this.end;
+  }
+  /** Driver: describe the next fault (single writer: the owning thread). */
+  setup(start: number, end: number, write: boolean, fault: boolean, sub: number, device: number): void {
+    this.put(L.R_START, start);
+    this.put(L.R_END, end);
+    this.put(L.R_FLAGS, (write ? L.RF_WRITE : 0) | (fault ? L.RF_FAULT : 0));
+    this.put(L.R_SUB, sub);
+    this.put(L.R_DEVICE, device);
+  }
+}
+
+/** One invalidation as the notifiers see it (struct mmu_notifier_range). */
+export interface Invalidation {
+  readonly start: number;
+  readonly end: number;
+  readonly event: InvEvent;
+  /** False for the OOM reaper: callbacks may not sleep; trylock, or fail with -EAGAIN. */
+  readonly blockable: boolean;
+  /** The subscriptions (of every device) that overlap [start, end). */
+  readonly subs: Sub[];
+}
+
+/** The lockless retry check hmm_range_fault polls: bail with -EBUSY once `word` != `expect`. */
+export interface RetryCheck {
+  word: Word;
+  expect: number;
+}
+
+// ------------------------------------------------------------------------------------------
+// Ctx
+// ------------------------------------------------------------------------------------------
+
+export interface CtxOptions {
+  oracle: boolean;
+  events: boolean;
+  widen: boolean;
+  seed: number;
+  /** DMA thread ids per device (the fence waits for them). */
+  dmaTids: number[][];
+  /** Called when a Wasm check reports a violation (return code < 0). */
+  onViolation: (ret: number) => void;
+  /** Called by hmmRangeFault to fault a page in (CPU fault path, COW break included). */
+  fault?: (page: number, write: boolean) => number;
+}
+
+export const ERRNO = { EFAULT: L.EFAULT, EPERM: L.EPERM, EBUSY: L.EBUSY, EAGAIN: L.EAGAIN, ENOMEM: L.ENOMEM } as const;
+
+export class Ctx implements Tracer {
+  readonly mm: State;
+  readonly subs: Sub[];
+  /** Every thread's hmm_range (protocols use those of driver threads that are registered). */
+  readonly ranges: HmmRange[];
+  readonly errno = ERRNO;
+  readonly devices: number;
+  readonly pages: number;
+  readonly rng: Rng;
+  readonly mmapLock: RwSem;
+  readonly anonVmaLock: RwSem;
+  private readonly ev: boolean;
+  private readonly bigI64: BigInt64Array | undefined;
+
+  constructor(
+    readonly env: SyncEnv,
+    readonly w: HmmWasm,
+    readonly lay: Layout,
+    readonly proto: MirrorProtocol,
+    readonly opts: CtxOptions,
+  ) {
+    this.ev = opts.events;
+    this.devices = lay.config.devices;
+    this.pages = lay.config.pages;
+    this.rng = new Rng(opts.seed, 1000 + env.tid);
+    this.mm = buildState(this, proto.mmState, SCOPE.mm, 0, (i) => addr.protoMm(lay, i), '');
+    const per = lay.config.subsPerDevice;
+    const span = lay.config.pages / per;
+    this.subs = [];
+    for (let d = 0; d < lay.config.devices; d++)
+      for (let k = 0; k < per; k++) {
+        const id = d * per + k;
+        this.subs.push({ id, device: d, start: k * span, end: (k + 1) * span, state: buildState(this, proto.subState, SCOPE.sub, id, (i) => addr.protoSub(lay, id, i), `sub${id}.`) });
+      }
+    this.ranges = [];
+    for (let t = 0; t < lay.config.threads; t++) this.ranges.push(new HmmRange(this, t, addr.range(lay, t), proto, (i) => addr.protoRange(lay, t, i)));
+    this.mmapLock = new RwSem(env, L.BASE + L.H_MMAP_LOCK, 'mmap_lock');
+    this.anonVmaLock = new RwSem(env, L.BASE + L.H_ANON_VMA_LOCK, 'anon_vma');
+    this.bigI64 = undefined;
+  }
+
+  get tid(): number {
+    return this.env.tid;
+  }
+
+  /** This thread's hmm_range. */
+  get range(): HmmRange {
+    return this.ranges[this.env.tid];
+  }
+
+  /** Record a witness event (a no-op when event recording is off). */
+  trace(type: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0): void {
+    if (this.ev) this.w.ev(this.env.tid, type, a, b, c, d, e, f);
+  }
+
+  /** A protocol's own witness line: notes[i] with up to two values. */
+  note(i: number, a = 0, b = 0): void {
+    this.trace(EV.NOTE, i, a, b);
+  }
+
+  /** Subscriptions overlapping [start, end), every device. */
+  subsIn(start: number, end: number): Sub[] {
+    return this.subs.filter((s) => s.start < end && start < s.end);
+  }
+
+  // ---- mmap_lock ----
+  mmapReadLock(): void {
+    this.mmapLock.downRead();
+    this.trace(EV.MMAP_LOCK, 1, 0);
+  }
+  mmapReadTrylock(): boolean {
+    const ok = this.mmapLock.downReadTrylock();
+    if (ok) this.trace(EV.MMAP_LOCK, 1, 0);
+    return ok;
+  }
+  mmapReadUnlock(): void {
+    this.trace(EV.MMAP_LOCK, 1, 1);
+    this.mmapLock.upRead();
+  }
+  mmapWriteLock(): void {
+    this.mmapLock.downWrite();
+    this.trace(EV.MMAP_LOCK, 2, 0);
+  }
+  mmapWriteUnlock(): void {
+    this.trace(EV.MMAP_LOCK, 2, 1);
+    this.mmapLock.upWrite();
+  }
+
+  /** A seeded busy-wait of a few microseconds at a racy point (only with widenWindows). */
+  widen(): void {
+    if (!this.opts.widen || !this.rng.chance(0.25)) return;
+    const until = now() + this.rng.int(20) * 0.001 * (1 + this.rng.int(4));
+    while (now() < until);
+  }
+
+  /**
+   * hmm_range_fault: snapshot `range` into its hmm_pfns, faulting pages in when it was set up
+   * with fault. Caller holds mmap_lock for read (a protocol that does not may read freed page
+   * tables, which the oracle reports). Returns 0, -EBUSY (the lockless `check` failed, or a page
+   * is under migration), -EFAULT (hole, PROT_NONE), -EPERM (write to read-only).
+   */
+  hmmRangeFault(range: HmmRange, check?: RetryCheck): number {
+    const r = range.addr;
+    const i32 = this.env.i32;
+    Atomics.store(i32, (r + L.R_CHECK_ADDR) >> 2, check ? check.word.addr : 0);
+    Atomics.store(i32, (r + L.R_CHECK_EXPECT) >> 2, check ? check.expect : 0);
+    let from = range.start;
+    let ret: number;
+    let faults = 0;
+    for (;;) {
+      ret = this.w.hmm_range_fault(r, from, this.env.tid);
+      if (ret !== L.NEED_FAULT) break;
+      const page = Atomics.load(i32, (r + L.R_FAULT_PAGE) >> 2);
+      const fr = this.opts.fault ? this.opts.fault(page, range.write) : L.EFAULT;
+      if (fr === L.EAGAIN || fr === L.ENOMEM) {
+        ret = L.EBUSY;
+        break;
+      }
+      if (fr < 0) {
+        ret = fr === L.EFAULT && range.write && (this.w.vma_get(page) & L.VM_READ) ? L.EPERM : fr;
+        break;
+      }
+      from = page;
+      if (++faults > 4 * (range.end - range.start) + 8) {
+        ret = L.EBUSY;
+        break;
+      }
+    }
+    if (ret === L.PT_UAF) {
+      this.opts.onViolation(-(L.V_PAGE_TABLE_USE_AFTER_FREE + 1));
+      ret = L.EBUSY;
+    }
+    if (this.ev) {
+      const first = Atomics.load(i32, (r + L.R_HDR) >> 2);
+      const valid = ret === 0 && (first & L.HMM_PFN_VALID) !== 0;
+      this.trace(EV.WALK, range.start, range.end, ret, valid ? first & L.HMM_PFN_MASK : -1, valid ? Atomics.load(i32, (r + L.R_HDR + 4) >> 2) : 0);
+    }
+    this.widen();
+    return ret;
+  }
+
+  /**
+   * Program device `sub.device` from range.hmm_pfns (update the device page table). Caller holds
+   * the lock its invalidate callback takes and has passed its retry check. The oracle checks
+   * every page (frame still the one the walk saw; no invalidation between callbacks-done and end).
+   */
+  programDevice(sub: Sub, range: HmmRange): void {
+    this.widen();
+    const ret = this.w.dev_program(sub.device, range.addr, this.env.tid, this.opts.oracle ? 1 : 0);
+    if (this.ev) {
+      const i32 = this.env.i32;
+      const first = Atomics.load(i32, (range.addr + L.R_HDR) >> 2);
+      const valid = (first & L.HMM_PFN_VALID) !== 0;
+      this.trace(EV.PROGRAM, range.start, range.end, sub.device, ret, valid ? first & L.HMM_PFN_MASK : -1, valid ? Atomics.load(i32, (range.addr + L.R_HDR + 4) >> 2) : 0);
+    }
+    if (ret < 0) this.opts.onViolation(ret);
+  }
+
+  /** Zap `sub.device`'s entries for the part of [start, end) inside `sub`. Caller holds its user lock. */
+  zapDevice(sub: Sub, start: number, end: number): void {
+    const s = Math.max(start, sub.start);
+    const e = Math.min(end, sub.end);
+    if (s >= e) return;
+    this.w.dev_zap(sub.device, s, e);
+    this.trace(EV.DEV_ZAP, s, e, sub.device);
+  }
+
+  /**
+   * Device TLB flush: wait until every DMA of `device` that was in flight when called has
+   * finished (each DMA thread's in-flight word is odd during an access). Bounded wait.
+   */
+  deviceFence(device: number): void {
+    const i32 = this.env.i32;
+    let waited = 0;
+    for (const t of this.opts.dmaTids[device] ?? []) {
+      const idx = this.w.dmaseq_addr(t) >> 2;
+      const s = Atomics.load(i32, idx);
+      if ((s & 1) === 0) continue;
+      waited++;
+      let spins = 0;
+      while (Atomics.load(i32, idx) === s && ++spins < 2000);
+      if (Atomics.load(i32, idx) !== s) continue;
+      // an access takes well under a microsecond: the DMA thread was descheduled mid-access.
+      // Sleep on its in-flight word; it wakes fencers (word + 4 counts them) when it finishes.
+      const deadline = now() + this.env.lockTimeoutMs;
+      Atomics.add(i32, idx + 1, 1);
+      try {
+        while (Atomics.load(i32, idx) === s) if (block(this.env, idx << 2, s, WAIT.fence, deadline) === 'timeout') break;
+      } finally {
+        Atomics.sub(i32, idx + 1, 1);
+      }
+    }
+    this.trace(EV.FENCE, device, waited);
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * oracle.ts — the worker side of the oracle: when a check in Wasm (program, DMA, walk,
+ * callbacks-done) reports a violation, record it as an event, count it, timestamp the first,
+ * and keep a witness: a snapshot of every thread's event ring taken right then (before the
+ * rings move on), rendered later by witness.ts.
+ */
+import { L, VIOLATION_KINDS, type ViolationKind, type Layout } from './layout.js';
+import { EV, readRings, type RawEvent } from './events.js';
+import type { HmmWasm } from './wasm.js';
+
+export interface Capture {
+  kind: ViolationKind;
+  thread: number;
+  ticket: number;
+  atMs: number;
+  page: number;
+  pfn: number;
+  genWant: number;
+  genHave: number;
+  device: number;
+  events: RawEvent[];
+}
+
+/** How many witnesses each worker keeps per kind, and how far back a snapshot reaches. */
+export const CAPTURES_PER_KIND = 2;
+export const WINDOW_TICKETS = 1 << 20;
+
+export const epochNow = (): number => performance.timeOrigin + performance.now();
+
+export class Oracle {
+  readonly counts: Partial<Record<ViolationKind, number>> = {};
+  firstAtMs: number | null = null;
+  readonly captures: Capture[] = [];
+
+  constructor(
+    private readonly i32: Int32Array,
+    private readonly w: HmmWasm,
+    private readonly lay: Layout,
+    private readonly tid: number,
+    private readonly startEpochMs: () => number,
+    private readonly stopOnViolation: boolean,
+  ) {}
+
+  /** A Wasm check returned -(kind + 1); its details are in this thread's T_VIOL. */
+  onViolation = (ret: number): void => {
+    const kindIdx = -ret - 1;
+    const kind = VIOLATION_KINDS[kindIdx];
+    const v = (this.lay.threadsBase + this.tid * L.THREAD_SIZE + L.T_VIOL) >> 2;
+    const i32 = this.i32;
+    const page = i32[v + 1], pfn = i32[v + 2], genWant = i32[v + 3], genHave = i32[v + 4], device = i32[v + 5];
+    const ticket = this.w.ev(this.tid, EV.VIOLATION, kindIdx, page, pfn, genWant, genHave, device);
+    this.counts[kind] = (this.counts[kind] ?? 0) + 1;
+    const atMs = epochNow() - this.startEpochMs();
+    if (this.firstAtMs === null) this.firstAtMs = atMs;
+    if (this.captures.filter((c) => c.kind === kind).length < CAPTURES_PER_KIND) {
+      const c = this.lay.config;
+      const events = readRings(i32, this.lay.ringsBase, c.threads, c.ringEntries, ticket - WINDOW_TICKETS).filter((e) => e.ticket <= ticket);
+      this.captures.push({ kind, thread: this.tid, ticket, atMs, page, pfn, genWant, genHave, device, events });
+    }
+    if (this.stopOnViolation) Atomics.store(i32, (L.BASE + L.H_STOP) >> 2, 1);
+  };
+}

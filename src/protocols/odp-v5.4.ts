@@ -1,0 +1,105 @@
+/**
+ * odp-v5.4 — RDMA on-demand paging before mmu_interval_notifier (Linux 5.4,
+ * drivers/infiniband/core/umem_odp.c): a per-mm umem_rwsem held for read across each
+ * invalidation, and per-umem notifiers_seq / notifiers_count under umem_mutex.
+ *
+ * mm state (ib_ucontext_per_mm):  umem_rwsem  — read-held from invalidate_range_start to _end;
+ *                                               umem add/remove take it for write
+ * per umem (ib_umem_odp):         umem_mutex, notifiers_seq, notifiers_count,
+ *                                 notifier_completion (faults wait here while count > 0)
+ */
+import type { MirrorProtocol } from '../protocol.js';
+import type { Ctx, Sub, Invalidation } from '../ctx.js';
+
+const TIMEOUT_MS = 1000;
+
+/** ib_umem_notifier_invalidate_range_start */
+function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {
+  const per_mm = ctx.mm;
+  if (inv.blockable) per_mm.umem_rwsem.downRead();
+  else if (!per_mm.umem_rwsem.downReadTrylock()) return false;
+  for (let i = 0; i < inv.subs.length; i++) {
+    const umem = inv.subs[i];
+    // invalidate_range_start_trampoline -> ib_umem_notifier_start_account + driver zap (MTTs)
+    if (inv.blockable) umem.state.umem_mutex.lock();
+    else if (!umem.state.umem_mutex.tryLock()) {
+      for (let j = 0; j < i; j++) notifier_end_account(inv.subs[j]); // undo, then -EAGAIN
+      per_mm.umem_rwsem.upRead();
+      return false;
+    }
+    if (umem.state.notifiers_count.inc() === 1) umem.state.notifier_completion.reinit();
+    ctx.zapDevice(umem, inv.start, inv.end);
+    ctx.deviceFence(umem.device);
+    umem.state.umem_mutex.unlock();
+  }
+  return true;
+}
+
+/** ib_umem_notifier_end_account (takes umem_mutex) */
+function notifier_end_account(umem: Sub): void {
+  umem.state.umem_mutex.lock();
+  umem.state.notifiers_seq.inc();
+  if (umem.state.notifiers_count.dec() === 0) umem.state.notifier_completion.completeAll();
+  umem.state.umem_mutex.unlock();
+}
+
+/** ib_umem_notifier_invalidate_range_end */
+function invalidateEnd(ctx: Ctx, inv: Invalidation): void {
+  for (const umem of inv.subs) notifier_end_account(umem);
+  ctx.mm.umem_rwsem.upRead();
+}
+
+/** ib_umem_mmu_notifier_retry: caller holds umem_mutex. */
+function ib_umem_mmu_notifier_retry(umem: Sub, mmu_seq: number): boolean {
+  return umem.state.notifiers_count.read() > 0 || umem.state.notifiers_seq.read() !== mmu_seq;
+}
+
+const protocol: MirrorProtocol = {
+  name: 'odp-v5.4',
+  description: 'RDMA ODP (Linux 5.4): umem_rwsem read-held across invalidations, per-umem notifiers_seq/notifiers_count under umem_mutex',
+  expect: 'sound',
+  mmState: { umem_rwsem: 'rwsem' },
+  subState: { umem_mutex: 'mutex', notifiers_seq: 'word', notifiers_count: 'word', notifier_completion: 'completion' },
+
+  init(ctx) {
+    for (const umem of ctx.subs) umem.state.notifier_completion.completeAll();
+  },
+
+  invalidateStart,
+  invalidateEnd,
+
+  /** pagefault_mr -> ib_umem_odp_map_dma_pages, as mlx5 did it */
+  populate(ctx, umem, range) {
+    const current_seq = umem.state.notifiers_seq.read();
+    ctx.mmapReadLock(); // get_user_pages_remote under mmap_sem
+    const ret = ctx.hmmRangeFault(range);
+    ctx.mmapReadUnlock();
+    if (ret) return ret === ctx.errno.EBUSY ? 'retry' : ret;
+
+    umem.state.umem_mutex.lock();
+    if (!ib_umem_mmu_notifier_retry(umem, current_seq)) {
+      ctx.programDevice(umem, range); // mlx5_ib_update_xlt
+      umem.state.umem_mutex.unlock();
+      return 'ok';
+    }
+    umem.state.umem_mutex.unlock();
+    // an invalidation raced us: wait for it to finish, then fault again
+    umem.state.notifier_completion.wait(TIMEOUT_MS);
+    return 'retry';
+  },
+
+  /** ib_umem_odp_release + ib_umem_odp_get: umem add/remove take umem_rwsem for write. */
+  subscriptionRemove(ctx, umem) {
+    ctx.mm.umem_rwsem.downWrite();
+    ctx.zapDevice(umem, umem.start, umem.end);
+    ctx.deviceFence(umem.device);
+    ctx.mm.umem_rwsem.upWrite();
+  },
+  subscriptionAdd(ctx, umem) {
+    ctx.mm.umem_rwsem.downWrite();
+    umem.state.notifiers_seq.inc();
+    ctx.mm.umem_rwsem.upWrite();
+  },
+};
+
+export default protocol;

@@ -1,0 +1,25 @@
+/** cpu.ts — the CPU faulter: reads and writes at random pages, faulting them in (COW breaks included). */
+import { L } from '../layout.js';
+import { handleMmFault } from '../mm/fault.js';
+import type { RoleContext } from './role.js';
+
+export function cpuOp(rc: RoleContext): void {
+  const { ctx, rng, stats } = rc;
+  const page = rng.int(ctx.pages);
+  const write = rng.chance(0.5);
+  ctx.mmapReadLock();
+  try {
+    for (let tries = 0; tries < 16; tries++) {
+      const r = handleMmFault(ctx, page, write);
+      if (r === 0) {
+        if (ctx.w.cpu_access(page, write ? 1 : 0, rng.u32() & 0x3fffffff) !== L.EAGAIN) return;
+      } else if (r !== L.EAGAIN) {
+        stats.errors++; // -EFAULT (PROT_NONE / read-only VMA), -ENOMEM
+        return;
+      }
+      stats.retries++;
+    }
+  } finally {
+    ctx.mmapReadUnlock();
+  }
+}

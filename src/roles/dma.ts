@@ -1,0 +1,19 @@
+/**
+ * dma.ts — the device's DMA engine: reads and writes through the device page table, a burst
+ * per operation. Each access is bracketed by the thread's in-flight word (the fence waits on
+ * it) and checked by the oracle in Wasm.
+ */
+import type { RoleContext } from './role.js';
+
+export const DMA_BURST = 32;
+
+export function dmaOp(rc: RoleContext): void {
+  const { ctx, rng } = rc;
+  const oracle = ctx.opts.oracle ? 1 : 0;
+  for (let i = 0; i < DMA_BURST; i++) {
+    const page = rng.int(ctx.pages);
+    const write = rng.chance(0.3) ? 1 : 0;
+    const r = ctx.w.dma_access(rc.device, page, write, rng.u32() & 0x3fffffff, ctx.tid, oracle);
+    if (r < 0) ctx.opts.onViolation(r);
+  }
+}

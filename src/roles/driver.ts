@@ -1,0 +1,43 @@
+/**
+ * driver.ts — the device driver: device faults on short ranges of its device's subscriptions,
+ * through the protocol's populate path; now and then it re-registers a subscription (umem
+ * remove + add) when the protocol supports that.
+ */
+import { L } from '../layout.js';
+import { EV } from '../events.js';
+import type { RoleContext } from './role.js';
+import { callProto } from './role.js';
+
+export function driverOp(rc: RoleContext): void {
+  const { ctx, rng, stats } = rc;
+  const proto = ctx.proto;
+  const mine = ctx.subs.filter((s) => s.device === rc.device);
+  const sub = rng.pick(mine);
+  const span = sub.end - sub.start;
+  const len = 1 + rng.int(Math.min(16, span, ctx.lay.config.rangeMax));
+  const start = sub.start + rng.int(span - len + 1);
+  const write = rng.chance(0.3);
+  const range = ctx.range;
+  range.setup(start, start + len, write, true, sub.id, rc.device);
+  for (;;) {
+    const r = callProto(ctx, 'populate', () => proto.populate(ctx, sub, range));
+    if (r === 'retry') {
+      stats.retries++;
+      Atomics.add(ctx.env.i32, (ctx.lay.threadsBase + ctx.tid * L.THREAD_SIZE + L.T_RETRIES) >> 2, 1);
+      ctx.trace(EV.POPULATE, sub.id, start, start + len, 1, write ? 1 : 0);
+      if (rc.stopped()) return;
+      continue;
+    }
+    if (r !== 'ok' && typeof r !== 'number') throw new Error(`protocol ${proto.name}: populate() returned ${JSON.stringify(r)} (want 'ok', 'retry' or a negative errno)`);
+    if (r !== 'ok') stats.errors++;
+    ctx.trace(EV.POPULATE, sub.id, start, start + len, r === 'ok' ? 0 : r, write ? 1 : 0);
+    break;
+  }
+  if (proto.subscriptionRemove && proto.subscriptionAdd && (stats.ops & 63) === 63) {
+    const s = rng.pick(mine);
+    ctx.trace(EV.SUB_REMOVE, s.id);
+    callProto(ctx, 'subscriptionRemove', () => proto.subscriptionRemove!(ctx, s));
+    callProto(ctx, 'subscriptionAdd', () => proto.subscriptionAdd!(ctx, s));
+    ctx.trace(EV.SUB_ADD, s.id);
+  }
+}

@@ -1,0 +1,42 @@
+/** invalidator.ts — the CPU-side changes, mixed as configured (--events). */
+import { L } from '../layout.js';
+import { munmap, mprotect, forkCow, dontneed, migrate, reclaim, oomReap, type Prot } from '../mm/ops.js';
+import type { RoleContext } from './role.js';
+
+const PROTS: Prot[] = ['read', 'readwrite', 'read', 'readwrite', 'none'];
+
+export function invalidatorOp(rc: RoleContext): void {
+  const { ctx, rng, stats } = rc;
+  const ev = rng.pick(rc.events);
+  const pages = ctx.pages;
+  // a short range, or (munmap) sometimes a whole leaf table so page tables get freed
+  const len = 1 + rng.int(16);
+  const start = rng.int(pages - len + 1);
+  const end = start + len;
+  switch (ev) {
+    case 'munmap':
+      if (rng.chance(0.5)) {
+        const t = rng.int(pages / L.PTRS_PER_TABLE) * L.PTRS_PER_TABLE;
+        munmap(ctx, t, t + L.PTRS_PER_TABLE);
+      } else munmap(ctx, start, end);
+      break;
+    case 'mprotect':
+      mprotect(ctx, start, end, rng.pick(PROTS));
+      break;
+    case 'cow':
+      forkCow(ctx, start, end);
+      break;
+    case 'dontneed':
+      dontneed(ctx, start, end);
+      break;
+    case 'migrate':
+      migrate(ctx, start);
+      break;
+    case 'reclaim':
+      reclaim(ctx, start);
+      break;
+    case 'oom':
+      if (!oomReap(ctx, start, end)) stats.eagain++;
+      break;
+  }
+}

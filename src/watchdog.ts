@@ -1,0 +1,86 @@
+/**
+ * watchdog.ts — liveness: a thread that makes no progress for a bound is a deadlock (it is
+ * blocked on a lock) or a stall (it waits on a queue/completion, or retries forever). The
+ * report names every lock word's owner and waiters and each thread's last events.
+ */
+import { L, type Layout, addr } from './layout.js';
+import { WAIT_NAMES } from './sync/env.js';
+import { readRings, type RenderNames } from './events.js';
+import { renderEvents, formatLines } from './witness.js';
+import type { MirrorProtocol } from './protocol.js';
+import type { Witness, WitnessEvent } from './types.js';
+
+/** Names of lock/queue words: mmap_lock, anon_vma, the protocol's declared state, DMA in-flight words. */
+export function lockNames(lay: Layout, proto: MirrorProtocol): Map<number, string> {
+  const m = new Map<number, string>();
+  m.set(L.BASE + L.H_MMAP_LOCK, 'mmap_lock');
+  m.set(L.BASE + L.H_ANON_VMA_LOCK, 'anon_vma');
+  Object.keys(proto.mmState ?? {}).forEach((n, i) => m.set(addr.protoMm(lay, i), n));
+  const nSubs = lay.config.devices * lay.config.subsPerDevice;
+  for (let s = 0; s < nSubs; s++) Object.keys(proto.subState ?? {}).forEach((n, i) => m.set(addr.protoSub(lay, s, i), `sub${s}.${n}`));
+  for (let t = 0; t < lay.config.threads; t++) {
+    Object.keys(proto.rangeState ?? {}).forEach((n, i) => m.set(addr.protoRange(lay, t, i), `range(T${t}).${n}`));
+    m.set(addr.dmaseq(lay, t), `T${t} DMA in-flight`);
+  }
+  return m;
+}
+
+/** Nearest name for an address inside a named line. */
+function nameOf(names: Map<number, string>, a: number): string {
+  const line = a - (a % 64);
+  return names.get(a) ?? names.get(line) ?? `0x${a.toString(16)}`;
+}
+
+interface ThreadState {
+  tid: number;
+  role: string;
+  waitAddr: number;
+  waitKind: number;
+  held: { addr: number; mode: number }[];
+}
+
+function threadState(i32: Int32Array, lay: Layout, tid: number, roles: string[]): ThreadState {
+  const t = (lay.threadsBase + tid * L.THREAD_SIZE) >> 2;
+  const n = Math.min(Atomics.load(i32, t + (L.T_HELD_N >> 2)), L.HELD_MAX);
+  const held = [];
+  for (let i = 0; i < n; i++) {
+    const v = i32[t + (L.T_HELD >> 2) + i];
+    held.push({ addr: v & ~3, mode: v & 3 });
+  }
+  return { tid, role: roles[tid] ?? '?', waitAddr: Atomics.load(i32, t + (L.T_WAIT_ADDR >> 2)), waitKind: Atomics.load(i32, t + (L.T_WAIT_KIND >> 2)), held };
+}
+
+const MODE = ['', 'mutex', 'read', 'write'];
+
+/**
+ * Build the liveness violation for the threads in `stuck` (no progress for `forMs`).
+ * Deadlock if one of them is blocked on a lock (mutex/rwsem), else stall.
+ */
+export function livenessWitness(i32: Int32Array, lay: Layout, proto: MirrorProtocol, names: RenderNames, stuck: number[], forMs: number, atMs: number, seed: number): Witness {
+  const lnames = lockNames(lay, proto);
+  const threads = lay.config.threads - 1; // the last thread record is the main thread's
+  const states = Array.from({ length: threads }, (_, t) => threadState(i32, lay, t, names.roles));
+  const blockedOnLock = stuck.filter((t) => states[t].waitKind >= 1 && states[t].waitKind <= 3);
+  const kind = blockedOnLock.length ? 'deadlock' : 'stall';
+  const lines: string[] = [];
+  for (const t of stuck) {
+    const s = states[t];
+    if (s.waitAddr) {
+      const lockAddr = s.waitKind >= 1 && s.waitKind <= 3 ? s.waitAddr - (s.waitAddr % 64) : s.waitAddr;
+      const holders = states.filter((o) => o.held.some((h) => h.addr === lockAddr)).map((o) => `T${o.tid} ${o.role} (${MODE[o.held.find((h) => h.addr === lockAddr)!.mode]})`);
+      const waiters = states.filter((o) => o.waitAddr && o.waitAddr - (o.waitAddr % 64) === lockAddr - (lockAddr % 64)).map((o) => `T${o.tid}`);
+      lines.push(`T${t} ${s.role} blocked ${forMs} ms on ${WAIT_NAMES[s.waitKind] ?? 'wait'} ${nameOf(lnames, s.waitAddr)}; held by: ${holders.join(', ') || 'nobody'}; waiters: ${waiters.join(', ')}`);
+    } else lines.push(`T${t} ${s.role} made no progress for ${forMs} ms (not blocked: retrying or spinning)`);
+  }
+  lines.push('locks held:');
+  for (const s of states)
+    lines.push(`  T${s.tid} ${s.role.padEnd(11)} ${s.held.length ? s.held.map((h) => `${nameOf(lnames, h.addr)} (${MODE[h.mode]})`).join(', ') : '-'}${s.waitAddr ? `; waiting on ${nameOf(lnames, s.waitAddr)}` : ''}`);
+  // each thread's last events
+  const evs = readRings(i32, lay.ringsBase, lay.config.threads, lay.config.ringEntries);
+  const last: WitnessEvent[] = [];
+  for (const s of states) last.push(...renderEvents(evs.filter((e) => e.thread === s.tid).slice(-4), names));
+  last.sort((a, b) => a.ticket - b.ticket);
+  const summary = `${kind}: ${stuck.map((t) => `T${t} ${states[t].role}`).join(', ')} made no progress for ${forMs} ms`;
+  const text = `${proto.name}: ${summary}\n${lines.join('\n')}\nlast events:\n${formatLines(last)}\nrerun: hmmsim stress --protocol ${proto.name} --seed ${seed}`;
+  return { kind, thread: stuck[0], role: states[stuck[0]].role, atMs, page: -1, summary, events: last, text };
+}
