@@ -6,9 +6,6 @@
  * shared state in the words and locks it declares (mmState / subState / rangeState) and touches
  * the model only through `ctx` (src/ctx.ts): that keeps the oracle honest.
  */
-import { pathToFileURL } from 'node:url';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Ctx, Sub, HmmRange, Invalidation } from './ctx.js';
 import type { Expectation } from './types.js';
 import { VIOLATION_KINDS } from './layout.js';
@@ -82,12 +79,6 @@ export const schemaLines = (s: StateSchema | undefined): number => (s ? Object.k
 /** Is this protocol spec a path (as opposed to a built-in name)? */
 export const isPath = (spec: string): boolean => /[\\/]/.test(spec) || /\.(m?js|ts)$/.test(spec);
 
-/** Resolve a plugin path to a file URL, or throw ConfigError. */
-export function pluginUrl(spec: string): string {
-  const file = resolve(spec);
-  if (!existsSync(file)) throw new ConfigError(`protocol file ${spec} not found: give a path to an .mjs/.js module, or a built-in name (hmmsim list)`);
-  return pathToFileURL(file).href;
-}
 
 /** Import a protocol module by URL and validate its default export. */
 export async function importProtocol(url: string, where: string): Promise<MirrorProtocol> {

@@ -3,25 +3,23 @@
  * worker at once, a monitor on the main thread (progress, deadline, op budget, watchdog), then
  * counters, verdicts and witnesses.
  */
-import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import { L, computeLayout, writeHeader, VIOLATION_KINDS, type Layout, type ViolationKind, type LayoutConfig, LayoutError } from './layout.js';
-import { instantiate, createSharedMemory } from './wasm.js';
+import { computeLayout, type LayoutConfig, LayoutError } from './layout.js';
 import { loadModule } from './wasm-node.js';
-import { Ctx } from './ctx.js';
-import { ROLE_CODES, type RenderNames } from './events.js';
-import { importProtocol, isPath, pluginUrl, schemaLines, type MirrorProtocol } from './protocol.js';
+import { importProtocol, isPath, schemaLines, type MirrorProtocol } from './protocol.js';
+import { pluginUrl } from './plugin-path.js';
 import { BUILTIN_PROTOCOLS, builtinUrl } from './protocols/index.js';
-import { renderWitness } from './witness.js';
-import { livenessWitness } from './watchdog.js';
 import { ConfigError } from './errors.js';
 import { VERSION } from './version.js';
-import { epochNow } from './oracle.js';
-import type { RoleTask, RoleResult } from './worker.js';
+import { Session, verdictOf } from './session.js';
+import { PluginError } from './roles/role.js';
+import type { RoleResult } from './thread.js';
 import {
   DEFAULT_EVENTS, EVENT_NAMES, ROLE_NAMES, type EventName, type Expectation, type ProtocolResult, type RoleName,
-  type RunResult, type StressOptions, type Witness,
+  type RunResult, type StressOptions,
 } from './types.js';
+
+export { verdictOf };
 
 export const DEFAULTS = {
   durationMs: 3000,
@@ -94,14 +92,6 @@ export function dealRoles(threads: number, roles?: Partial<Record<RoleName, numb
   return Array.from({ length: threads }, (_, i) => order[i % order.length]);
 }
 
-/** Sound: no violation. Broken: at least one declared kind, and nothing undeclared. */
-export function verdictOf(expect: Expectation, violations: Partial<Record<ViolationKind, number>>, error?: unknown): 'pass' | 'fail' {
-  if (error) return 'fail';
-  const seen = (Object.keys(violations) as ViolationKind[]).filter((k) => (violations[k] ?? 0) > 0);
-  if (expect === 'sound') return seen.length === 0 ? 'pass' : 'fail';
-  return seen.length > 0 && seen.every((k) => expect.violates.includes(k)) ? 'pass' : 'fail';
-}
-
 export async function runStress(opts: StressOptions): Promise<RunResult> {
   const durationMs = opts.ops !== undefined && opts.durationMs === undefined ? 24 * 3600_000 : intOpt('durationMs', opts.durationMs, DEFAULTS.durationMs, 1, 24 * 3600_000);
   const opsBudget = opts.ops === undefined ? Infinity : intOpt('ops', opts.ops, 0, 1, Number.MAX_SAFE_INTEGER);
@@ -160,163 +150,72 @@ interface RunOneOpts extends StressOptions {
   watchdogMs: number;
 }
 
-async function runOne(pool: Piscina, l: Loaded, lcfg: LayoutConfig, roles: RoleName[], o: RunOneOpts): Promise<ProtocolResult> {
-  const proto = l.proto;
-  const lay: Layout = computeLayout(lcfg);
-  const memory = createSharedMemory(lay.wasmPages);
-  const i32 = new Int32Array(memory.buffer);
-  const oracle = o.oracle ?? true;
-  const recordEvents = o.recordEvents ?? true;
-  writeHeader(i32, lay, (oracle ? 1 : 0) | (recordEvents ? 2 : 0));
-  const module = loadModule();
-  const w = instantiate(module, memory);
-  w.setup();
-  w.mm_init();
-  w.vma_set(0, lay.config.pages, L.VM_MAPPED | L.VM_READ | L.VM_WRITE);
-  const n = roles.length;
-  const mainTid = n;
-  const devices = lay.config.devices;
-  const device = roles.map((r, t) => roles.slice(0, t).filter((x) => x === r).length % devices);
-  const dmaTids = Array.from({ length: devices }, (_, d) => roles.map((r, t) => (r === 'dma' && device[t] === d ? t : -1)).filter((t) => t >= 0));
-  const names: RenderNames = {
-    fields: { mm: Object.keys(proto.mmState ?? {}), sub: Object.keys(proto.subState ?? {}), range: Object.keys(proto.rangeState ?? {}) },
-    notes: proto.notes ?? [],
-    roles: [...roles, 'main'],
-  };
-  const base: Omit<ProtocolResult, 'verdict' | 'ops' | 'opsPerSec' | 'retries' | 'violations' | 'firstViolationMs' | 'witnesses' | 'durationMs' | 'roleOps'> = {
-    name: proto.name, description: proto.description, expect: proto.expect ?? 'sound',
-  };
-  const fail = (message: string, stack?: string, protocolMethod?: string): ProtocolResult => ({
-    ...base, verdict: 'fail', ops: 0, opsPerSec: 0, retries: 0, violations: {}, firstViolationMs: null, witnesses: [], durationMs: 0, roleOps: {},
-    error: { message, stack, protocolMethod },
-  });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-  // protocol init, single-threaded on the main thread's record
-  const env = { i32, w, tid: mainTid, lockTimeoutMs: DEFAULTS.lockTimeoutMs, sliceMs: DEFAULTS.sliceMs };
-  const mainCtx = new Ctx(env, w, lay, proto, { oracle, events: recordEvents, widen: false, seed: o.seed, dmaTids, onViolation: () => {} });
+async function runOne(pool: Piscina, l: Loaded, layout: LayoutConfig, roles: RoleName[], o: RunOneOpts): Promise<ProtocolResult> {
+  let s: Session;
   try {
-    proto.init?.(mainCtx);
+    s = new Session({
+      proto: l.proto, protocolUrl: l.url, protocolWhere: l.where, module: loadModule(), layout, roles, seed: o.seed, events: o.events,
+      oracle: o.oracle ?? true, recordEvents: o.recordEvents ?? true, widen: o.widenWindows ?? true, stopOnViolation: o.stopOnViolation ?? false,
+      lockTimeoutMs: DEFAULTS.lockTimeoutMs, sliceMs: DEFAULTS.sliceMs,
+    });
   } catch (e) {
-    return fail(`protocol ${proto.name}: init() threw: ${(e as Error).message}`, (e as Error).stack, 'init');
+    const err = e as Error;
+    const expect = l.proto.expect ?? 'sound';
+    return {
+      name: l.proto.name, description: l.proto.description, expect, verdict: 'fail', ops: 0, opsPerSec: 0, retries: 0, violations: {},
+      firstViolationMs: null, witnesses: [], durationMs: 0, roleOps: {},
+      error: { message: err.message, stack: err.stack, protocolMethod: e instanceof PluginError ? e.method : undefined },
+    };
   }
-
   const ac = new AbortController();
-  const tasks: RoleTask[] = roles.map((role, tid) => ({
-    memory, module, layout: lcfg, protocolUrl: l.url, protocolWhere: l.where, tid, role, device: device[tid], dmaTids,
-    seed: o.seed, events: o.events, oracle, recordEvents, widen: o.widenWindows ?? true, stopOnViolation: o.stopOnViolation ?? false,
-    lockTimeoutMs: DEFAULTS.lockTimeoutMs, sliceMs: DEFAULTS.sliceMs, barrierTimeoutMs: 30_000,
-  }));
-  const settled: (RoleResult | Error | undefined)[] = Array.from({ length: n }, () => undefined);
-  const promises = tasks.map((t, i) =>
+  const settled: (RoleResult | Error | undefined)[] = Array.from({ length: s.n }, () => undefined);
+  const promises = s.tasks.map((t, i) =>
     pool.run(t, { signal: ac.signal }).then(
       (r: RoleResult) => (settled[i] = r),
-      (e: Error) => (settled[i] = e instanceof Error ? e : new Error(String(e))),
+      (e: unknown) => (settled[i] = e instanceof Error ? e : new Error(String(e))),
     ),
   );
-  const STOP = (L.BASE + L.H_STOP) >> 2;
-  const GO = (L.BASE + L.H_GO) >> 2;
-  const stop = () => {
-    Atomics.store(i32, STOP, 1);
-    Atomics.notify(i32, STOP);
-  };
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const pending = () => settled.some((x) => x === undefined);
 
   // start barrier
   const barrierDeadline = Date.now() + 30_000;
-  while (Atomics.load(i32, GO) < n) {
-    if (settled.some((s) => s !== undefined) || Date.now() > barrierDeadline) {
-      stop();
-      ac.abort();
-      await Promise.allSettled(promises);
-      const err = settled.find((s) => s instanceof Error || (s && s.error));
-      const msg = err instanceof Error ? err.message : err?.error?.message ?? 'workers did not reach the start barrier within 30 s';
-      return fail(`harness: ${msg}`, err instanceof Error ? err.stack : err?.error?.stack, err instanceof Error ? undefined : err?.error?.protocolMethod);
+  let harnessError: string | undefined;
+  while (s.ready() < s.n) {
+    if (!pending() || settled.some((x) => x !== undefined) || Date.now() > barrierDeadline) {
+      if (Date.now() > barrierDeadline) harnessError = 'workers did not reach the start barrier within 30 s';
+      break;
     }
     await sleep(2);
   }
-  const startEpoch = epochNow();
-  new Float64Array(memory.buffer, L.BASE + L.H_CLOCK, 1)[0] = startEpoch;
-  Atomics.store(i32, GO + 1, 1);
-  Atomics.notify(i32, GO + 1);
+  if (s.ready() === s.n && !settled.some((x) => x !== undefined)) s.go();
+  else s.stop();
 
   // monitor: progress, deadline, op budget, violations, watchdog
-  const progressIdx = (t: number) => (lay.threadsBase + t * L.THREAD_SIZE + L.T_PROGRESS) >> 2;
-  const retriesIdx = (t: number) => (lay.threadsBase + t * L.THREAD_SIZE + L.T_RETRIES) >> 2;
-  const lastProgress = Array.from({ length: n }, (_, t) => ({ v: Atomics.load(i32, progressIdx(t)), at: performance.now() }));
-  const sumOps = () => lastProgress.reduce((s, _, t) => s + Atomics.load(i32, progressIdx(t)), 0);
-  const violTotal = () => VIOLATION_KINDS.reduce((s, _, k) => s + Atomics.load(i32, ((L.BASE + L.H_VIOLATIONS) >> 2) + k), 0);
-  const t0 = performance.now();
-  let liveness: Witness | undefined;
   let lastReport = 0;
-  while (settled.some((s) => s === undefined)) {
+  while (!s.stopped() && pending()) {
     await sleep(20);
-    const nowMs = performance.now();
-    const elapsed = nowMs - t0;
-    if (Atomics.load(i32, STOP)) break;
-    for (let t = 0; t < n; t++) {
-      const v = Atomics.load(i32, progressIdx(t));
-      if (v !== lastProgress[t].v) lastProgress[t] = { v, at: nowMs };
+    if (s.stopped()) break;
+    if (s.watchdog(o.watchdogMs)) break;
+    const elapsed = s.elapsedMs();
+    const ops = s.ops();
+    if (o.onProgress && elapsed - lastReport >= 100) {
+      lastReport = elapsed;
+      o.onProgress({ protocol: l.proto.name, elapsedMs: elapsed, durationMs: o.durationMs, ops, opsPerSec: ops / (elapsed / 1000 || 1), retries: s.retries(), violations: s.violationTotal() });
     }
-    const stuck = lastProgress.map((p, t) => (nowMs - p.at >= o.watchdogMs ? t : -1)).filter((t) => t >= 0);
-    if (stuck.length) {
-      liveness = livenessWitness(i32, lay, proto, names, stuck, Math.round(nowMs - Math.min(...stuck.map((t) => lastProgress[t].at))), epochNow() - startEpoch, o.seed);
-      Atomics.add(i32, ((L.BASE + L.H_VIOLATIONS) >> 2) + VIOLATION_KINDS.indexOf(liveness.kind), 1);
-      stop();
-      break;
-    }
-    const ops = sumOps();
-    if (o.onProgress && nowMs - lastReport >= 100) {
-      lastReport = nowMs;
-      const retries = lastProgress.reduce((s, _, t) => s + Atomics.load(i32, retriesIdx(t)), 0);
-      o.onProgress({ protocol: proto.name, elapsedMs: elapsed, durationMs: o.durationMs, ops, opsPerSec: ops / (elapsed / 1000 || 1), retries, violations: violTotal() });
-    }
-    if (elapsed >= o.durationMs || ops >= o.opsBudget || o.signal?.aborted || (o.stopOnViolation && violTotal() > 0)) {
-      stop();
-      break;
-    }
+    if (elapsed >= o.durationMs || ops >= o.opsBudget || o.signal?.aborted || (o.stopOnViolation && s.violationTotal() > 0)) break;
   }
-  stop();
-  const elapsedMs = performance.now() - t0;
-  // every worker sees the stop flag within a wait slice; give them a bounded while, then kill
+  s.stop();
+  const elapsedMs = s.elapsedMs();
+  // every thread sees the stop flag within a wait slice; give them a bounded while, then kill
   const harnessDeadline = Date.now() + DEFAULTS.sliceMs * 20 + 5000;
-  while (settled.some((s) => s === undefined) && Date.now() < harnessDeadline) await sleep(10);
-  const hung = settled.map((s, t) => (s === undefined ? t : -1)).filter((t) => t >= 0);
+  while (pending() && Date.now() < harnessDeadline) await sleep(10);
+  const hung = settled.map((x, t) => (x === undefined ? t : -1)).filter((t) => t >= 0);
   if (hung.length) {
     ac.abort();
     await Promise.allSettled(promises);
+    harnessError ??= `T${hung.join(', T')} did not stop within the harness timeout and were terminated`;
   }
-
-  // collect
-  const violations: Partial<Record<ViolationKind, number>> = {};
-  VIOLATION_KINDS.forEach((k, i) => {
-    const c = Atomics.load(i32, ((L.BASE + L.H_VIOLATIONS) >> 2) + i);
-    if (c) violations[k] = c;
-  });
-  const ok = settled.filter((s): s is RoleResult => !!s && !(s instanceof Error));
-  const roleOps: Partial<Record<RoleName, number>> = {};
-  let ops = 0, retries = 0;
-  for (const r of ok) {
-    roleOps[r.role] = (roleOps[r.role] ?? 0) + r.stats.ops;
-    ops += r.stats.ops;
-    retries += r.stats.retries;
-  }
-  const firsts = ok.map((r) => r.firstViolationMs).filter((x): x is number => x !== null);
-  if (liveness) firsts.push(liveness.atMs);
-  const captures = ok.flatMap((r) => r.captures).sort((a, b) => a.atMs - b.atMs);
-  const witnesses = captures.map((c) => renderWitness(c, names, proto.name, o.seed));
-  if (liveness) witnesses.push(liveness);
-  let error = ok.find((r) => r.error)?.error;
-  const crashed = settled.find((s) => s instanceof Error) as Error | undefined;
-  if (!error && crashed) error = { message: `harness: worker crashed: ${crashed.message}`, stack: crashed.stack };
-  if (!error && hung.length) error = { message: `harness: T${hung.join(', T')} did not stop within the harness timeout and were terminated` };
-  return {
-    ...base,
-    verdict: verdictOf(proto.expect ?? 'sound', violations, error),
-    ops, opsPerSec: Math.round(ops / (elapsedMs / 1000)), retries, violations,
-    firstViolationMs: firsts.length ? Math.round(Math.min(...firsts) * 10) / 10 : null,
-    witnesses, durationMs: Math.round(elapsedMs), roleOps,
-    ...(error ? { error } : {}),
-  };
+  return s.summarize(settled, elapsedMs, harnessError);
 }
-
-export { availableParallelism };

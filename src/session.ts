@@ -1,0 +1,209 @@
+/**
+ * session.ts — one protocol's run on one fresh shared memory, independent of how its threads
+ * are started (piscina workers in Node: runner.ts; Web Workers in the browser demo).
+ *
+ * Lifecycle (main thread): new Session() lays out and initialises the memory and the protocol
+ * state (single-threaded) -> start one thread per `tasks[i]` (thread.ts) -> wait for ready() ==
+ * n -> go() -> poll(): counters, watchdog -> stop() -> summarize(results).
+ */
+import { L, computeLayout, writeHeader, VIOLATION_KINDS, type Layout, type LayoutConfig, type ViolationKind } from './layout.js';
+import { instantiate, createSharedMemory, type HmmWasm } from './wasm.js';
+import { Ctx } from './ctx.js';
+import type { RenderNames } from './events.js';
+import type { MirrorProtocol } from './protocol.js';
+import { renderWitness } from './witness.js';
+import { livenessWitness } from './watchdog.js';
+import { epochNow } from './oracle.js';
+import { PluginError } from './roles/role.js';
+import type { RoleTask, RoleResult } from './thread.js';
+import type { EventName, Expectation, ProtocolResult, RoleName, Witness } from './types.js';
+
+export interface SessionOptions {
+  proto: MirrorProtocol;
+  protocolUrl: string;
+  protocolWhere: string;
+  module: WebAssembly.Module;
+  layout: LayoutConfig;
+  roles: RoleName[];
+  seed: number;
+  events: EventName[];
+  oracle: boolean;
+  recordEvents: boolean;
+  widen: boolean;
+  stopOnViolation: boolean;
+  lockTimeoutMs: number;
+  sliceMs: number;
+}
+
+/** Sound: no violation. Broken: at least one declared kind, and nothing undeclared. */
+export function verdictOf(expect: Expectation, violations: Partial<Record<ViolationKind, number>>, error?: unknown): 'pass' | 'fail' {
+  if (error) return 'fail';
+  const seen = (Object.keys(violations) as ViolationKind[]).filter((k) => (violations[k] ?? 0) > 0);
+  if (expect === 'sound') return seen.length === 0 ? 'pass' : 'fail';
+  return seen.length > 0 && seen.every((k) => expect.violates.includes(k)) ? 'pass' : 'fail';
+}
+
+const STOP = (L.BASE + L.H_STOP) >> 2;
+const GO = (L.BASE + L.H_GO) >> 2;
+const VIOL = (L.BASE + L.H_VIOLATIONS) >> 2;
+
+export class Session {
+  readonly memory: WebAssembly.Memory;
+  readonly i32: Int32Array;
+  readonly lay: Layout;
+  readonly w: HmmWasm;
+  readonly n: number;
+  readonly names: RenderNames;
+  readonly tasks: RoleTask[];
+  readonly dmaTids: number[][];
+  startEpoch = 0;
+  private t0 = 0;
+  private lastProgress: { v: number; at: number }[] = [];
+  liveness: Witness | undefined;
+
+  /** Lay out and initialise memory and protocol state. Throws PluginError if the protocol's init() throws. */
+  constructor(readonly o: SessionOptions) {
+    const { proto, roles } = o;
+    this.lay = computeLayout(o.layout);
+    this.memory = createSharedMemory(this.lay.wasmPages);
+    this.i32 = new Int32Array(this.memory.buffer);
+    writeHeader(this.i32, this.lay, (o.oracle ? 1 : 0) | (o.recordEvents ? 2 : 0));
+    this.w = instantiate(o.module, this.memory);
+    this.w.setup();
+    this.w.mm_init();
+    this.w.vma_set(0, this.lay.config.pages, L.VM_MAPPED | L.VM_READ | L.VM_WRITE);
+    this.n = roles.length;
+    const devices = this.lay.config.devices;
+    const device = roles.map((r, t) => roles.slice(0, t).filter((x) => x === r).length % devices);
+    this.dmaTids = Array.from({ length: devices }, (_, d) => roles.map((r, t) => (r === 'dma' && device[t] === d ? t : -1)).filter((t) => t >= 0));
+    this.names = {
+      fields: { mm: Object.keys(proto.mmState ?? {}), sub: Object.keys(proto.subState ?? {}), range: Object.keys(proto.rangeState ?? {}) },
+      notes: proto.notes ?? [],
+      roles: [...roles, 'main'],
+    };
+    // protocol init, single-threaded, on the main thread's record (the last one)
+    const env = { i32: this.i32, w: this.w, tid: this.n, lockTimeoutMs: o.lockTimeoutMs, sliceMs: o.sliceMs };
+    const ctx = new Ctx(env, this.w, this.lay, proto, { oracle: o.oracle, events: o.recordEvents, widen: false, seed: o.seed, dmaTids: this.dmaTids, onViolation: () => {} });
+    try {
+      proto.init?.(ctx);
+    } catch (e) {
+      throw new PluginError(proto.name, 'init', e);
+    }
+    this.tasks = roles.map((role, tid) => ({
+      memory: this.memory, module: o.module, layout: o.layout, protocolUrl: o.protocolUrl, protocolWhere: o.protocolWhere,
+      tid, role, device: device[tid], dmaTids: this.dmaTids, seed: o.seed, events: o.events, oracle: o.oracle,
+      recordEvents: o.recordEvents, widen: o.widen, stopOnViolation: o.stopOnViolation,
+      lockTimeoutMs: o.lockTimeoutMs, sliceMs: o.sliceMs, barrierTimeoutMs: 30_000,
+    }));
+  }
+
+  /** Threads that reached the start barrier. */
+  ready(): number {
+    return Atomics.load(this.i32, GO);
+  }
+
+  /** Release the barrier; the run's clock starts now. */
+  go(): void {
+    this.startEpoch = epochNow();
+    new Float64Array(this.memory.buffer, L.BASE + L.H_CLOCK, 1)[0] = this.startEpoch;
+    this.t0 = performance.now();
+    this.lastProgress = Array.from({ length: this.n }, (_, t) => ({ v: this.progressOf(t), at: this.t0 }));
+    Atomics.store(this.i32, GO + 1, 1);
+    Atomics.notify(this.i32, GO + 1);
+  }
+
+  elapsedMs(): number {
+    return performance.now() - this.t0;
+  }
+
+  stop(): void {
+    Atomics.store(this.i32, STOP, 1);
+    Atomics.notify(this.i32, STOP);
+  }
+
+  stopped(): boolean {
+    return Atomics.load(this.i32, STOP) !== 0;
+  }
+
+  progressOf(t: number): number {
+    return Atomics.load(this.i32, (this.lay.threadsBase + t * L.THREAD_SIZE + L.T_PROGRESS) >> 2);
+  }
+
+  ops(): number {
+    let s = 0;
+    for (let t = 0; t < this.n; t++) s += this.progressOf(t);
+    return s;
+  }
+
+  retries(): number {
+    let s = 0;
+    for (let t = 0; t < this.n; t++) s += Atomics.load(this.i32, (this.lay.threadsBase + t * L.THREAD_SIZE + L.T_RETRIES) >> 2);
+    return s;
+  }
+
+  violations(): Partial<Record<ViolationKind, number>> {
+    const v: Partial<Record<ViolationKind, number>> = {};
+    VIOLATION_KINDS.forEach((k, i) => {
+      const c = Atomics.load(this.i32, VIOL + i);
+      if (c) v[k] = c;
+    });
+    return v;
+  }
+
+  violationTotal(): number {
+    let s = 0;
+    for (let i = 0; i < VIOLATION_KINDS.length; i++) s += Atomics.load(this.i32, VIOL + i);
+    return s;
+  }
+
+  /**
+   * Watchdog step: a thread whose progress counter has not moved for `boundMs` is a liveness
+   * violation (deadlock or stall): record it with the lock dump, stop the run, return it.
+   */
+  watchdog(boundMs: number): Witness | undefined {
+    if (this.liveness) return this.liveness;
+    const nowMs = performance.now();
+    for (let t = 0; t < this.n; t++) {
+      const v = this.progressOf(t);
+      if (v !== this.lastProgress[t].v) this.lastProgress[t] = { v, at: nowMs };
+    }
+    const stuck = this.lastProgress.map((p, t) => (nowMs - p.at >= boundMs ? t : -1)).filter((t) => t >= 0);
+    if (!stuck.length) return undefined;
+    const forMs = Math.round(nowMs - Math.min(...stuck.map((t) => this.lastProgress[t].at)));
+    this.liveness = livenessWitness(this.i32, this.lay, this.o.proto, this.names, stuck, forMs, epochNow() - this.startEpoch, this.o.seed);
+    Atomics.add(this.i32, VIOL + VIOLATION_KINDS.indexOf(this.liveness.kind), 1);
+    this.stop();
+    return this.liveness;
+  }
+
+  /** Counters, verdict and rendered witnesses, from what the threads returned. */
+  summarize(settled: (RoleResult | Error | undefined)[], elapsedMs: number, harnessError?: string): ProtocolResult {
+    const proto = this.o.proto;
+    const ok = settled.filter((s): s is RoleResult => !!s && !(s instanceof Error));
+    const roleOps: Partial<Record<RoleName, number>> = {};
+    let ops = 0, retries = 0;
+    for (const r of ok) {
+      roleOps[r.role] = (roleOps[r.role] ?? 0) + r.stats.ops;
+      ops += r.stats.ops;
+      retries += r.stats.retries;
+    }
+    const violations = this.violations();
+    const firsts = ok.map((r) => r.firstViolationMs).filter((x): x is number => x !== null);
+    if (this.liveness) firsts.push(this.liveness.atMs);
+    const witnesses = ok.flatMap((r) => r.captures).sort((a, b) => a.atMs - b.atMs).map((c) => renderWitness(c, this.names, proto.name, this.o.seed));
+    if (this.liveness) witnesses.push(this.liveness);
+    let error = ok.find((r) => r.error)?.error;
+    const crashed = settled.find((s) => s instanceof Error) as Error | undefined;
+    if (!error && crashed) error = { message: `harness: worker crashed: ${crashed.message}`, stack: crashed.stack };
+    if (!error && harnessError) error = { message: `harness: ${harnessError}` };
+    const expect = proto.expect ?? 'sound';
+    return {
+      name: proto.name, description: proto.description, expect,
+      verdict: verdictOf(expect, violations, error),
+      ops, opsPerSec: Math.round(ops / (Math.max(elapsedMs, 1) / 1000)), retries, violations,
+      firstViolationMs: firsts.length ? Math.round(Math.min(...firsts) * 10) / 10 : null,
+      witnesses, durationMs: Math.round(elapsedMs), roleOps,
+      ...(error ? { error } : {}),
+    };
+  }
+}

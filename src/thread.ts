@@ -1,0 +1,116 @@
+/**
+ * thread.ts — one role thread, wherever it runs (a piscina worker in Node, a Web Worker in the
+ * browser): instantiate the Wasm module on the run's shared memory, wait at the start barrier,
+ * loop the role until the stop flag, report counters, violations and witness captures. Never
+ * hangs: every wait is bounded or sees the stop flag.
+ */
+import { L, computeLayout, type LayoutConfig } from './layout.js';
+import { instantiate } from './wasm.js';
+import { Ctx } from './ctx.js';
+import { Rng } from './rng.js';
+import { Oracle, type Capture, epochNow } from './oracle.js';
+import { handleMmFault } from './mm/fault.js';
+import { Stopped, LockTimeout, type SyncEnv } from './sync/env.js';
+import { ROLE_CODES } from './events.js';
+import type { MirrorProtocol } from './protocol.js';
+import type { EventName, RoleName, ViolationKind } from './types.js';
+import { type RoleContext, type RoleStats, STOP_IDX, PluginError } from './roles/role.js';
+import { cpuOp } from './roles/cpu.js';
+import { invalidatorOp } from './roles/invalidator.js';
+import { driverOp } from './roles/driver.js';
+import { dmaOp } from './roles/dma.js';
+
+export interface RoleTask {
+  memory: WebAssembly.Memory;
+  module: WebAssembly.Module;
+  layout: LayoutConfig;
+  protocolUrl: string;
+  protocolWhere: string;
+  tid: number;
+  role: RoleName;
+  device: number;
+  dmaTids: number[][];
+  seed: number;
+  events: EventName[];
+  oracle: boolean;
+  recordEvents: boolean;
+  widen: boolean;
+  stopOnViolation: boolean;
+  lockTimeoutMs: number;
+  sliceMs: number;
+  barrierTimeoutMs: number;
+}
+
+export interface RoleResult {
+  tid: number;
+  role: RoleName;
+  stats: RoleStats;
+  violations: Partial<Record<ViolationKind, number>>;
+  firstViolationMs: number | null;
+  captures: Capture[];
+  error?: { message: string; stack?: string; protocolMethod?: string };
+}
+
+const OPS: Record<RoleName, (rc: RoleContext) => void> = { cpu: cpuOp, invalidator: invalidatorOp, driver: driverOp, dma: dmaOp };
+
+export async function runRoleThread(task: RoleTask, loadProto: () => Promise<MirrorProtocol>): Promise<RoleResult> {
+  const stats: RoleStats = { ops: 0, retries: 0, errors: 0, eagain: 0 };
+  const i32 = new Int32Array(task.memory.buffer);
+  let oracle: Oracle | undefined;
+  const result = (): RoleResult => ({
+    tid: task.tid, role: task.role, stats,
+    violations: oracle?.counts ?? {}, firstViolationMs: oracle?.firstAtMs ?? null, captures: oracle?.captures ?? [],
+  });
+  try {
+    const proto = await loadProto();
+    const w = instantiate(task.module, task.memory);
+    if (w.setup() !== 0) throw new Error('shared memory header missing or of another layout version');
+    const lay = computeLayout(task.layout);
+    const env: SyncEnv = { i32, w, tid: task.tid, lockTimeoutMs: task.lockTimeoutMs, sliceMs: task.sliceMs };
+    const goIdx = (L.BASE + L.H_GO) >> 2;
+    let startEpoch = 0;
+    oracle = new Oracle(i32, w, lay, task.tid, () => startEpoch, task.stopOnViolation);
+    const ctx: Ctx = new Ctx(env, w, lay, proto, {
+      oracle: task.oracle, events: task.recordEvents, widen: task.widen, seed: task.seed, dmaTids: task.dmaTids,
+      onViolation: oracle.onViolation,
+      fault: (page, write) => handleMmFault(ctx, page, write),
+    });
+    i32[(lay.threadsBase + task.tid * L.THREAD_SIZE + L.T_ROLE) >> 2] = ROLE_CODES.indexOf(task.role);
+
+    // start barrier: everyone instantiated before anyone touches shared state
+    Atomics.add(i32, goIdx, 1);
+    const deadline = performance.now() + task.barrierTimeoutMs;
+    while (Atomics.load(i32, goIdx + 1) === 0) {
+      if (Atomics.load(i32, STOP_IDX) !== 0) return result();
+      if (performance.now() > deadline) throw new Error(`T${task.tid}: start barrier timed out after ${task.barrierTimeoutMs} ms`);
+      Atomics.wait(i32, goIdx + 1, 0, 50);
+    }
+    startEpoch = new Float64Array(task.memory.buffer, L.BASE + L.H_CLOCK, 1)[0] || epochNow(); // written before go
+
+    const rc: RoleContext = {
+      ctx, rng: new Rng(task.seed, task.tid), stats, role: task.role, device: task.device, events: task.events,
+      stopped: () => Atomics.load(i32, STOP_IDX) !== 0,
+      progress: () => w.progress(task.tid),
+    };
+    const op = OPS[task.role];
+    while (Atomics.load(i32, STOP_IDX) === 0) {
+      op(rc);
+      stats.ops++;
+      w.progress(task.tid);
+    }
+    return result();
+  } catch (e) {
+    if (e instanceof Stopped) return result();
+    // anything else ends this protocol's run: stop the other roles, report the error
+    Atomics.store(i32, STOP_IDX, 1);
+    Atomics.notify(i32, STOP_IDX);
+    const err = e as Error;
+    const r = result();
+    r.error = {
+      message: e instanceof LockTimeout ? `T${task.tid} ${task.role}: ${err.message}` : err.message,
+      stack: err.stack,
+      protocolMethod: e instanceof PluginError ? e.method : undefined,
+    };
+    return r;
+  }
+}
