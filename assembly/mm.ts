@@ -351,21 +351,45 @@ export function check_zapped(dev: u32, start: u32, end: u32, tid: u32): i32 {
 // ------------------------------------------------------------------------------------------
 
 /**
- * Walk from page `from`. Returns 0 when the whole range is snapshotted; -EBUSY when the lockless
+ * Walk from page `from` (pausing at page `stop` if it is inside the range; `paused` = 1 when
+ * resuming from such a pause). Returns 0 when the whole range is snapshotted; -EBUSY when the lockless
  * check (R_CHECK_ADDR != R_CHECK_EXPECT) fails or a page is under migration; -EFAULT on a hole or
  * PROT_NONE; -EPERM when write is required and the VMA is read-only; NEED_FAULT with
  * R_FAULT_PAGE set when a page must be faulted in (JS does it, then walks on from there);
- * PT_UAF (details in T_VIOL) when the walk read a page table that was freed under it.
+ * WALK_PAUSED at `stop` (resume from R_FAULT_PAGE); PT_UAF (details in T_VIOL) when a page
+ * table the walk used was freed while it used it.
  */
-export function hmm_range_fault(r: u32, from: u32, tid: u32): i32 {
+export function hmm_range_fault(r: u32, from: u32, tid: u32, stop: u32, paused: i32): i32 {
   const start = load<u32>(r + L.R_START);
   const end = load<u32>(r + L.R_END);
   const flags = load<i32>(r + L.R_FLAGS);
   const checkAddr = load<u32>(r + L.R_CHECK_ADDR);
   const expect = load<i32>(r + L.R_CHECK_EXPECT);
   const pfns = r + <u32>L.R_HDR;
+  // the leaf table in use and its gen when the walk entered it: re-checked at every page and at
+  // the end, so a table freed at any point while the walk used it is caught
+  // (kept in the range record across NEED_FAULT resumes: the table is in use the whole time)
+  let curDir: u32 = 0, curD: i32 = 0, curGen: i32 = 0;
+  if (from != start) {
+    curDir = load<u32>(r + L.R_WALK_DIR);
+    curD = load<i32>(r + L.R_WALK_D);
+    curGen = load<i32>(r + L.R_WALK_GEN);
+  }
+  // the lockless retry check, once per walk_page_range() call as in the kernel (not after a pause:
+  // that models a walker preempted mid-walk)
+  if (!paused && checkAddr != 0 && atomic.load<i32>(checkAddr) != expect) return L.EBUSY;
   for (let page = from; page < end; page++) {
-    if (checkAddr != 0 && atomic.load<i32>(checkAddr) != expect) return L.EBUSY;
+    if (page == stop && page != from) {
+      store<i32>(r + L.R_FAULT_PAGE, page);
+      store<u32>(r + L.R_WALK_DIR, curDir);
+      store<i32>(r + L.R_WALK_D, curD);
+      store<i32>(r + L.R_WALK_GEN, curGen);
+      return L.WALK_PAUSED;
+    }
+    if (curD != 0 && (atomic.load<i32>(frameAddr(<u32>(curD - 1)) + L.F_GEN) != curGen || atomic.load<i32>(curDir) != curD)) {
+      violDetail(tid, L.V_PAGE_TABLE_USE_AFTER_FREE, page - 1, curD - 1, curGen, atomic.load<i32>(frameAddr(<u32>(curD - 1)) + L.F_GEN), -1);
+      return L.PT_UAF;
+    }
     const out = pfns + ((page - start) << 3);
     const vma = vma_get(page);
     if (!(vma & L.VM_MAPPED) || !(vma & L.VM_READ)) {
@@ -397,11 +421,19 @@ export function hmm_range_fault(r: u32, from: u32, tid: u32): i32 {
       violDetail(tid, L.V_PAGE_TABLE_USE_AFTER_FREE, page, d - 1, g1, g2, -1);
       return L.PT_UAF;
     }
+    if (dir != curDir) {
+      curDir = dir;
+      curD = d;
+      curGen = g1;
+    }
     const type = pte & L.PTE_TYPE_MASK;
     if (type == L.PTE_MIGRATION) return L.EBUSY;
     if (type != L.PTE_PRESENT || ((flags & L.RF_WRITE) && !(pte & L.PTE_WRITE))) {
       if (flags & L.RF_FAULT) {
         store<i32>(r + L.R_FAULT_PAGE, page);
+        store<u32>(r + L.R_WALK_DIR, curDir);
+        store<i32>(r + L.R_WALK_D, curD);
+        store<i32>(r + L.R_WALK_GEN, curGen);
         return L.NEED_FAULT;
       }
       store<i64>(out, 0);
@@ -416,6 +448,10 @@ export function hmm_range_fault(r: u32, from: u32, tid: u32): i32 {
     let lo = L.HMM_PFN_VALID | <i32>pfn;
     if (pte & L.PTE_WRITE) lo |= L.HMM_PFN_WRITE;
     store<i64>(out, (<i64>gen << 32) | <i64>(<u32>lo));
+  }
+  if (curD != 0 && (atomic.load<i32>(frameAddr(<u32>(curD - 1)) + L.F_GEN) != curGen || atomic.load<i32>(curDir) != curD)) {
+    violDetail(tid, L.V_PAGE_TABLE_USE_AFTER_FREE, end - 1, curD - 1, curGen, atomic.load<i32>(frameAddr(<u32>(curD - 1)) + L.F_GEN), -1);
+    return L.PT_UAF;
   }
   return 0;
 }
@@ -475,14 +511,15 @@ export function dmaseq_addr(tid: u32): u32 {
 }
 
 /**
- * One device access by DMA thread `tid` of device `dev` at `page` (read, or write `value`).
+ * One device access by DMA thread `tid` of device `dev` at `page` (read, or write `value`),
+ * transferring `len` words.
  * The access is bracketed by the thread's in-flight word so an invalidation's fence can wait
  * for it. Returns 0 (no device entry: the device would fault), 1 (access done), 2 (write to a
  * read-only device entry: refused), or -(kind+1) on a violation (details in T_VIOL):
  * use-after-free (frame gen or content differs from what was programmed), write-to-readonly
  * (device writes while the CPU PTE for that frame is read-only), device-pte-during-invalidation.
  */
-export function dma_access(dev: u32, page: u32, write: i32, value: i32, tid: u32, oracle: i32): i32 {
+export function dma_access(dev: u32, page: u32, write: i32, value: i32, tid: u32, oracle: i32, len: i32): i32 {
   const seq = DMASEQ_BASE + tid * <u32>L.LINE;
   atomic.add<i32>(seq, 1); // odd: in flight
   const e = atomic.load<i64>(devpteAddr(dev, page));
@@ -507,8 +544,15 @@ export function dma_access(dev: u32, page: u32, write: i32, value: i32, tid: u32
             res = violDetail(tid, L.V_WRITE_TO_READONLY, page, <i32>pfn, gen, now, dev);
         }
       }
-      if (write) atomic.store<i32>(f + L.F_DATA, value);
-      else atomic.load<i32>(f + L.F_DATA);
+      // the transfer: `len` beats on the frame's data; the frame must stay ours throughout
+      for (let i = 0; i < len; i++) {
+        if (write) atomic.store<i32>(f + L.F_DATA, value + i);
+        else atomic.load<i32>(f + L.F_DATA);
+      }
+      if (oracle && res == 1) {
+        const after = atomic.load<i32>(f + L.F_GEN);
+        if (after != gen) res = violDetail(tid, L.V_USE_AFTER_FREE, page, <i32>pfn, gen, after, dev);
+      }
     }
   }
   atomic.add<i32>(seq, 1); // even: done

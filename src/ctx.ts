@@ -385,9 +385,9 @@ export class Ctx implements Tracer {
   }
 
   /** A seeded busy-wait of a few microseconds at a racy point (only with widenWindows). */
-  widen(): void {
-    if (!this.opts.widen || !this.rng.chance(0.25)) return;
-    const until = now() + this.rng.int(20) * 0.001 * (1 + this.rng.int(4));
+  widen(p = 0.25, maxUs = 20): void {
+    if (!this.opts.widen || !this.rng.chance(p)) return;
+    const until = now() + this.rng.int(maxUs) * 0.001 * (1 + this.rng.int(4));
     while (now() < until);
   }
 
@@ -405,8 +405,19 @@ export class Ctx implements Tracer {
     let from = range.start;
     let ret: number;
     let faults = 0;
+    // with widenWindows, sometimes pause the walk half-way (the page-table walk is a race window)
+    let stop = this.opts.widen && this.rng.chance(0.25) ? range.start + 1 + this.rng.int(Math.max(1, range.end - range.start - 1)) : -1;
+    let paused = 0;
     for (;;) {
-      ret = this.w.hmm_range_fault(r, from, this.env.tid);
+      ret = this.w.hmm_range_fault(r, from, this.env.tid, stop, paused);
+      paused = 0;
+      if (ret === L.WALK_PAUSED) {
+        from = stop;
+        stop = -1;
+        paused = 1;
+        this.widen(1);
+        continue;
+      }
       if (ret !== L.NEED_FAULT) break;
       const page = Atomics.load(i32, (r + L.R_FAULT_PAGE) >> 2);
       const fr = this.opts.fault ? this.opts.fault(page, range.write) : L.EFAULT;

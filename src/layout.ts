@@ -129,6 +129,9 @@ export const L = {
   R_DEVICE: 28,
   R_REGISTERED: 32,
   R_FAULT_PAGE: 36, // out: page the walk needs faulted in
+  R_WALK_DIR: 40, // walk state kept across fault-in resumes: directory word in use,
+  R_WALK_D: 44, // ... its value (table pfn + 1) ...
+  R_WALK_GEN: 48, // ... and the table's gen when the walk entered it
   R_HDR: 64,
   RF_FAULT: 1,
   RF_WRITE: 2,
@@ -200,6 +203,7 @@ export const L = {
   NEED_FAULT: -1000, // walk: fault R_FAULT_PAGE in, then walk again
   NEED_COW: -1001, // fault: a COW break is needed (an invalidation, done by JS)
   PT_UAF: -1002, // walk read a freed page table
+  WALK_PAUSED: -1003, // walk stopped at its `stop` page as asked: resume from R_FAULT_PAGE
 } as const;
 
 export type LayoutConstants = typeof L;

@@ -39,13 +39,13 @@ export interface HmmWasm {
   reclaim_page(page: number): number;
   inval_mark(start: number, end: number, delta: number): void;
   check_zapped(dev: number, start: number, end: number, tid: number): number;
-  hmm_range_fault(r: number, from: number, tid: number): number;
+  hmm_range_fault(r: number, from: number, tid: number, stop: number, paused: number): number;
   dev_program(dev: number, r: number, tid: number, oracle: number): number;
   dev_zap(dev: number, start: number, end: number): void;
   dev_entry(dev: number, page: number): number;
   dev_entry_gen(dev: number, page: number): number;
   dmaseq_addr(tid: number): number;
-  dma_access(dev: number, page: number, write: number, value: number, tid: number, oracle: number): number;
+  dma_access(dev: number, page: number, write: number, value: number, tid: number, oracle: number, len: number): number;
   cpu_peek(page: number): number;
   dev_peek(dev: number, page: number): number;
   pages(): number;

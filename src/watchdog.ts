@@ -60,16 +60,26 @@ export function livenessWitness(i32: Int32Array, lay: Layout, proto: MirrorProto
   const lnames = lockNames(lay, proto);
   const threads = lay.config.threads - 1; // the last thread record is the main thread's
   const states = Array.from({ length: threads }, (_, t) => threadState(i32, lay, t, names.roles));
-  const blockedOnLock = stuck.filter((t) => states[t].waitKind >= 1 && states[t].waitKind <= 3);
-  const kind = blockedOnLock.length ? 'deadlock' : 'stall';
+  const isLock = (s: ThreadState) => s.waitKind >= 1 && s.waitKind <= 3;
+  const lineOf = (a: number) => a - (a % 64);
+  const holdersOf = (lockAddr: number) => states.filter((o) => o.held.some((h) => h.addr === lockAddr));
+  // deadlock: a stuck thread blocked on a lock that only stuck threads hold (nobody can release it)
+  const deadlocked = stuck.filter((t) => {
+    if (!isLock(states[t])) return false;
+    const hs = holdersOf(lineOf(states[t].waitAddr));
+    return hs.length > 0 && hs.every((h) => stuck.includes(h.tid));
+  });
+  const kind = deadlocked.length ? 'deadlock' : 'stall';
   const lines: string[] = [];
   for (const t of stuck) {
     const s = states[t];
     if (s.waitAddr) {
-      const lockAddr = s.waitKind >= 1 && s.waitKind <= 3 ? s.waitAddr - (s.waitAddr % 64) : s.waitAddr;
-      const holders = states.filter((o) => o.held.some((h) => h.addr === lockAddr)).map((o) => `T${o.tid} ${o.role} (${MODE[o.held.find((h) => h.addr === lockAddr)!.mode]})`);
-      const waiters = states.filter((o) => o.waitAddr && o.waitAddr - (o.waitAddr % 64) === lockAddr - (lockAddr % 64)).map((o) => `T${o.tid}`);
-      lines.push(`T${t} ${s.role} blocked ${forMs} ms on ${WAIT_NAMES[s.waitKind] ?? 'wait'} ${nameOf(lnames, s.waitAddr)}; held by: ${holders.join(', ') || 'nobody'}; waiters: ${waiters.join(', ')}`);
+      const waiters = states.filter((o) => o.waitAddr && lineOf(o.waitAddr) === lineOf(s.waitAddr)).map((o) => `T${o.tid}`);
+      if (isLock(s)) {
+        const lockAddr = lineOf(s.waitAddr);
+        const holders = holdersOf(lockAddr).map((o) => `T${o.tid} ${o.role} (${MODE[o.held.find((h) => h.addr === lockAddr)!.mode]}${stuck.includes(o.tid) ? ', stuck' : ''})`);
+        lines.push(`T${t} ${s.role} blocked on ${WAIT_NAMES[s.waitKind]} ${nameOf(lnames, s.waitAddr)}; held by: ${holders.join(', ') || 'nobody'}; waiters: ${waiters.join(', ')}`);
+      } else lines.push(`T${t} ${s.role} sleeping on ${WAIT_NAMES[s.waitKind] ?? 'wait'} ${nameOf(lnames, s.waitAddr)} for a condition that never came true; waiters: ${waiters.join(', ')}`);
     } else lines.push(`T${t} ${s.role} made no progress for ${forMs} ms (not blocked: retrying or spinning)`);
   }
   lines.push('locks held:');

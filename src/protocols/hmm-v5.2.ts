@@ -15,10 +15,10 @@
 import type { MirrorProtocol } from '../protocol.js';
 import type { Ctx, HmmRange, Invalidation } from '../ctx.js';
 
-const TIMEOUT_IN_MSEC = 1000;
+export const TIMEOUT_IN_MSEC = 1000;
 
 /** hmm_invalidate_range_start + each mirror's sync_cpu_device_pagetables */
-function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {
+export function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {
   const hmm = ctx.mm;
   if (inv.blockable) hmm.lock.lock();
   else if (!hmm.lock.tryLock()) return false;
@@ -42,7 +42,7 @@ function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {
 }
 
 /** Last invalidation done: every range is valid again. */
-function notifiers_decrement(ctx: Ctx): void {
+export function notifiers_decrement(ctx: Ctx): void {
   const hmm = ctx.mm;
   hmm.lock.lock();
   if (hmm.notifiers.dec() === 0) for (const range of ctx.ranges) if (range.registered) range.state.valid.set(1);
@@ -50,7 +50,7 @@ function notifiers_decrement(ctx: Ctx): void {
   hmm.wq.wakeUpAll();
 }
 
-function hmm_range_register(ctx: Ctx, range: HmmRange): void {
+export function hmm_range_register(ctx: Ctx, range: HmmRange): void {
   const hmm = ctx.mm;
   hmm.lock.lock();
   range.registered = true;
@@ -58,7 +58,7 @@ function hmm_range_register(ctx: Ctx, range: HmmRange): void {
   hmm.lock.unlock();
 }
 
-function hmm_range_unregister(ctx: Ctx, range: HmmRange): void {
+export function hmm_range_unregister(ctx: Ctx, range: HmmRange): void {
   const hmm = ctx.mm;
   hmm.lock.lock();
   range.registered = false;
@@ -66,11 +66,11 @@ function hmm_range_unregister(ctx: Ctx, range: HmmRange): void {
   hmm.lock.unlock();
 }
 
-function hmm_range_wait_until_valid(ctx: Ctx, range: HmmRange, timeout: number): boolean {
+export function hmm_range_wait_until_valid(ctx: Ctx, range: HmmRange, timeout: number): boolean {
   return ctx.mm.wq.waitEvent(() => range.state.valid.peek() === 1, timeout);
 }
 
-function hmm_range_valid(range: HmmRange): boolean {
+export function hmm_range_valid(range: HmmRange): boolean {
   return range.state.valid.read() === 1;
 }
 

@@ -7,6 +7,14 @@ export const BUILTIN_PROTOCOLS = [
   'odp-v5.4',
   'kvm',
   'hmm-v5.2',
+  'hmm-valid-unlocked',
+  'interval-retry-unlocked',
+  'interval-no-retry',
+  'odp-seq-only',
+  'walk-no-mmap-lock',
+  'sync-no-fence',
+  'hmm-eagain-leak',
+  'odp-nonblock-rwsem-leak',
 ] as const;
 
 /** URL of a built-in protocol's compiled module. */

@@ -16,7 +16,7 @@ import type { MirrorProtocol } from '../protocol.js';
 import type { Ctx, Sub, Invalidation } from '../ctx.js';
 
 /** mn_itree_inv_start_range + each overlapping interval's ops->invalidate */
-function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {
+export function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {
   const subs = ctx.mm;
   subs.lock.lock();
   subs.active_invalidate_ranges.inc();
@@ -33,7 +33,7 @@ function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {
 }
 
 /** The driver's mmu_interval_notifier_ops.invalidate. */
-function invalidate(ctx: Ctx, sub: Sub, inv: Invalidation, cur: number): boolean {
+export function invalidate(ctx: Ctx, sub: Sub, inv: Invalidation, cur: number): boolean {
   if (inv.blockable) sub.state.user_lock.lock();
   else if (!sub.state.user_lock.tryLock()) return false;
   mmu_interval_set_seq(sub, cur);
@@ -44,12 +44,12 @@ function invalidate(ctx: Ctx, sub: Sub, inv: Invalidation, cur: number): boolean
 }
 
 /** mmu_interval_set_seq: caller holds user_lock. */
-function mmu_interval_set_seq(sub: Sub, cur: number): void {
+export function mmu_interval_set_seq(sub: Sub, cur: number): void {
   sub.state.invalidate_seq.set(cur);
 }
 
 /** mn_itree_inv_end */
-function invalidateEnd(ctx: Ctx, _inv: Invalidation): void {
+export function invalidateEnd(ctx: Ctx, _inv: Invalidation): void {
   const subs = ctx.mm;
   subs.lock.lock();
   const active = subs.active_invalidate_ranges.dec();
@@ -59,7 +59,7 @@ function invalidateEnd(ctx: Ctx, _inv: Invalidation): void {
 }
 
 /** mmu_interval_read_begin: if an invalidation of this interval is active, wait for its end. */
-function mmu_interval_read_begin(ctx: Ctx, sub: Sub): number {
+export function mmu_interval_read_begin(ctx: Ctx, sub: Sub): number {
   const subs = ctx.mm;
   subs.lock.lock();
   const seq = sub.state.invalidate_seq.read();
@@ -70,7 +70,7 @@ function mmu_interval_read_begin(ctx: Ctx, sub: Sub): number {
 }
 
 /** mmu_interval_read_retry: caller holds user_lock. */
-function mmu_interval_read_retry(sub: Sub, seq: number): boolean {
+export function mmu_interval_read_retry(sub: Sub, seq: number): boolean {
   return sub.state.invalidate_seq.read() !== seq;
 }
 

@@ -36,7 +36,7 @@ function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {
 }
 
 /** ib_umem_notifier_end_account (takes umem_mutex) */
-function notifier_end_account(umem: Sub): void {
+export function notifier_end_account(umem: Sub): void {
   umem.state.umem_mutex.lock();
   umem.state.notifiers_seq.inc();
   if (umem.state.notifiers_count.dec() === 0) umem.state.notifier_completion.completeAll();
@@ -44,13 +44,13 @@ function notifier_end_account(umem: Sub): void {
 }
 
 /** ib_umem_notifier_invalidate_range_end */
-function invalidateEnd(ctx: Ctx, inv: Invalidation): void {
+export function invalidateEnd(ctx: Ctx, inv: Invalidation): void {
   for (const umem of inv.subs) notifier_end_account(umem);
   ctx.mm.umem_rwsem.upRead();
 }
 
 /** ib_umem_mmu_notifier_retry: caller holds umem_mutex. */
-function ib_umem_mmu_notifier_retry(umem: Sub, mmu_seq: number): boolean {
+export function ib_umem_mmu_notifier_retry(umem: Sub, mmu_seq: number): boolean {
   return umem.state.notifiers_count.read() > 0 || umem.state.notifiers_seq.read() !== mmu_seq;
 }
 

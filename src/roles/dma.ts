@@ -6,6 +6,8 @@
 import type { RoleContext } from './role.js';
 
 export const DMA_BURST = 32;
+/** Words per transfer: long enough that an unfenced zap can free the frame mid-transfer. */
+export const DMA_LEN = 64;
 
 export function dmaOp(rc: RoleContext): void {
   const { ctx, rng } = rc;
@@ -13,7 +15,8 @@ export function dmaOp(rc: RoleContext): void {
   for (let i = 0; i < DMA_BURST; i++) {
     const page = rng.int(ctx.pages);
     const write = rng.chance(0.3) ? 1 : 0;
-    const r = ctx.w.dma_access(rc.device, page, write, rng.u32() & 0x3fffffff, ctx.tid, oracle);
+    const len = ctx.opts.widen && rng.chance(0.05) ? DMA_LEN * 16 : DMA_LEN;
+    const r = ctx.w.dma_access(rc.device, page, write, rng.u32() & 0x3fffffff, ctx.tid, oracle, len);
     if (r < 0) ctx.opts.onViolation(r);
   }
 }

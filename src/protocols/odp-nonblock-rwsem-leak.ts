@@ -1,0 +1,38 @@
+/**
+ * odp-nonblock-rwsem-leak — BROKEN: odp-v5.4's non-blockable invalidate_range_start returns
+ * -EAGAIN with umem_rwsem still held for read (the missed up_read fixed in Linux 7608bf40cf24's
+ * era). No end call follows a failed start, so the read hold is never dropped: the next umem
+ * add/remove (down_write) blocks forever, and every later invalidation queues behind it.
+ */
+import type { MirrorProtocol } from '../protocol.js';
+import type { Ctx, Invalidation } from '../ctx.js';
+import base from './odp-v5.4.js';
+import { notifier_end_account } from './odp-v5.4.js';
+
+function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {
+  const per_mm = ctx.mm;
+  if (inv.blockable) per_mm.umem_rwsem.downRead();
+  else if (!per_mm.umem_rwsem.downReadTrylock()) return false;
+  for (let i = 0; i < inv.subs.length; i++) {
+    const umem = inv.subs[i];
+    if (inv.blockable) umem.state.umem_mutex.lock();
+    else if (!umem.state.umem_mutex.tryLock()) {
+      for (let j = 0; j < i; j++) notifier_end_account(inv.subs[j]);
+      return false; // BUG: umem_rwsem is still read-held
+    }
+    if (umem.state.notifiers_count.inc() === 1) umem.state.notifier_completion.reinit();
+    ctx.zapDevice(umem, inv.start, inv.end);
+    ctx.deviceFence(umem.device);
+    umem.state.umem_mutex.unlock();
+  }
+  return true;
+}
+
+const protocol: MirrorProtocol = {
+  ...base,
+  name: 'odp-nonblock-rwsem-leak',
+  description: 'BROKEN odp-v5.4: -EAGAIN from a non-blockable start with umem_rwsem still read-held',
+  expect: { violates: ['deadlock'] },
+  invalidateStart,
+};
+export default protocol;
