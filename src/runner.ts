@@ -204,7 +204,12 @@ async function runOne(pool: Piscina, l: Loaded, layout: LayoutConfig, roles: Rol
       lastReport = elapsed;
       o.onProgress({ protocol: l.proto.name, elapsedMs: elapsed, durationMs: o.durationMs, ops, opsPerSec: ops / (elapsed / 1000 || 1), retries: s.retries(), violations: s.violationTotal() });
     }
-    if (elapsed >= o.durationMs || ops >= o.opsBudget || o.signal?.aborted || (o.stopOnViolation && s.violationTotal() > 0)) break;
+    if (o.signal?.aborted || (o.stopOnViolation && s.violationTotal() > 0)) break;
+    if (elapsed >= o.durationMs || ops >= o.opsBudget) {
+      // a thread already stuck a while at the deadline gets the watchdog's full bound to be judged
+      if (s.stuckForMs() >= Math.min(250, o.watchdogMs / 4) && elapsed < o.durationMs + o.watchdogMs) continue;
+      break;
+    }
   }
   s.stop();
   const elapsedMs = s.elapsedMs();

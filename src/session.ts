@@ -156,6 +156,12 @@ export class Session {
     return s;
   }
 
+  /** How long the most stuck thread has gone without progress (as of the last watchdog step). */
+  stuckForMs(): number {
+    const nowMs = performance.now();
+    return Math.max(0, ...this.lastProgress.map((p) => nowMs - p.at));
+  }
+
   /**
    * Watchdog step: a thread whose progress counter has not moved for `boundMs` is a liveness
    * violation (deadlock or stall): record it with the lock dump, stop the run, return it.

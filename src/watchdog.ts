@@ -1,6 +1,7 @@
 /**
  * watchdog.ts — liveness: a thread that makes no progress for a bound is a deadlock (it is
- * blocked on a lock) or a stall (it waits on a queue/completion, or retries forever). The
+ * blocked on a lock, in or behind a wait-for cycle, or on a lock only stuck threads hold) or a
+ * stall (it waits on a queue/completion, retries forever, or waits on a live thread). The
  * report names every lock word's owner and waiters and each thread's last events.
  */
 import { L, type Layout, addr } from './layout.js';
@@ -63,9 +64,34 @@ export function livenessWitness(i32: Int32Array, lay: Layout, proto: MirrorProto
   const isLock = (s: ThreadState) => s.waitKind >= 1 && s.waitKind <= 3;
   const lineOf = (a: number) => a - (a % 64);
   const holdersOf = (lockAddr: number) => states.filter((o) => o.held.some((h) => h.addr === lockAddr));
-  // deadlock: a stuck thread blocked on a lock that only stuck threads hold (nobody can release it)
+  // wait-for graph: a thread blocked on a lock waits for its holders, and a reader blocked on a
+  // rwsem also for the writers queued ahead of it (writers go first)
+  const waitsFor = (t: number): number[] => {
+    const s = states[t];
+    if (!s || !isLock(s)) return [];
+    const line = lineOf(s.waitAddr);
+    const out = holdersOf(line).map((h) => h.tid);
+    if (s.waitKind === 2) for (const o of states) if (o.waitKind === 3 && lineOf(o.waitAddr) === line && o.tid !== t) out.push(o.tid);
+    return out;
+  };
+  const reachesCycle = (t: number): boolean => {
+    const onPath = new Set<number>();
+    const done = new Set<number>();
+    const dfs = (u: number): boolean => {
+      if (onPath.has(u)) return true;
+      if (done.has(u)) return false;
+      onPath.add(u);
+      for (const v of waitsFor(u)) if (dfs(v)) return true;
+      onPath.delete(u);
+      done.add(u);
+      return false;
+    };
+    return dfs(t);
+  };
+  // deadlock: a stuck thread in (or behind) a wait-for cycle, or blocked on a lock only stuck threads hold
   const deadlocked = stuck.filter((t) => {
     if (!isLock(states[t])) return false;
+    if (reachesCycle(t)) return true;
     const hs = holdersOf(lineOf(states[t].waitAddr));
     return hs.length > 0 && hs.every((h) => stuck.includes(h.tid));
   });

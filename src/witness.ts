@@ -27,25 +27,45 @@ export function selectWitnessEvents(c: Capture): RawEvent[] {
   const evs = c.events;
   const det = evs.findIndex((e) => e.ticket === c.ticket);
   const end = det >= 0 ? det : evs.length - 1;
-  // who put the stale entry there: the last PROGRAM of the page before detection (maybe the detector)
+  // who put the stale entry there: the last PROGRAM of the page before detection (maybe the
+  // detector itself); for a walk-time detection, the detector's own walk
   let prog = -1;
-  for (let i = end; i >= 0; i--)
-    if ((evs[i].type === EV.PROGRAM || evs[i].type === EV.WALK) && covers(evs[i], c.page)) {
-      if (evs[i].type === EV.PROGRAM || evs[i].thread === c.thread) {
-        prog = i;
-        break;
-      }
-    }
-  const actor = prog >= 0 ? evs[prog].thread : c.thread;
-  // ... and the walk that snapshotted it
-  let begin = Math.max(0, end - WITNESS_MAX_LINES);
-  for (let i = prog >= 0 ? prog : end; i >= 0; i--)
-    if (evs[i].thread === actor && (evs[i].type === EV.WALK || evs[i].type === EV.POPULATE) && covers(evs[i], c.page) && i !== prog) {
-      begin = i;
-      // include the protocol steps right before the walk (read_begin etc.)
-      for (let j = i - 1, n = 0; j >= 0 && n < 4; j--) if (evs[j].thread === actor) (begin = j), n++;
+  for (let i = end; i >= 0; i--) {
+    const e = evs[i];
+    if (covers(e, c.page) && (e.type === EV.PROGRAM || (e.type === EV.WALK && e.thread === c.thread))) {
+      prog = i;
       break;
     }
+  }
+  const actor = prog >= 0 ? evs[prog].thread : c.thread;
+  // the actor's operation that led there: from the end of its previous device fault
+  let begin = Math.max(0, end - WITNESS_MAX_LINES);
+  const from = prog >= 0 ? prog : end;
+  let walk = -1;
+  for (let i = from; i >= 0; i--)
+    if (evs[i].thread === actor && evs[i].type === EV.WALK && covers(evs[i], c.page) && i !== prog) {
+      walk = i;
+      break;
+    }
+  if (walk < 0 && prog >= 0 && evs[prog].type === EV.WALK) walk = prog;
+  if (walk >= 0) {
+    begin = walk;
+    for (let i = walk - 1; i >= 0; i--) {
+      if (evs[i].thread !== actor) continue;
+      if (evs[i].type === EV.POPULATE) break;
+      begin = i;
+    }
+  }
+  const opBegin = begin;
+  // invalidations of the page still open when the window begins: include them from their start
+  const open = new Map<number, number>(); // thread -> index of its open inv_start covering the page
+  for (let i = 0; i < begin; i++) {
+    const e = evs[i];
+    if (!covers(e, c.page)) continue;
+    if (e.type === EV.INV_START && e.e === 1) open.set(e.thread, i);
+    else if (e.type === EV.INV_END || (e.type === EV.INV_START && e.e === 0)) open.delete(e.thread);
+  }
+  for (const i of open.values()) begin = Math.min(begin, i);
   const focus = new Set([actor, c.thread]);
   // threads inside an invalidation of the page: all their events between its start and end
   const inInval = new Map<number, boolean>();
@@ -53,21 +73,33 @@ export function selectWitnessEvents(c: Capture): RawEvent[] {
   for (let i = begin; i <= end; i++) {
     const e = evs[i];
     const touches = covers(e, c.page);
-    if (e.type === EV.INV_START && touches) inInval.set(e.thread, true);
+    if (e.type === EV.INV_START && touches) inInval.set(e.thread, e.e === 1);
     const within = inInval.get(e.thread) === true;
-    if (focus.has(e.thread) || touches || within) keep.push(e);
+    // CPU faults are noise unless they are the actor's, on this very page
+    const noise = e.type === EV.FAULT && !(touches && e.thread === actor);
+    const mine = focus.has(e.thread) && i >= opBegin;
+    if (!noise && (mine || touches || within)) keep.push(e);
     if (e.type === EV.INV_END && touches) inInval.set(e.thread, false);
   }
-  if (keep.length > WITNESS_MAX_LINES) return [...keep.slice(0, 6), ...keep.slice(keep.length - (WITNESS_MAX_LINES - 6))];
+  if (keep.length > WITNESS_MAX_LINES) {
+    const omitted = keep.length - WITNESS_MAX_LINES;
+    const head = keep.slice(0, 8);
+    const gap: RawEvent = { ...head[7], type: -1, a: omitted };
+    return [...head, gap, ...keep.slice(keep.length - (WITNESS_MAX_LINES - 8))];
+  }
   return keep;
 }
 
 export function renderEvents(evs: RawEvent[], names: RenderNames): WitnessEvent[] {
-  return evs.map((e) => ({ ticket: e.ticket, thread: e.thread, role: names.roles[e.thread] ?? '?', text: describe(e, names) }));
+  return evs.map((e) =>
+    e.type === -1
+      ? { ticket: e.ticket, thread: -1, role: '', text: `... ${e.a} more events ...` }
+      : { ticket: e.ticket, thread: e.thread, role: names.roles[e.thread] ?? '?', text: describe(e, names) },
+  );
 }
 
 export function formatLines(lines: WitnessEvent[]): string {
-  return lines.map((l) => `T${l.thread} ${l.role.padEnd(11)} ${l.text}`).join('\n');
+  return lines.map((l) => (l.thread < 0 ? `   ${l.text}` : `T${l.thread} ${l.role.padEnd(11)} ${l.text}`)).join('\n');
 }
 
 export function renderWitness(c: Capture, names: RenderNames, protocol: string, seed: number): Witness {

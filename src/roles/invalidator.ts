@@ -4,6 +4,8 @@ import { munmap, mprotect, forkCow, dontneed, migrate, reclaim, oomReap, type Pr
 import type { RoleContext } from './role.js';
 
 const PROTS: Prot[] = ['read', 'readwrite', 'read', 'readwrite', 'none'];
+const OOM_CHUNK = 16;
+const OOM_CHUNKS = 4;
 
 export function invalidatorOp(rc: RoleContext): void {
   const { ctx, rng, stats } = rc;
@@ -35,8 +37,14 @@ export function invalidatorOp(rc: RoleContext): void {
     case 'reclaim':
       reclaim(ctx, start);
       break;
-    case 'oom':
-      if (!oomReap(ctx, start, end)) stats.eagain++;
+    case 'oom': {
+      // the reaper walks the victim's memory in chunks, each a non-blockable attempt
+      const base = rng.int(pages / OOM_CHUNK) * OOM_CHUNK;
+      for (let c = 0; c < OOM_CHUNKS; c++) {
+        const s = (base + c * OOM_CHUNK) % pages;
+        if (!oomReap(ctx, s, s + OOM_CHUNK)) stats.eagain++;
+      }
       break;
+    }
   }
 }
