@@ -444,7 +444,8 @@ export class Ctx implements Tracer {
       const valid = ret === 0 && (first & L.HMM_PFN_VALID) !== 0;
       this.trace(EV.WALK, range.start, range.end, ret, valid ? first & L.HMM_PFN_MASK : -1, valid ? Atomics.load(i32, (r + L.R_HDR + 4) >> 2) : 0);
     }
-    this.widen();
+    // between the snapshot and the driver's check is where the seed's race lives
+    if (ret === 0) this.widen(0.5, 50);
     return ret;
   }
 

@@ -40,7 +40,7 @@ describe('broken protocols are caught with their declared kind', () => {
       expect(w).toBeDefined();
       if (c.liveness) {
         expect(w!.text).toMatch(/locks held:/);
-        expect(w!.text).toMatch(c.kinds[0] === 'deadlock' ? /blocked on rwsem (read|write) umem_rwsem; held by: T\d/ : /sleeping on waitqueue wq/);
+        expect(w!.text).toMatch(c.kinds[0] === 'deadlock' ? /blocked on rwsem (read|write) umem_rwsem; held by: T\d/ : /T\d driver/);
       } else {
         expect(new Set(w!.events.filter((e) => e.thread >= 0).map((e) => e.thread)).size).toBeGreaterThanOrEqual(2);
       }

@@ -93,15 +93,19 @@ export function dontneed(ctx: Ctx, start: number, end: number): void {
   }
 }
 
-/** Migrate one page to a new frame (compaction / NUMA): no mmap_lock. */
-export function migrate(ctx: Ctx, page: number): void {
+/** Migrate [start,end) to new frames (migrate_vma / compaction / NUMA): no mmap_lock. */
+export function migrate(ctx: Ctx, start: number, end = start + 1): void {
   ctx.anonVmaLock.downRead();
   try {
-    const inv = invalidateRangeStart(ctx, page, page + 1, 'migrate')!;
-    const old = ctx.w.migrate_page(page);
-    if (old >= 0) ctx.trace(EV.MIGRATE, page, old, ctx.w.pte_get(page) >>> L.PTE_PFN_SHIFT);
+    const inv = invalidateRangeStart(ctx, start, end, 'migrate')!;
+    const old: number[] = [];
+    for (let page = start; page < end; page++) {
+      const pfn = ctx.w.migrate_page(page);
+      old.push(pfn);
+      if (pfn >= 0) ctx.trace(EV.MIGRATE, page, pfn, ctx.w.pte_get(page) >>> L.PTE_PFN_SHIFT);
+    }
     invalidateRangeEnd(ctx, inv);
-    if (old >= 0) freeFrame(ctx, old, page);
+    old.forEach((pfn, i) => pfn >= 0 && freeFrame(ctx, pfn, start + i));
   } finally {
     ctx.anonVmaLock.upRead();
   }

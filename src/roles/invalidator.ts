@@ -11,7 +11,7 @@ export function invalidatorOp(rc: RoleContext): void {
   const { ctx, rng, stats } = rc;
   const ev = rng.pick(rc.events);
   const pages = ctx.pages;
-  // a short range, or (munmap) sometimes a whole leaf table so page tables get freed
+  // a short range (1-16 pages), or (munmap) sometimes a whole leaf table so page tables get freed
   const len = 1 + rng.int(16);
   const start = rng.int(pages - len + 1);
   const end = start + len;
@@ -32,10 +32,11 @@ export function invalidatorOp(rc: RoleContext): void {
       dontneed(ctx, start, end);
       break;
     case 'migrate':
-      migrate(ctx, start);
+      migrate(ctx, start, end);
       break;
     case 'reclaim':
-      reclaim(ctx, start);
+      // shrink_page_list: a batch of pages, each unmapped through its own rmap walk
+      for (let p = start; p < end; p++) reclaim(ctx, p);
       break;
     case 'oom': {
       // the reaper walks the victim's memory in chunks, each a non-blockable attempt
