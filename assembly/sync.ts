@@ -99,8 +99,13 @@ export function rwsem_up_read(addr: u32, tid: u32): i32 {
   return atomic.load<i32>(addr + L.RW_WWAIT) | atomic.load<i32>(addr + L.RW_RWAIT) ? 1 : 0;
 }
 
-/** Try to take the rwsem for write (0 -> WRITER). */
+/**
+ * Try to take the rwsem for write (0 -> WRITER). Fails while the readers that the last up_write
+ * let in ahead (RW_RBUDGET) still wait to enter: otherwise a writer re-taking the lock at once
+ * would reset their budget before they woke, and a stream of writers would starve readers.
+ */
 export function rwsem_write_trylock(addr: u32, tid: u32): i32 {
+  if (atomic.load<i32>(addr + L.RW_RBUDGET) > 0 && atomic.load<i32>(addr + L.RW_RWAIT) > 0) return 0;
   if (atomic.cmpxchg<i32>(addr + L.RW_STATE, 0, L.RW_WRITER) != 0) return 0;
   atomic.store<i32>(addr + L.RW_OWNER, tid + 1);
   atomic.store<i32>(addr + L.RW_RBUDGET, 0);

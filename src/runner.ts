@@ -10,6 +10,8 @@ import { importProtocol, isPath, schemaLines, type MirrorProtocol } from './prot
 import { pluginUrl } from './plugin-path.js';
 import { BUILTIN_PROTOCOLS, builtinUrl } from './protocols/index.js';
 import { ConfigError } from './errors.js';
+import { DEFAULTS, dealRoles } from './config.js';
+export { DEFAULTS, dealRoles };
 import { VERSION } from './version.js';
 import { Session, verdictOf } from './session.js';
 import { PluginError } from './roles/role.js';
@@ -21,18 +23,6 @@ import {
 
 export { verdictOf };
 
-export const DEFAULTS = {
-  durationMs: 3000,
-  threads: 4,
-  pages: 256,
-  devices: 1,
-  subsPerDevice: 4,
-  watchdogMs: 2000,
-  rangeMax: 64,
-  ringEntries: 4096,
-  lockTimeoutMs: 15000,
-  sliceMs: 100,
-};
 
 export interface ProtocolInfo {
   name: string;
@@ -81,16 +71,6 @@ function intOpt(name: string, v: number | undefined, def: number, min: number, m
   return v;
 }
 
-/** Deal roles to threads: one of each first, then round-robin. */
-export function dealRoles(threads: number, roles?: Partial<Record<RoleName, number>>): RoleName[] {
-  if (roles) {
-    const out: RoleName[] = [];
-    for (const r of ROLE_NAMES) for (let i = 0; i < (roles[r] ?? 0); i++) out.push(r);
-    return out;
-  }
-  const order: RoleName[] = ['invalidator', 'driver', 'dma', 'cpu'];
-  return Array.from({ length: threads }, (_, i) => order[i % order.length]);
-}
 
 export async function runStress(opts: StressOptions): Promise<RunResult> {
   const durationMs = opts.ops !== undefined && opts.durationMs === undefined ? 24 * 3600_000 : intOpt('durationMs', opts.durationMs, DEFAULTS.durationMs, 1, 24 * 3600_000);

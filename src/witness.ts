@@ -81,13 +81,40 @@ export function selectWitnessEvents(c: Capture): RawEvent[] {
     if (!noise && (mine || touches || within)) keep.push(e);
     if (e.type === EV.INV_END && touches) inInval.set(e.thread, false);
   }
-  if (keep.length > WITNESS_MAX_LINES) {
-    const omitted = keep.length - WITNESS_MAX_LINES;
-    const head = keep.slice(0, 8);
-    const gap: RawEvent = { ...head[7], type: -1, a: omitted };
-    return [...head, gap, ...keep.slice(keep.length - (WITNESS_MAX_LINES - 8))];
+  return keep.length > WITNESS_MAX_LINES ? elide(keep, c, actor) : keep;
+}
+
+/** The events that say what happened to the violating frame and page (kept when eliding). */
+function isKey(e: RawEvent, c: Capture, actor: number): boolean {
+  switch (e.type) {
+    case EV.FREE: return e.a === c.pfn;
+    case EV.MIGRATE: case EV.COW: case EV.RECLAIM: return e.b === c.pfn;
+    case EV.INV_START: case EV.INV_END: case EV.INV_CALLBACKS_DONE: case EV.ZAP_PTES: case EV.WRPROTECT: case EV.FREE_TABLES:
+      return covers(e, c.page);
+    case EV.WALK: case EV.PROGRAM: case EV.LOCK: case EV.UNLOCK: case EV.WORD_READ: return e.thread === actor;
   }
-  return keep;
+  return false;
+}
+
+/** Cut a long witness to WITNESS_MAX_LINES: head and tail, and from the middle the key events. */
+function elide(keep: RawEvent[], c: Capture, actor: number): RawEvent[] {
+  const HEAD = 8, TAIL = 8;
+  const mid = keep.slice(HEAD, keep.length - TAIL);
+  const budget = WITNESS_MAX_LINES - HEAD - TAIL;
+  let chosen = mid.filter((e) => isKey(e, c, actor));
+  if (chosen.length > budget) chosen = [...chosen.slice(0, budget >> 1), ...chosen.slice(chosen.length - (budget - (budget >> 1)))];
+  const picked = new Set(chosen);
+  const out: RawEvent[] = keep.slice(0, HEAD);
+  let skipped = 0;
+  for (const e of mid) {
+    if (picked.has(e)) {
+      if (skipped) out.push({ ...e, type: -1, a: skipped });
+      skipped = 0;
+      out.push(e);
+    } else skipped++;
+  }
+  if (skipped) out.push({ ...mid[mid.length - 1], type: -1, a: skipped });
+  return [...out, ...keep.slice(keep.length - TAIL)];
 }
 
 export function renderEvents(evs: RawEvent[], names: RenderNames): WitnessEvent[] {

@@ -32,15 +32,22 @@ export class Stopped extends Error {
   }
 }
 
-/** A lock or wait ran past its timeout. */
+/**
+ * A lock or wait ran past its timeout. `owner`: the holder's thread id (a mutex's owner, a
+ * rwsem's writer, else its first reader), -1 if unknown; `readers`: a rwsem's read holders.
+ */
 export class LockTimeout extends Error {
   constructor(
     readonly what: string,
     readonly addr: number,
     readonly owner: number,
     readonly timeoutMs: number,
+    readonly readers: readonly number[] = [],
   ) {
-    super(`${what} at 0x${addr.toString(16)} not acquired within ${timeoutMs} ms` + (owner >= 0 ? ` (held by T${owner})` : ''));
+    super(
+      `${what} at 0x${addr.toString(16)} not acquired within ${timeoutMs} ms` +
+        (readers.length > 0 ? ` (held for read by ${readers.map((t) => `T${t}`).join(', ')})` : owner >= 0 ? ` (held by T${owner})` : ''),
+    );
     this.name = 'LockTimeout';
   }
 }

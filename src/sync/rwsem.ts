@@ -10,8 +10,8 @@
  *   RW_WWAIT   writers waiting; while > 0 no new reader gets in (writers do not starve)
  *   RW_RWAIT   readers waiting
  *   RW_RBUDGET set by up_write to the readers waiting then: that many waiting readers may enter
- *              ahead of the waiting writers (readers do not starve either); reset when a
- *              writer takes the lock
+ *              ahead of the waiting writers (readers do not starve either); no writer takes
+ *              the lock while budget and waiting readers remain; reset when a writer takes it
  *
  * Fast paths (uncontended down/up) are single Wasm CAS/adds; waiting is JS Atomics.wait on
  * RW_SEQ with a timeout.
@@ -52,7 +52,8 @@ export class RwSem {
           throw new LockTimeout(`${this.name} (read)`, addr, this.writer(), timeoutMs ?? env.lockTimeoutMs);
       }
     } finally {
-      Atomics.sub(env.i32, rwait, 1);
+      // the last waiting reader giving up may unblock writers held back for its read budget
+      if (Atomics.sub(env.i32, rwait, 1) === 1 && Atomics.load(env.i32, (addr + L.RW_RBUDGET) >> 2) > 0) this.wake();
     }
   }
 
@@ -72,8 +73,11 @@ export class RwSem {
       for (;;) {
         const s = Atomics.load(env.i32, this.seqIdx);
         if (env.w.rwsem_write_trylock(addr, env.tid)) return void (got = true);
-        if (block(env, addr + L.RW_SEQ, s, WAIT.write, deadline) === 'timeout')
-          throw new LockTimeout(`${this.name} (write)`, addr, this.writer(), timeoutMs ?? env.lockTimeoutMs);
+        if (block(env, addr + L.RW_SEQ, s, WAIT.write, deadline) === 'timeout') {
+          const w = this.writer();
+          const readers = w >= 0 ? [] : this.readerTids();
+          throw new LockTimeout(`${this.name} (write)`, addr, w >= 0 ? w : (readers[0] ?? -1), timeoutMs ?? env.lockTimeoutMs, readers);
+        }
       }
     } finally {
       // the last waiting writer leaving may unblock readers held back for it
@@ -101,5 +105,27 @@ export class RwSem {
   }
   readers(): number {
     return Atomics.load(this.env.i32, (this.addr + L.RW_STATE) >> 2) & L.RW_READER_MASK;
+  }
+
+  /**
+   * Thread ids holding it for read, from every thread's held-lock list (T_HELD). Diagnostics
+   * only: read racily, without the lock, so it may be stale by the time it returns.
+   */
+  readerTids(): number[] {
+    const { i32 } = this.env;
+    const threads = Atomics.load(i32, (L.BASE + L.H_THREADS) >> 2);
+    const base = Atomics.load(i32, (L.BASE + L.H_THREADS_BASE) >> 2);
+    const tag = this.addr | L.HELD_READ;
+    const out: number[] = [];
+    for (let t = 0; t < threads; t++) {
+      const rec = base + t * L.THREAD_SIZE;
+      const n = Math.min(Atomics.load(i32, (rec + L.T_HELD_N) >> 2), L.HELD_MAX);
+      for (let k = 0; k < n; k++)
+        if (Atomics.load(i32, (rec + L.T_HELD + 4 * k) >> 2) === tag) {
+          out.push(t);
+          break;
+        }
+    }
+    return out;
   }
 }

@@ -1,0 +1,25 @@
+/**
+ * The built-in protocols, imported statically (the same modules Node loads from dist/), keyed by
+ * name. In the browser a protocol cannot be loaded from RoleTask.protocolUrl (a file URL of the
+ * compiled module): the page and every worker use this map instead. The list and its order come
+ * from src/protocols/index.ts, so a protocol added there shows up here.
+ */
+import { BUILTIN_PROTOCOLS } from '../src/protocols/index.js';
+import { validateProtocol, type MirrorProtocol } from '../src/protocol.js';
+
+const modules = import.meta.glob<{ default: unknown }>(['../src/protocols/*.ts', '!../src/protocols/index.ts'], { eager: true });
+
+const byName = new Map<string, MirrorProtocol>();
+for (const [path, mod] of Object.entries(modules)) {
+  const file = path.replace(/^.*\//, '').replace(/\.ts$/, '');
+  byName.set(file, validateProtocol(mod.default, file));
+}
+
+/** Built-in names, in src/protocols/index.ts order (only those whose module is present). */
+export const PROTOCOL_NAMES: string[] = (BUILTIN_PROTOCOLS as readonly string[]).filter((n) => byName.has(n));
+
+export function getProtocol(name: string): MirrorProtocol {
+  const p = byName.get(name);
+  if (!p) throw new Error(`unknown protocol '${name}': use one of ${PROTOCOL_NAMES.join(', ')}`);
+  return p;
+}
