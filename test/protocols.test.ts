@@ -44,7 +44,7 @@ describe('hmm-v5.2, the seed scheme', () => {
     const w = p.witnesses[0];
     expect(['use-after-free', 'device-pte-during-invalidation']).toContain(w.kind);
     expect(new Set(w.events.filter((e) => e.thread >= 0).map((e) => e.thread)).size).toBeGreaterThanOrEqual(2);
-    expect(w.text).toMatch(/migrate page/);
+    expect(w.text).toMatch(/(migrate|reclaim) page 0x[0-9a-f]+: pfn \d+/);
     expect(w.text).toMatch(/hmm_range_fault/);
     expect(w.text).toMatch(/--seed 7/);
   });

@@ -8,26 +8,15 @@ import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { create } from 'xmlbuilder2';
 import { VIOLATION_KINDS } from '../layout.js';
-import type { Expectation, ProtocolResult, RunResult, ViolationKind, Witness } from '../types.js';
+import type { ProtocolResult, RunResult, ViolationKind } from '../types.js';
 import { formatExpect, verdictReason } from './format.js';
 
 /** One protocol in the JSON report (the names are an interface: scripts rely on them). */
-export interface JsonProtocol {
-  name: string;
-  description: string;
-  expect: Expectation;
-  verdict: 'pass' | 'fail';
-  ops: number;
-  opsPerSec: number;
-  retries: number;
+export interface JsonProtocol extends Omit<ProtocolResult, 'violations' | 'error'> {
   /** Every violation kind, 0 when none. */
   violations: Record<ViolationKind, number>;
-  firstViolationMs: number | null;
-  durationMs: number;
-  roleOps: ProtocolResult['roleOps'];
-  witnesses: Witness[];
   /** A harness failure (worker crash, plugin threw), else null. */
-  error: { message: string; stack?: string; protocolMethod?: string } | null;
+  error: NonNullable<ProtocolResult['error']> | null;
 }
 
 export interface JsonReport {
