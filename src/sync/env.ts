@@ -91,3 +91,24 @@ export function block(env: SyncEnv, addr: number, expected: number, kind: number
 export function deadlineOf(env: SyncEnv, timeoutMs: number | undefined): number {
   return now() + (timeoutMs ?? env.lockTimeoutMs);
 }
+
+type WaitAsync = (a: Int32Array, i: number, v: number, t?: number) => { async: boolean; value: Promise<string> | string };
+
+/**
+ * The non-blocking twin of block(), for threads that must not block (a browser page's main
+ * thread): resolves when the word may differ from `expected`, a slice elapsed, or the deadline
+ * passed ('timeout'). Uses Atomics.waitAsync where the runtime has it, else a timer slice.
+ */
+export async function blockAsync(env: SyncEnv, addr: number, expected: number, deadline: number): Promise<'ok' | 'timeout'> {
+  if (Atomics.load(env.i32, STOP) !== 0) throw new Stopped();
+  const left = deadline - now();
+  if (left <= 0) return 'timeout';
+  const slice = Math.min(left, env.sliceMs);
+  const waitAsync = (Atomics as unknown as { waitAsync?: WaitAsync }).waitAsync;
+  if (waitAsync) {
+    const r = waitAsync(env.i32, addr >> 2, expected, slice);
+    if (r.async) await r.value;
+  } else if (Atomics.load(env.i32, addr >> 2) === expected) await new Promise((res) => setTimeout(res, Math.min(slice, 4)));
+  if (Atomics.load(env.i32, STOP) !== 0) throw new Stopped();
+  return 'ok';
+}

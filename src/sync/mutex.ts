@@ -12,7 +12,7 @@
  * in JS (Atomics.wait) until it takes the lock by exchanging 2 for a 0.
  */
 import { L } from '../layout.js';
-import { type SyncEnv, WAIT, LockTimeout, block, deadlineOf } from './env.js';
+import { type SyncEnv, WAIT, LockTimeout, block, blockAsync, deadlineOf } from './env.js';
 
 export class Mutex {
   constructor(
@@ -36,6 +36,17 @@ export class Mutex {
     const deadline = deadlineOf(env, timeoutMs);
     while (!env.w.mutex_lock_contended(addr, env.tid)) {
       if (block(env, addr + L.MX_STATE, 2, WAIT.mutex, deadline) === 'timeout')
+        throw new LockTimeout(this.name, addr, this.owner(), timeoutMs ?? env.lockTimeoutMs);
+    }
+  }
+
+  /** lock() without blocking the thread (browser main thread): same protocol, awaited waits. */
+  async lockAsync(timeoutMs?: number): Promise<void> {
+    const { env, addr } = this;
+    if (env.w.mutex_trylock(addr, env.tid)) return;
+    const deadline = deadlineOf(env, timeoutMs);
+    while (!env.w.mutex_lock_contended(addr, env.tid)) {
+      if ((await blockAsync(env, addr + L.MX_STATE, 2, deadline)) === 'timeout')
         throw new LockTimeout(this.name, addr, this.owner(), timeoutMs ?? env.lockTimeoutMs);
     }
   }

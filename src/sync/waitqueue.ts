@@ -9,7 +9,7 @@
  * complete_all sets it and wakes everyone, reinit clears it.
  */
 import { L } from '../layout.js';
-import { type SyncEnv, WAIT, block, deadlineOf } from './env.js';
+import { type SyncEnv, WAIT, block, blockAsync, deadlineOf } from './env.js';
 
 export class WaitQueue {
   private readonly idx: number;
@@ -30,6 +30,17 @@ export class WaitQueue {
       const s = Atomics.load(this.env.i32, this.idx);
       if (cond()) return true;
       if (block(this.env, this.addr + L.WQ_SEQ, s, this.kind, deadline) === 'timeout') return cond();
+    }
+  }
+
+  /** waitEvent() without blocking the thread (browser main thread). */
+  async waitEventAsync(cond: () => boolean, timeoutMs?: number): Promise<boolean> {
+    if (cond()) return true;
+    const deadline = deadlineOf(this.env, timeoutMs);
+    for (;;) {
+      const s = Atomics.load(this.env.i32, this.idx);
+      if (cond()) return true;
+      if ((await blockAsync(this.env, this.addr + L.WQ_SEQ, s, deadline)) === 'timeout') return cond();
     }
   }
 
