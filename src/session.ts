@@ -6,7 +6,7 @@
  * state (single-threaded) -> start one thread per `tasks[i]` (thread.ts) -> wait for ready() ==
  * n -> go() -> poll(): counters, watchdog -> stop() -> summarize(results).
  */
-import { L, computeLayout, writeHeader, VIOLATION_KINDS, type Layout, type LayoutConfig, type ViolationKind } from './layout.js';
+import { L, computeLayout, writeHeader, VIOLATION_KINDS, type Layout, type ViolationKind } from './layout.js';
 import { instantiate, createSharedMemory, type HmmWasm } from './wasm.js';
 import { Ctx } from './ctx.js';
 import type { RenderNames } from './events.js';
@@ -15,24 +15,15 @@ import { renderWitness } from './witness.js';
 import { livenessWitness } from './watchdog.js';
 import { epochNow } from './oracle.js';
 import { PluginError } from './roles/role.js';
+import { DEFAULTS } from './config.js';
 import type { RoleTask, RoleResult } from './thread.js';
-import type { EventName, Expectation, ProtocolResult, RoleName, Witness } from './types.js';
+import type { Expectation, ProtocolResult, RoleName, Witness } from './types.js';
 
-export interface SessionOptions {
+/** The run's settings: what every role thread gets (RoleTask), plus the protocol and the roles. */
+export interface SessionOptions
+  extends Pick<RoleTask, 'protocolUrl' | 'protocolWhere' | 'module' | 'layout' | 'seed' | 'events' | 'oracle' | 'recordEvents' | 'widen' | 'stopOnViolation' | 'lockTimeoutMs' | 'sliceMs'> {
   proto: MirrorProtocol;
-  protocolUrl: string;
-  protocolWhere: string;
-  module: WebAssembly.Module;
-  layout: LayoutConfig;
   roles: RoleName[];
-  seed: number;
-  events: EventName[];
-  oracle: boolean;
-  recordEvents: boolean;
-  widen: boolean;
-  stopOnViolation: boolean;
-  lockTimeoutMs: number;
-  sliceMs: number;
 }
 
 /** Sound: no violation. Broken: at least one declared kind, and nothing undeclared. */
@@ -93,7 +84,7 @@ export class Session {
       memory: this.memory, module: o.module, layout: o.layout, protocolUrl: o.protocolUrl, protocolWhere: o.protocolWhere,
       tid, role, device: device[tid], dmaTids: this.dmaTids, seed: o.seed, events: o.events, oracle: o.oracle,
       recordEvents: o.recordEvents, widen: o.widen, stopOnViolation: o.stopOnViolation,
-      lockTimeoutMs: o.lockTimeoutMs, sliceMs: o.sliceMs, barrierTimeoutMs: 30_000,
+      lockTimeoutMs: o.lockTimeoutMs, sliceMs: o.sliceMs, barrierTimeoutMs: DEFAULTS.barrierMs,
     }));
   }
 

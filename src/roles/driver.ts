@@ -11,7 +11,7 @@ import { callProto } from './role.js';
 export function driverOp(rc: RoleContext): void {
   const { ctx, rng, stats } = rc;
   const proto = ctx.proto;
-  const mine = ctx.subs.filter((s) => s.device === rc.device);
+  const mine = (rc.deviceSubs ??= ctx.subs.filter((s) => s.device === rc.device));
   const sub = rng.pick(mine);
   const span = sub.end - sub.start;
   const len = 1 + rng.int(Math.min(16, span, ctx.lay.config.rangeMax));

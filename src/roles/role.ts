@@ -3,7 +3,7 @@
  * One loop iteration is one operation; each ends with progress() (the watchdog watches it).
  */
 import { L } from '../layout.js';
-import type { Ctx } from '../ctx.js';
+import type { Ctx, Sub } from '../ctx.js';
 import type { Rng } from '../rng.js';
 import type { EventName, RoleName } from '../types.js';
 import { Stopped, LockTimeout } from '../sync/env.js';
@@ -22,8 +22,9 @@ export interface RoleContext {
   rng: Rng;
   stats: RoleStats;
   role: RoleName;
-  /** Device this thread serves (driver, dma). */
+  /** Device this thread serves (driver, dma), and its subscriptions. */
   device: number;
+  deviceSubs?: Sub[];
   events: EventName[];
   /** True once the run's stop flag is set. */
   stopped(): boolean;
