@@ -366,9 +366,10 @@ export function hmm_range_fault(r: u32, from: u32, tid: u32, stop: u32, paused: 
   const checkAddr = load<u32>(r + L.R_CHECK_ADDR);
   const expect = load<i32>(r + L.R_CHECK_EXPECT);
   const pfns = r + <u32>L.R_HDR;
-  // the leaf table in use and its gen when the walk entered it: re-checked at every page and at
-  // the end, so a table freed at any point while the walk used it is caught
-  // (kept in the range record across NEED_FAULT resumes: the table is in use the whole time)
+  // The leaf table in use: its directory word, the value there, and the table's gen when the walk
+  // entered it. A table freed while the walk uses it is caught when the walk leaves it (moves to
+  // the next table, or finishes); the state travels in the range record across NEED_FAULT and
+  // pause resumes, since the table stays in use meanwhile. One check per table, not per page.
   let curDir: u32 = 0, curD: i32 = 0, curGen: i32 = 0;
   if (from != start) {
     curDir = load<u32>(r + L.R_WALK_DIR);
@@ -386,10 +387,6 @@ export function hmm_range_fault(r: u32, from: u32, tid: u32, stop: u32, paused: 
       store<i32>(r + L.R_WALK_GEN, curGen);
       return L.WALK_PAUSED;
     }
-    if (curD != 0 && (atomic.load<i32>(frameAddr(<u32>(curD - 1)) + L.F_GEN) != curGen || atomic.load<i32>(curDir) != curD)) {
-      violDetail(tid, L.V_PAGE_TABLE_USE_AFTER_FREE, page - 1, curD - 1, curGen, atomic.load<i32>(frameAddr(<u32>(curD - 1)) + L.F_GEN), -1);
-      return L.PT_UAF;
-    }
     const out = pfns + ((page - start) << 3);
     const vma = vma_get(page);
     if (!(vma & L.VM_MAPPED) || !(vma & L.VM_READ)) {
@@ -401,31 +398,32 @@ export function hmm_range_fault(r: u32, from: u32, tid: u32, stop: u32, paused: 
       return L.EPERM;
     }
     const dir = DIR_BASE + (page >> <u32>L.PT_SHIFT) * 4;
-    const d = atomic.load<i32>(dir);
-    if (d == 0) {
-      if (flags & L.RF_FAULT) {
-        store<i32>(r + L.R_FAULT_PAGE, page);
-        return L.NEED_FAULT;
-      }
-      store<i64>(out, 0);
-      continue;
-    }
-    const tf = frameAddr(<u32>(d - 1));
-    const g1 = atomic.load<i32>(tf + L.F_GEN);
-    const st = atomic.load<i32>(tf + L.F_STATE);
-    const p = tableSlot(<u32>(d - 1)) + ((page & (<u32>L.PTRS_PER_TABLE - 1)) << 2);
-    const pte = atomic.load<i32>(p);
-    const g2 = atomic.load<i32>(tf + L.F_GEN);
-    const d2 = atomic.load<i32>(dir);
-    if (g1 != g2 || st != L.FS_PAGETABLE || d2 != d) {
-      violDetail(tid, L.V_PAGE_TABLE_USE_AFTER_FREE, page, d - 1, g1, g2, -1);
-      return L.PT_UAF;
-    }
-    if (dir != curDir) {
+    if (dir != curDir || curD == 0) {
+      if (tableFreed(curDir, curD, curGen)) return walkPtUaf(tid, page - 1, curD, curGen);
+      const d = atomic.load<i32>(dir);
       curDir = dir;
       curD = d;
-      curGen = g1;
+      if (d == 0) {
+        if (flags & L.RF_FAULT) {
+          store<i32>(r + L.R_FAULT_PAGE, page);
+          store<u32>(r + L.R_WALK_DIR, 0);
+          store<i32>(r + L.R_WALK_D, 0);
+          return L.NEED_FAULT;
+        }
+        store<i64>(out, 0);
+        continue;
+      }
+      const tf = frameAddr(<u32>(d - 1));
+      curGen = atomic.load<i32>(tf + L.F_GEN);
+      if (atomic.load<i32>(tf + L.F_STATE) != L.FS_PAGETABLE || atomic.load<i32>(dir) != d) {
+        // freed between reading the directory and entering the table: nothing read from it yet
+        curD = 0;
+        page--;
+        continue;
+      }
     }
+    const p = tableSlot(<u32>(curD - 1)) + ((page & (<u32>L.PTRS_PER_TABLE - 1)) << 2);
+    const pte = atomic.load<i32>(p);
     const type = pte & L.PTE_TYPE_MASK;
     if (type == L.PTE_MIGRATION) return L.EBUSY;
     if (type != L.PTE_PRESENT || ((flags & L.RF_WRITE) && !(pte & L.PTE_WRITE))) {
@@ -449,11 +447,18 @@ export function hmm_range_fault(r: u32, from: u32, tid: u32, stop: u32, paused: 
     if (pte & L.PTE_WRITE) lo |= L.HMM_PFN_WRITE;
     store<i64>(out, (<i64>gen << 32) | <i64>(<u32>lo));
   }
-  if (curD != 0 && (atomic.load<i32>(frameAddr(<u32>(curD - 1)) + L.F_GEN) != curGen || atomic.load<i32>(curDir) != curD)) {
-    violDetail(tid, L.V_PAGE_TABLE_USE_AFTER_FREE, end - 1, curD - 1, curGen, atomic.load<i32>(frameAddr(<u32>(curD - 1)) + L.F_GEN), -1);
-    return L.PT_UAF;
-  }
+  if (tableFreed(curDir, curD, curGen)) return walkPtUaf(tid, end - 1, curD, curGen);
   return 0;
+}
+
+/** Was the table the walk is using (directory word `dir` held `d`, gen `gen`) freed since? */
+@inline function tableFreed(dir: u32, d: i32, gen: i32): bool {
+  return d != 0 && (atomic.load<i32>(frameAddr(<u32>(d - 1)) + L.F_GEN) != gen || atomic.load<i32>(dir) != d);
+}
+
+function walkPtUaf(tid: u32, page: u32, d: i32, gen: i32): i32 {
+  violDetail(tid, L.V_PAGE_TABLE_USE_AFTER_FREE, page, d - 1, gen, atomic.load<i32>(frameAddr(<u32>(d - 1)) + L.F_GEN), -1);
+  return L.PT_UAF;
 }
 
 // ------------------------------------------------------------------------------------------

@@ -6,13 +6,15 @@
 import * as L from './layout.gen';
 import { threadAddr } from './base';
 
-// ---- held-lock bookkeeping (owner thread only: plain stores, read racily by the watchdog) ----
+// ---- held-lock bookkeeping and owner words: written only by the owning thread, so plain stores
+// (the lock's own atomic acquire/release orders them); other threads read them racily, for
+// diagnostics only ----
 
 @inline function heldPush(tid: u32, tag: i32): void {
   const t = threadAddr(tid);
   const n = load<i32>(t + L.T_HELD_N);
   if (n < L.HELD_MAX) store<i32>(t + L.T_HELD + (n << 2), tag);
-  atomic.store<i32>(t + L.T_HELD_N, n + 1);
+  store<i32>(t + L.T_HELD_N, n + 1);
 }
 
 @inline function heldPop(tid: u32, addr: u32): void {
@@ -27,7 +29,7 @@ import { threadAddr } from './base';
       break;
     }
   }
-  atomic.store<i32>(t + L.T_HELD_N, n > 0 ? n - 1 : 0);
+  store<i32>(t + L.T_HELD_N, n > 0 ? n - 1 : 0);
 }
 
 /** Mark `tid` as blocked on `addr` (kind 1 mutex, 2 rwsem read, 3 rwsem write, 4 waitqueue), or running (addr 0). */
@@ -42,7 +44,7 @@ export function set_waiting(tid: u32, addr: u32, kind: i32): void {
 /** Try to take the mutex uncontended (0 -> 1). Returns 1 if taken. */
 export function mutex_trylock(addr: u32, tid: u32): i32 {
   if (atomic.cmpxchg<i32>(addr + L.MX_STATE, 0, 1) != 0) return 0;
-  atomic.store<i32>(addr + L.MX_OWNER, tid + 1);
+  store<i32>(addr + L.MX_OWNER, tid + 1);
   heldPush(tid, addr | L.HELD_MUTEX);
   return 1;
 }
@@ -50,14 +52,14 @@ export function mutex_trylock(addr: u32, tid: u32): i32 {
 /** Contended acquire attempt: state := 2; taken iff it was 0. The caller then waits on state == 2. */
 export function mutex_lock_contended(addr: u32, tid: u32): i32 {
   if (atomic.xchg<i32>(addr + L.MX_STATE, 2) != 0) return 0;
-  atomic.store<i32>(addr + L.MX_OWNER, tid + 1);
+  store<i32>(addr + L.MX_OWNER, tid + 1);
   heldPush(tid, addr | L.HELD_MUTEX);
   return 1;
 }
 
 /** Release. Returns the old state: 2 means the caller must wake one waiter. */
 export function mutex_unlock(addr: u32, tid: u32): i32 {
-  atomic.store<i32>(addr + L.MX_OWNER, 0);
+  store<i32>(addr + L.MX_OWNER, 0);
   heldPop(tid, addr);
   return atomic.xchg<i32>(addr + L.MX_STATE, 0);
 }
@@ -107,7 +109,7 @@ export function rwsem_up_read(addr: u32, tid: u32): i32 {
 export function rwsem_write_trylock(addr: u32, tid: u32): i32 {
   if (atomic.load<i32>(addr + L.RW_RBUDGET) > 0 && atomic.load<i32>(addr + L.RW_RWAIT) > 0) return 0;
   if (atomic.cmpxchg<i32>(addr + L.RW_STATE, 0, L.RW_WRITER) != 0) return 0;
-  atomic.store<i32>(addr + L.RW_OWNER, tid + 1);
+  store<i32>(addr + L.RW_OWNER, tid + 1);
   atomic.store<i32>(addr + L.RW_RBUDGET, 0);
   heldPush(tid, addr | L.HELD_WRITE);
   return 1;
@@ -118,7 +120,7 @@ export function rwsem_write_trylock(addr: u32, tid: u32): i32 {
  * Returns 1 if anyone waits (the caller bumps RW_SEQ and wakes all).
  */
 export function rwsem_up_write(addr: u32, tid: u32): i32 {
-  atomic.store<i32>(addr + L.RW_OWNER, 0);
+  store<i32>(addr + L.RW_OWNER, 0);
   heldPop(tid, addr);
   const rw = atomic.load<i32>(addr + L.RW_RWAIT);
   atomic.store<i32>(addr + L.RW_RBUDGET, rw);
@@ -128,7 +130,7 @@ export function rwsem_up_write(addr: u32, tid: u32): i32 {
 
 /** Downgrade write -> read (like downgrade_write). */
 export function rwsem_downgrade(addr: u32, tid: u32): i32 {
-  atomic.store<i32>(addr + L.RW_OWNER, 0);
+  store<i32>(addr + L.RW_OWNER, 0);
   heldPop(tid, addr);
   heldPush(tid, addr | L.HELD_READ);
   atomic.store<i32>(addr + L.RW_RBUDGET, atomic.load<i32>(addr + L.RW_RWAIT));

@@ -15,15 +15,21 @@ import { L } from '../layout.js';
 import { type SyncEnv, WAIT, LockTimeout, block, blockAsync, deadlineOf } from './env.js';
 
 export class Mutex {
+  // the fast paths' operands, cached (this is a per-lock-op path)
+  private readonly w: SyncEnv['w'];
+  private readonly tid: number;
   constructor(
     readonly env: SyncEnv,
     readonly addr: number,
     readonly name = 'mutex',
-  ) {}
+  ) {
+    this.w = env.w;
+    this.tid = env.tid;
+  }
 
   /** Take the lock if free; never blocks. */
   tryLock(): boolean {
-    return this.env.w.mutex_trylock(this.addr, this.env.tid) === 1;
+    return this.w.mutex_trylock(this.addr, this.tid) === 1;
   }
 
   /**
@@ -31,8 +37,8 @@ export class Mutex {
    * `timeoutMs` (default: env.lockTimeoutMs), Stopped if the run stops meanwhile.
    */
   lock(timeoutMs?: number): void {
+    if (this.w.mutex_trylock(this.addr, this.tid)) return;
     const { env, addr } = this;
-    if (env.w.mutex_trylock(addr, env.tid)) return;
     const deadline = deadlineOf(env, timeoutMs);
     while (!env.w.mutex_lock_contended(addr, env.tid)) {
       if (block(env, addr + L.MX_STATE, 2, WAIT.mutex, deadline) === 'timeout')
@@ -53,8 +59,7 @@ export class Mutex {
 
   /** Release; wakes one waiter if the state said there may be one. Caller holds the lock. */
   unlock(): void {
-    const { env, addr } = this;
-    if (env.w.mutex_unlock(addr, env.tid) === 2) Atomics.notify(env.i32, (addr + L.MX_STATE) >> 2, 1);
+    if (this.w.mutex_unlock(this.addr, this.tid) === 2) Atomics.notify(this.env.i32, (this.addr + L.MX_STATE) >> 2, 1);
   }
 
   /** Owner thread id, or -1 when unlocked. */
