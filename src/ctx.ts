@@ -308,7 +308,6 @@ export class Ctx implements Tracer {
   readonly mmapLock: RwSem;
   readonly anonVmaLock: RwSem;
   private readonly ev: boolean;
-  private readonly bigI64: BigInt64Array | undefined;
 
   constructor(
     readonly env: SyncEnv,
@@ -334,7 +333,6 @@ export class Ctx implements Tracer {
     for (let t = 0; t < lay.config.threads; t++) this.ranges.push(new HmmRange(this, t, addr.range(lay, t), proto, (i) => addr.protoRange(lay, t, i)));
     this.mmapLock = new RwSem(env, L.BASE + L.H_MMAP_LOCK, 'mmap_lock');
     this.anonVmaLock = new RwSem(env, L.BASE + L.H_ANON_VMA_LOCK, 'anon_vma');
-    this.bigI64 = undefined;
   }
 
   get tid(): number {

@@ -67,7 +67,7 @@ export const L = {
   H_TFREE_HEAD: 336, // i64: page-table frame free-stack head, same encoding
   H_VIOLATIONS: 384, // i32[16]: violations by kind
   H_MMAP_LOCK: 448, // rwsem (one line)
-  H_CLOCK: 512, // i32[4]: misc shared counters (invalidations in flight, etc.)
+  H_START_EPOCH: 512, // f64: epoch ms at which the run started (written once, before go)
   H_ANON_VMA_LOCK: 576, // rwsem: rmap walkers (migrate, reclaim) read, munmap write (frees tables)
   H_SIZE: 640,
 
@@ -152,7 +152,6 @@ export const L = {
   T_HELD_N: 76,
   T_HELD: 80, // i32[8]: held lock addresses | mode in low 2 bits
   T_RING_HEAD: 112,
-  T_LAST_PROGRESS_MS: 116,
   T_VIOL: 128, // i32[16] scratch: violation details written by Wasm
   HELD_MAX: 8,
   HELD_MUTEX: 1,

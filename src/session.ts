@@ -96,7 +96,7 @@ export class Session {
   /** Release the barrier; the run's clock starts now. */
   go(): void {
     this.startEpoch = epochNow();
-    new Float64Array(this.memory.buffer, L.BASE + L.H_CLOCK, 1)[0] = this.startEpoch;
+    new Float64Array(this.memory.buffer, L.BASE + L.H_START_EPOCH, 1)[0] = this.startEpoch;
     this.t0 = performance.now();
     this.lastProgress = Array.from({ length: this.n }, (_, t) => ({ v: this.progressOf(t), at: this.t0 }));
     Atomics.store(this.i32, GO + 1, 1);

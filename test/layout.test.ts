@@ -46,7 +46,7 @@ describe('layout: one source of truth for TS and AssemblyScript', () => {
   });
 
   it('hot words sit on their own 64-byte lines', () => {
-    const hot = [L.H_TICKET, L.H_STOP, L.H_GO, L.H_FREE_HEAD, L.H_VIOLATIONS, L.H_MMAP_LOCK, L.H_CLOCK, L.H_ANON_VMA_LOCK];
+    const hot = [L.H_TICKET, L.H_STOP, L.H_GO, L.H_FREE_HEAD, L.H_VIOLATIONS, L.H_MMAP_LOCK, L.H_START_EPOCH, L.H_ANON_VMA_LOCK];
     const lines = hot.map((o) => Math.floor((L.BASE + o) / 64));
     expect(new Set(lines).size).toBe(hot.length);
     const lay = computeLayout({ pages: 1024, devices: 2, subsPerDevice: 4, threads: 6, rangeMax: 64, ringEntries: 256, protoMmLines: 4, protoSubLines: 2, protoRangeLines: 1 });
