@@ -172,7 +172,11 @@ async function runOne(pool: Piscina, l: Loaded, layout: LayoutConfig, roles: Rol
   if (s.ready() === s.n && !settled.some((x) => x !== undefined)) s.go();
   else s.stop();
 
-  // monitor: progress, deadline, op budget, violations, watchdog
+  // monitor: progress, deadline, op budget, violations, watchdog. A protocol expected to deadlock
+  // or stall runs one watchdog bound longer: such a failure can only be judged after the bound.
+  const expect = l.proto.expect ?? 'sound';
+  const liveness = expect !== 'sound' && expect.violates.some((k) => k === 'deadlock' || k === 'stall');
+  const durationMs = o.durationMs + (liveness ? o.watchdogMs : 0);
   let lastReport = 0;
   while (!s.stopped() && pending()) {
     await sleep(20);
@@ -182,12 +186,12 @@ async function runOne(pool: Piscina, l: Loaded, layout: LayoutConfig, roles: Rol
     const ops = s.ops();
     if (o.onProgress && elapsed - lastReport >= 100) {
       lastReport = elapsed;
-      o.onProgress({ protocol: l.proto.name, elapsedMs: elapsed, durationMs: o.durationMs, ops, opsPerSec: ops / (elapsed / 1000 || 1), retries: s.retries(), violations: s.violationTotal() });
+      o.onProgress({ protocol: l.proto.name, elapsedMs: elapsed, durationMs, ops, opsPerSec: ops / (elapsed / 1000 || 1), retries: s.retries(), violations: s.violationTotal() });
     }
     if (o.signal?.aborted || (o.stopOnViolation && s.violationTotal() > 0)) break;
-    if (elapsed >= o.durationMs || ops >= o.opsBudget) {
+    if (elapsed >= durationMs || ops >= o.opsBudget) {
       // a thread already stuck a while at the deadline gets the watchdog's full bound to be judged
-      if (s.stuckForMs() >= Math.min(250, o.watchdogMs / 4) && elapsed < o.durationMs + o.watchdogMs) continue;
+      if (s.stuckForMs() >= Math.min(250, o.watchdogMs / 4) && elapsed < durationMs + o.watchdogMs) continue;
       break;
     }
   }

@@ -19,7 +19,8 @@ export type Expectation = 'sound' | { violates: ViolationKind[] };
 export interface StressOptions {
   /** Built-in name, a path to a plugin module (.mjs/.js), or 'all'; or several. */
   protocol: string | string[];
-  /** Run each protocol this long (default 3000 ms) ... */
+  /** Run each protocol this long (default 3000 ms; a protocol expected to deadlock or stall runs
+   *  watchdogMs longer, so the watchdog can judge it) ... */
   durationMs?: number;
   /** ... or until this many role operations in total (whichever comes first when both are set). */
   ops?: number;
