@@ -25,6 +25,8 @@ import { Rng } from './rng.js';
 interface Tracer {
   readonly env: SyncEnv;
   trace(type: number, a?: number, b?: number, c?: number, d?: number, e?: number, f?: number): void;
+  /** A racy point just before a lock is taken (see Ctx.widenLock). */
+  widenLock(): void;
 }
 
 /** One shared Int32 word (its own line). Every read/change but peek() is a witness event. */
@@ -94,6 +96,7 @@ export class TracedMutex extends Mutex {
     return ok;
   }
   override lock(timeoutMs?: number): void {
+    this.t.widenLock();
     super.lock(timeoutMs);
     this.t.trace(EV.LOCK, this.code, 0);
   }
@@ -292,6 +295,8 @@ export interface CtxOptions {
   onViolation: (ret: number) => void;
   /** Called by hmmRangeFault to fault a page in (CPU fault path, COW break included). */
   fault?: (page: number, write: boolean) => number;
+  /** The role of this thread (widening applies to the driver's fault path). */
+  role?: string;
 }
 
 export const ERRNO = { EFAULT: L.EFAULT, EPERM: L.EPERM, EBUSY: L.EBUSY, EAGAIN: L.EAGAIN, ENOMEM: L.ENOMEM } as const;
@@ -383,6 +388,15 @@ export class Ctx implements Tracer {
   }
 
   /** A seeded busy-wait of a few microseconds at a racy point (only with widenWindows). */
+  /**
+   * Widening before the device driver takes a protocol mutex: whatever it checked before the
+   * lock (correctly or not) has a few microseconds to go stale. Sound protocols re-check under
+   * the lock, so this changes what they retry, never what they map.
+   */
+  widenLock(): void {
+    if (this.opts.role === 'driver') this.widen(0.25, 20);
+  }
+
   widen(p = 0.25, maxUs = 20): void {
     if (!this.opts.widen || !this.rng.chance(p)) return;
     const until = now() + this.rng.int(maxUs) * 0.001 * (1 + this.rng.int(4));
@@ -404,7 +418,7 @@ export class Ctx implements Tracer {
     let ret: number;
     let faults = 0;
     // with widenWindows, sometimes pause the walk half-way (the page-table walk is a race window)
-    let stop = this.opts.widen && this.rng.chance(0.25) ? range.start + 1 + this.rng.int(Math.max(1, range.end - range.start - 1)) : -1;
+    let stop = this.opts.widen && this.rng.chance(0.5) ? range.start + 1 + this.rng.int(Math.max(1, range.end - range.start - 1)) : -1;
     let paused = 0;
     for (;;) {
       ret = this.w.hmm_range_fault(r, from, this.env.tid, stop, paused);
@@ -413,7 +427,7 @@ export class Ctx implements Tracer {
         from = stop;
         stop = -1;
         paused = 1;
-        this.widen(1);
+        this.widen(1, 50);
         continue;
       }
       if (ret !== L.NEED_FAULT) break;

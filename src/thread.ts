@@ -73,6 +73,7 @@ export async function runRoleThread(task: RoleTask, loadProto: () => Promise<Mir
     const ctx: Ctx = new Ctx(env, w, lay, proto, {
       oracle: task.oracle, events: task.recordEvents, widen: task.widen, seed: task.seed, dmaTids: task.dmaTids,
       onViolation: oracle.onViolation,
+      role: task.role,
       fault: (page, write) => handleMmFault(ctx, page, write),
     });
     i32[(lay.threadsBase + task.tid * L.THREAD_SIZE + L.T_ROLE) >> 2] = ROLE_CODES.indexOf(task.role);

@@ -23,7 +23,6 @@ const protocol: MirrorProtocol = {
       return ret === ctx.errno.EBUSY ? 'retry' : ret;
     }
     const valid = hmm_range_valid(range); // BUG: not under driver->update
-    ctx.widen();
     sub.state.user_lock.lock();
     if (!valid) {
       sub.state.user_lock.unlock();

@@ -20,7 +20,6 @@ const protocol: MirrorProtocol = {
     if (ret === ctx.errno.EBUSY) return 'retry';
     if (ret) return ret;
     if (mmu_interval_read_retry(sub, range.notifierSeq)) return 'retry'; // BUG: lock not held
-    ctx.widen();
     sub.state.user_lock.lock();
     ctx.programDevice(sub, range);
     sub.state.user_lock.unlock();
