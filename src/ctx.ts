@@ -417,6 +417,7 @@ export class Ctx implements Tracer {
     let from = range.start;
     let ret: number;
     let faults = 0;
+    this.trace(EV.WALK_BEGIN, range.start, range.end);
     // with widenWindows, sometimes pause the walk half-way (the page-table walk is a race window)
     let stop = this.opts.widen && this.rng.chance(0.5) ? range.start + 1 + this.rng.int(Math.max(1, range.end - range.start - 1)) : -1;
     let paused = 0;

@@ -36,6 +36,7 @@ export const EV = {
   DMA: 26, // a page, b write, c pfn, d gen
   SUB_ADD: 27, // a sub
   SUB_REMOVE: 28, // a sub
+  WALK_BEGIN: 29, // a start, b end (WALK is logged when the walk returns)
 } as const;
 
 export const INV_EVENTS = ['unmap', 'protection', 'clear', 'migrate'] as const;
@@ -108,8 +109,10 @@ export function describe(e: RawEvent, names: RenderNames): string {
       return `write-protect ptes ${rng(e.a, e.b)}${e.c ? ' (cow)' : ''}`;
     case EV.FREE_TABLES:
       return `free page tables in ${rng(e.a, e.b)} (${e.c})`;
+    case EV.WALK_BEGIN:
+      return `hmm_range_fault ${rng(e.a, e.b)} begins`;
     case EV.WALK:
-      return `hmm_range_fault ${rng(e.a, e.b)} -> ${errName(e.c)}${e.c === 0 && e.d >= 0 ? ` pfn[${hex(e.a)}]=${e.d} gen ${e.e}` : ''}`;
+      return `hmm_range_fault ${rng(e.a, e.b)} returns ${errName(e.c)}${e.c === 0 && e.d >= 0 ? ` pfn[${hex(e.a)}]=${e.d} gen ${e.e}` : ''}`;
     case EV.PROGRAM:
       return `program dev${e.c} ${rng(e.a, e.b)}${e.e >= 0 ? ` dev[${hex(e.a)}]=${e.e} gen ${e.f}` : ''}${e.d ? ' !' : ''}`;
     case EV.DEV_ZAP:
@@ -157,7 +160,7 @@ export function describe(e: RawEvent, names: RenderNames): string {
 export function eventPages(e: RawEvent): [number, number] | null {
   switch (e.type) {
     case EV.INV_START: case EV.INV_CALLBACKS_DONE: case EV.INV_END: case EV.ZAP_PTES: case EV.WRPROTECT:
-    case EV.FREE_TABLES: case EV.WALK: case EV.PROGRAM: case EV.DEV_ZAP:
+    case EV.FREE_TABLES: case EV.WALK: case EV.WALK_BEGIN: case EV.PROGRAM: case EV.DEV_ZAP:
       return [e.a, e.b];
     case EV.FREE:
       return [e.b, e.b + 1];

@@ -49,6 +49,12 @@ export function selectWitnessEvents(c: Capture): RawEvent[] {
     }
   if (walk < 0 && prog >= 0 && evs[prog].type === EV.WALK) walk = prog;
   if (walk >= 0) {
+    // back to the walk's beginning (it may have paused or faulted pages in meanwhile)
+    for (let i = walk - 1; i >= 0; i--)
+      if (evs[i].thread === actor && evs[i].type === EV.WALK_BEGIN) {
+        walk = i;
+        break;
+      } else if (evs[i].thread === actor && (evs[i].type === EV.WALK || evs[i].type === EV.POPULATE)) break;
     begin = walk;
     for (let i = walk - 1; i >= 0; i--) {
       if (evs[i].thread !== actor) continue;
@@ -89,9 +95,10 @@ function isKey(e: RawEvent, c: Capture, actor: number): boolean {
   switch (e.type) {
     case EV.FREE: return e.a === c.pfn;
     case EV.MIGRATE: case EV.COW: case EV.RECLAIM: return e.b === c.pfn;
-    case EV.INV_START: case EV.INV_END: case EV.INV_CALLBACKS_DONE: case EV.ZAP_PTES: case EV.WRPROTECT: case EV.FREE_TABLES:
+    case EV.INV_START: case EV.INV_END: case EV.INV_CALLBACKS_DONE: case EV.ZAP_PTES: case EV.WRPROTECT: case EV.FREE_TABLES: case EV.DEV_ZAP:
       return covers(e, c.page);
-    case EV.WALK: case EV.PROGRAM: case EV.LOCK: case EV.UNLOCK: case EV.WORD_READ: return e.thread === actor;
+    case EV.WORD_SET: return true; // the protocol's state changes: sequence counts, flags, counts
+    case EV.WALK_BEGIN: case EV.WALK: case EV.PROGRAM: case EV.LOCK: case EV.UNLOCK: case EV.WORD_READ: return e.thread === actor;
   }
   return false;
 }
