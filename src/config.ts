@@ -12,7 +12,7 @@ export const DEFAULTS = {
   subsPerDevice: 4,
   watchdogMs: 2000,
   rangeMax: 64,
-  ringEntries: 4096,
+  ringEntries: 16384, // per thread: the invalidator writes ~30 events an op; a descheduled driver needs its history
   lockTimeoutMs: 15000,
   sliceMs: 100,
   barrierMs: 30_000,
