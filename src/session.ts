@@ -50,6 +50,8 @@ export class Session {
   startEpoch = 0;
   private t0 = 0;
   private lastProgress: { v: number; at: number }[] = [];
+  /** Per thread, from the watchdog's samples: the lock word it is blocked on, and since when. */
+  private blocked: { addr: number; since: number }[] = [];
   liveness: Witness | undefined;
 
   /** Lay out and initialise memory and protocol state. Throws PluginError if the protocol's init() throws. */
@@ -163,11 +165,17 @@ export class Session {
     for (let t = 0; t < this.n; t++) {
       const v = this.progressOf(t);
       if (v !== this.lastProgress[t].v) this.lastProgress[t] = { v, at: nowMs };
+      const rec = (this.lay.threadsBase + t * L.THREAD_SIZE) >> 2;
+      const kind = Atomics.load(this.i32, rec + (L.T_WAIT_KIND >> 2));
+      const addr = kind >= 1 && kind <= 3 ? Atomics.load(this.i32, rec + (L.T_WAIT_ADDR >> 2)) : 0;
+      const b = (this.blocked[t] ??= { addr: 0, since: nowMs });
+      if (addr !== b.addr) this.blocked[t] = { addr, since: nowMs };
     }
     const stuck = this.lastProgress.map((p, t) => (nowMs - p.at >= boundMs ? t : -1)).filter((t) => t >= 0);
     if (!stuck.length) return undefined;
     const forMs = Math.round(nowMs - Math.min(...stuck.map((t) => this.lastProgress[t].at)));
-    this.liveness = livenessWitness(this.i32, this.lay, this.o.proto, this.names, stuck, forMs, epochNow() - this.startEpoch, this.o.seed);
+    const blockedForMs = this.blocked.map((b) => (b.addr ? nowMs - b.since : 0));
+    this.liveness = livenessWitness(this.i32, this.lay, this.o.proto, this.names, stuck, forMs, epochNow() - this.startEpoch, this.o.seed, blockedForMs);
     Atomics.add(this.i32, VIOL + VIOLATION_KINDS.indexOf(this.liveness.kind), 1);
     this.stop();
     return this.liveness;

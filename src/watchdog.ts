@@ -57,7 +57,11 @@ const MODE = ['', 'mutex', 'read', 'write'];
  * Build the liveness violation for the threads in `stuck` (no progress for `forMs`).
  * Deadlock if one of them is blocked on a lock (mutex/rwsem), else stall.
  */
-export function livenessWitness(i32: Int32Array, lay: Layout, proto: MirrorProtocol, names: RenderNames, stuck: number[], forMs: number, atMs: number, seed: number): Witness {
+export function livenessWitness(
+  i32: Int32Array, lay: Layout, proto: MirrorProtocol, names: RenderNames, stuck: number[], forMs: number, atMs: number, seed: number,
+  /** Per thread: ms it has been seen blocked on the same lock without a break (watchdog samples). */
+  blockedForMs: number[] = [],
+): Witness {
   const lnames = lockNames(lay, proto);
   const threads = lay.config.threads - 1; // the last thread record is the main thread's
   const states = Array.from({ length: threads }, (_, t) => threadState(i32, lay, t, names.roles));
@@ -88,9 +92,11 @@ export function livenessWitness(i32: Int32Array, lay: Layout, proto: MirrorProto
     };
     return dfs(t);
   };
-  // deadlock: a stuck thread in (or behind) a wait-for cycle, or blocked on a lock only stuck threads hold
+  // deadlock: a stuck thread blocked on one lock for most of the bound (nobody releases it), in
+  // or behind a wait-for cycle, or blocked on a lock only stuck threads hold
   const deadlocked = stuck.filter((t) => {
     if (!isLock(states[t])) return false;
+    if ((blockedForMs[t] ?? 0) >= forMs / 2) return true;
     if (reachesCycle(t)) return true;
     const hs = holdersOf(lineOf(states[t].waitAddr));
     return hs.length > 0 && hs.every((h) => stuck.includes(h.tid));

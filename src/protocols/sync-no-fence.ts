@@ -31,7 +31,7 @@ const protocol: MirrorProtocol = {
   ...base,
   name: 'sync-no-fence',
   description: 'BROKEN interval-v5.5: zaps device entries without waiting for DMA in flight',
-  expect: { violates: ['use-after-free', 'write-to-readonly'] },
+  expect: { violates: ['use-after-free', 'device-pte-during-invalidation', 'write-to-readonly'] },
   invalidateStart,
 };
 export default protocol;
