@@ -112,15 +112,20 @@ function elide(keep: RawEvent[], c: Capture, actor: number): RawEvent[] {
   if (chosen.length > budget) chosen = [...chosen.slice(0, budget >> 1), ...chosen.slice(chosen.length - (budget - (budget >> 1)))];
   const picked = new Set(chosen);
   const out: RawEvent[] = keep.slice(0, HEAD);
-  let skipped = 0;
+  let gap: RawEvent[] = [];
+  // a gap line stands for two or more events; a lone skipped event is shown instead
+  const closeGap = () => {
+    if (gap.length === 1) out.push(gap[0]);
+    else if (gap.length > 1) out.push({ ...gap[gap.length - 1], type: -1, a: gap.length });
+    gap = [];
+  };
   for (const e of mid) {
     if (picked.has(e)) {
-      if (skipped) out.push({ ...e, type: -1, a: skipped });
-      skipped = 0;
+      closeGap();
       out.push(e);
-    } else skipped++;
+    } else gap.push(e);
   }
-  if (skipped) out.push({ ...mid[mid.length - 1], type: -1, a: skipped });
+  closeGap();
   return [...out, ...keep.slice(keep.length - TAIL)];
 }
 
