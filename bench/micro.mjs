@@ -16,7 +16,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { Bench } from 'tinybench';
-import { L } from '../dist/layout.js';
+import { L } from '../dist/memory/layout.js';
 import { Mutex, RwSem, SeqCount } from '../dist/sync/index.js';
 import { benchMemory, syncEnv, median, r, ratio } from './lib/util.mjs';
 import { makeJsWalk, pfnsChecksum } from './lib/jswalk.mjs';

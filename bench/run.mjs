@@ -5,7 +5,7 @@
  *   1. micro (tinybench): range walk Wasm vs JS vs C; locks hmmsim vs pthread vs multithreading;
  *      wake hand-off hmmsim vs JS Atomics vs futex                         (bench/micro.mjs)
  *   2. throughput / per-op cost vs pages / time to detect, through runStress (bench/throughput.mjs);
- *      skipped with a message while dist/runner.js does not exist
+ *      skipped with a message while dist/run/runner.js does not exist
  *   3. output: a table on stdout; bench/results/latest.json (atomically: temp file + rename);
  *      bench/results/chart.svg; bench/PERFORMANCE.md (the README's Performance fragment).
  *      A --quick pass writes bench/results/quick.json and quick-chart.svg instead and leaves the

@@ -1,6 +1,6 @@
 /**
  * throughput.mjs — the multi-worker harness (tinybench times one function on one thread; this
- * drives whole stress runs through `runStress` from dist/runner.js):
+ * drives whole stress runs through `runStress` from dist/run/runner.js):
  *
  *   throughput:    per sound protocol, total ops/s and retries/s with 1, 2 and (when the machine
  *                  has them) more workers, oracle on and off;
@@ -13,7 +13,7 @@
  * with ProtocolResult.{ops, opsPerSec, retries, durationMs, firstViolationMs, violations, verdict,
  * expect, roleOps, error}; listProtocols() -> the built-in protocols with their `expect`.
  *
- * If dist/runner.js does not exist yet, every section here is skipped with a message saying so
+ * If dist/run/runner.js does not exist yet, every section here is skipped with a message saying so
  * (the micro-benchmarks still run). Standalone: `node bench/throughput.mjs [--quick]` prints the
  * JSON of all three sections.
  */
@@ -22,7 +22,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { median, quantile, r } from './lib/util.mjs';
 
-export const RUNNER_PATH = fileURLToPath(new URL('../dist/runner.js', import.meta.url));
+export const RUNNER_PATH = fileURLToPath(new URL('../dist/run/runner.js', import.meta.url));
 export const SOUND = ['interval-v5.5', 'odp-v5.4', 'kvm'];
 /** DESIGN.md section 2's broken variants: used only if listProtocols() gives no `expect`. */
 const KNOWN_BROKEN = [
@@ -33,13 +33,13 @@ const KNOWN_BROKEN = [
 /** Load the runner, or { skipped } with a clear reason. */
 export async function loadRunner() {
   if (!existsSync(RUNNER_PATH))
-    return { skipped: `dist/runner.js does not exist yet (the protocol runner has not landed): run \`npm run build\` once it has; this section was skipped` };
+    return { skipped: `dist/run/runner.js does not exist yet (the protocol runner has not landed): run \`npm run build\` once it has; this section was skipped` };
   try {
     const mod = await import(pathToFileURL(RUNNER_PATH).href);
-    if (typeof mod.runStress !== 'function') return { skipped: 'dist/runner.js exports no runStress(): section skipped' };
+    if (typeof mod.runStress !== 'function') return { skipped: 'dist/run/runner.js exports no runStress(): section skipped' };
     return { mod };
   } catch (e) {
-    return { skipped: `dist/runner.js failed to load (${e.message}): section skipped` };
+    return { skipped: `dist/run/runner.js failed to load (${e.message}): section skipped` };
   }
 }
 

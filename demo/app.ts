@@ -5,15 +5,15 @@
  * The main thread never blocks: no Atomics.wait here. Every animation frame it reads the shared
  * memory (start barrier, counters, watchdog, the two page tables) and redraws.
  */
-import { Session } from '../src/session.js';
-import { L, VIOLATION_KINDS, addr, type Layout, type LayoutConfig, type ViolationKind } from '../src/layout.js';
-import { schemaLines, type MirrorProtocol } from '../src/protocol.js';
-import { EV, readRings } from '../src/events.js';
-import { renderWitness } from '../src/witness.js';
-import { DEFAULT_EVENTS, EVENT_NAMES, type EventName, type ProtocolResult, type RoleName, type Witness } from '../src/types.js';
-import type { RoleResult, RoleTask } from '../src/thread.js';
+import { Session } from '../src/run/session.js';
+import { L, VIOLATION_KINDS, addr, type Layout, type LayoutConfig, type ViolationKind } from '../src/memory/layout.js';
+import { schemaLines, type MirrorProtocol } from '../src/protocols/api.js';
+import { EV, readRings } from '../src/oracle/events.js';
+import { renderWitness } from '../src/oracle/witness.js';
+import { DEFAULT_EVENTS, EVENT_NAMES, type EventName, type ProtocolResult, type RoleName, type Witness } from '../src/api/types.js';
+import type { RoleResult, RoleTask } from '../src/run/thread.js';
 import { PROTOCOL_NAMES, getProtocol } from './protocols.js';
-import { DEFAULTS, dealRoles } from '../src/config.js';
+import { DEFAULTS, dealRoles } from '../src/config/defaults.js';
 
 const CFG = DEFAULTS;
 

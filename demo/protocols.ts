@@ -4,8 +4,8 @@
  * compiled module): the page and every worker use this map instead. The list and its order come
  * from src/protocols/index.ts, so a protocol added there shows up here.
  */
-import { BUILTIN_PROTOCOLS } from '../src/protocols/index.js';
-import { validateProtocol, type MirrorProtocol } from '../src/protocol.js';
+import { BUILTIN_PROTOCOLS } from '../src/protocols/builtin.js';
+import { validateProtocol, type MirrorProtocol } from '../src/protocols/api.js';
 
 const modules = import.meta.glob<{ default: unknown }>(['../src/protocols/*.ts', '!../src/protocols/index.ts'], { eager: true });
 

@@ -6,7 +6,7 @@
  *                                                 task.module: the compiled WebAssembly.Module)
  * out: { id, result: RoleResult } | { id, error: string }
  */
-import { runRoleThread, type RoleTask } from '../src/thread.js';
+import { runRoleThread, type RoleTask } from '../src/run/thread.js';
 import { getProtocol } from './protocols.js';
 
 interface RunMsg {

@@ -1,9 +1,9 @@
 /** hmmsim as a library. */
-export { runStress, listProtocols, verdictOf, DEFAULTS } from './runner.js';
-export type * from './types.js';
-export { EVENT_NAMES, ROLE_NAMES, DEFAULT_EVENTS } from './types.js';
-export { ConfigError } from './errors.js';
-export { LayoutError, VIOLATION_KINDS } from './layout.js';
-export type { MirrorProtocol, StateSchema, PopulateResult } from './protocol.js';
-export type { Ctx, Sub, HmmRange, Invalidation, Word } from './ctx.js';
-export { VERSION } from './version.js';
+export { runStress, listProtocols, verdictOf, DEFAULTS } from './run/runner.js';
+export type * from './api/types.js';
+export { EVENT_NAMES, ROLE_NAMES, DEFAULT_EVENTS } from './api/types.js';
+export { ConfigError } from './api/errors.js';
+export { LayoutError, VIOLATION_KINDS } from './memory/layout.js';
+export type { MirrorProtocol, StateSchema, PopulateResult } from './protocols/api.js';
+export type { Ctx, Sub, HmmRange, Invalidation, Word } from './model/ctx.js';
+export { VERSION } from './api/version.js';

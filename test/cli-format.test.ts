@@ -8,8 +8,8 @@ import { InvalidArgumentError } from 'commander';
 import { parseDuration, parseEvents, parseIntFlag, resolveProtocols, toStressOptions } from '../src/cli/options.js';
 import { exitCodeFor, formatErrors, formatList, formatSummary, formatVerdictTable, formatWitnesses, verdictReason } from '../src/cli/format.js';
 import { toJUnit, toJsonReport, writeFileAtomic } from '../src/cli/report.js';
-import { ConfigError } from '../src/errors.js';
-import { VIOLATION_KINDS } from '../src/layout.js';
+import { ConfigError } from '../src/api/errors.js';
+import { VIOLATION_KINDS } from '../src/memory/layout.js';
 import { erroredResult, sampleResult } from './fixtures/run-result.js';
 
 describe('flag parsers', () => {

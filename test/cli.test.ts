@@ -66,7 +66,7 @@ function parseJUnit(xml: string): { suites: any; cases: any[] } {
 const unescape = (t: string) => t.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
 
 beforeAll(() => {
-  if (!existsSync(join(ROOT, 'dist', 'cli.js')) || !existsSync(join(ROOT, 'dist', 'runner.js')))
+  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js')) || !existsSync(join(ROOT, 'dist', 'run', 'runner.js')))
     throw new Error('dist/ is missing: run `npm run build` first (npm test does it)');
 });
 

@@ -1,7 +1,7 @@
 /** Test helpers: one shared memory with a header, and a thread env on it (main thread). */
-import { computeLayout, writeHeader, type LayoutConfig, type Layout } from '../src/layout.js';
-import { instantiate, createSharedMemory, type HmmWasm } from '../src/wasm.js';
-import { loadModule } from '../src/wasm-node.js';
+import { computeLayout, writeHeader, type LayoutConfig, type Layout } from '../src/memory/layout.js';
+import { instantiate, createSharedMemory, type HmmWasm } from '../src/memory/wasm.js';
+import { loadModule } from '../src/memory/wasm-node.js';
 import type { SyncEnv } from '../src/sync/env.js';
 
 export interface TestMem {

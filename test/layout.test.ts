@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { L, computeLayout, LayoutError, addr, MAX_WASM_PAGES } from '../src/layout.js';
+import { L, computeLayout, LayoutError, addr, MAX_WASM_PAGES } from '../src/memory/layout.js';
 import { testMemory } from './helpers.js';
 
 describe('layout: one source of truth for TS and AssemblyScript', () => {

@@ -3,13 +3,13 @@
  * mm and protocol state) plus a Ctx on thread 0 that plays driver, CPU and invalidator in turn,
  * and thread 1 as the device's DMA engine.
  */
-import { Session } from '../dist/session.js';
-import { Ctx } from '../dist/ctx.js';
-import { importProtocol } from '../dist/protocol.js';
-import { builtinUrl } from '../dist/protocols/index.js';
-import { loadModule } from '../dist/wasm-node.js';
-import { handleMmFault } from '../dist/mm/fault.js';
-import { L } from '../dist/layout.js';
+import { Session } from '../dist/run/session.js';
+import { Ctx } from '../dist/model/ctx.js';
+import { importProtocol } from '../dist/protocols/api.js';
+import { builtinUrl } from '../dist/protocols/builtin.js';
+import { loadModule } from '../dist/memory/wasm-node.js';
+import { handleMmFault } from '../dist/model/mm/fault.js';
+import { L } from '../dist/memory/layout.js';
 
 export interface Harness {
   s: Session;

@@ -4,7 +4,7 @@
  */
 import { describe, it, expect } from 'vitest';
 import { harness, L } from './mm-harness.js';
-import { mprotect, migrate, munmap } from '../dist/mm/ops.js';
+import { mprotect, migrate, munmap } from '../dist/model/mm/ops.js';
 import { runStress } from '../dist/index.js';
 
 const SOUND = ['interval-v5.5', 'odp-v5.4', 'kvm'];

@@ -5,7 +5,7 @@
  */
 import { describe, it, expect } from 'vitest';
 import { testMemory } from './helpers.js';
-import { addr, L } from '../src/layout.js';
+import { addr, L } from '../src/memory/layout.js';
 import { Mutex } from '../src/sync/mutex.js';
 import { WaitQueue } from '../src/sync/waitqueue.js';
 import { LockTimeout } from '../src/sync/env.js';

@@ -11,7 +11,7 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { L, addr } from '../src/layout.js';
+import { L, addr } from '../src/memory/layout.js';
 import { Completion } from '../src/sync/index.js';
 import { testMemory, type TestMem } from './helpers.js';
 

@@ -4,7 +4,7 @@
  * reads/writes where it uses plain ones (the i64 hmm_pfns entry is written as two i32 words,
  * which is what a JS walk would do; a BigInt store would only make JS look worse).
  */
-import { L } from '../../dist/layout.js';
+import { L } from '../../dist/memory/layout.js';
 
 export function makeJsWalk(i32) {
   const hdr = (o) => i32[(L.BASE + o) >> 2];

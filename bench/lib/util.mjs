@@ -2,9 +2,9 @@
 import os from 'node:os';
 import { readFileSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
-import { computeLayout, writeHeader } from '../../dist/layout.js';
-import { instantiate, createSharedMemory } from '../../dist/wasm.js';
-import { loadModule } from '../../dist/wasm-node.js';
+import { computeLayout, writeHeader } from '../../dist/memory/layout.js';
+import { instantiate, createSharedMemory } from '../../dist/memory/wasm.js';
+import { loadModule } from '../../dist/memory/wasm-node.js';
 
 export const sorted = (xs) => [...xs].sort((a, b) => a - b);
 

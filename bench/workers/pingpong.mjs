@@ -10,7 +10,7 @@
  * chunks = ns per round trip of each run of 100 (the median chunk is robust to preemption).
  */
 import { workerData, parentPort } from 'node:worker_threads';
-import { instantiate } from '../../dist/wasm.js';
+import { instantiate } from '../../dist/memory/wasm.js';
 import { WaitQueue } from '../../dist/sync/index.js';
 
 const { memory, module, side, mode, rounds, turnAddr, wqAddr, goAddr } = workerData;

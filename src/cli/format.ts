@@ -2,7 +2,7 @@
  * cli/format.ts — what a person reads: the verdict table, witnesses, harness errors, `list`.
  * Pure functions from results to text (no colour, no I/O) so tests can check them.
  */
-import type { Expectation, ProtocolResult, RunResult, ViolationKind } from '../types.js';
+import type { Expectation, ProtocolResult, RunResult, ViolationKind } from '../api/types.js';
 
 /** Short names for the table's violation column (the legend under the table spells them out). */
 export const KIND_SHORT: Record<string, string> = {

@@ -8,8 +8,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { ConfigError } from '../errors.js';
-import { EVENT_NAMES, type EventName, type StressOptions } from '../types.js';
+import { ConfigError } from '../api/errors.js';
+import { EVENT_NAMES, type EventName, type StressOptions } from '../api/types.js';
 
 /** Ranges the flags accept (the layout's own limits; whether a config fits memory is the layout's call). */
 export const LIMITS = {

@@ -4,7 +4,7 @@
  * otherwise every method is a no-op (nothing extra in pipes, files or CI logs).
  */
 import cliProgress from 'cli-progress';
-import type { Progress } from '../types.js';
+import type { Progress } from '../api/types.js';
 import { int } from './format.js';
 
 export interface ProgressView {

@@ -7,8 +7,8 @@ import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } fro
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { create } from 'xmlbuilder2';
-import { VIOLATION_KINDS } from '../layout.js';
-import type { ProtocolResult, RunResult, ViolationKind } from '../types.js';
+import { VIOLATION_KINDS } from '../memory/layout.js';
+import type { ProtocolResult, RunResult, ViolationKind } from '../api/types.js';
 import { formatExpect, verdictReason } from './format.js';
 
 /** One protocol in the JSON report (the names are an interface: scripts rely on them). */

@@ -2,7 +2,7 @@
  * cli/runner-api.ts — the runner as the CLI sees it, loaded lazily (so --help, --version and
  * bad flags answer at once, without loading Wasm, piscina or the protocols).
  */
-import type { Expectation, RunResult, StressOptions } from '../types.js';
+import type { Expectation, RunResult, StressOptions } from '../api/types.js';
 
 export interface BuiltinProtocol {
   name: string;
@@ -16,7 +16,7 @@ export interface RunnerApi {
 }
 
 export async function loadRunner(): Promise<RunnerApi> {
-  const mod = await import('../runner.js');
+  const mod = await import('../run/runner.js');
   return {
     listProtocols: async () => await mod.listProtocols(),
     runStress: (opts) => mod.runStress(opts),

@@ -12,8 +12,8 @@
  * (migration, reclaim, COW break, DONTNEED): a whole invalidation can start and end between the
  * snapshot and the check; valid is true again (ABA) and stale pfns are programmed.
  */
-import type { MirrorProtocol } from '../protocol.js';
-import type { Ctx, HmmRange, Invalidation } from '../ctx.js';
+import type { MirrorProtocol } from './api.js';
+import type { Ctx, HmmRange, Invalidation } from '../model/ctx.js';
 
 export const TIMEOUT_IN_MSEC = 1000;
 

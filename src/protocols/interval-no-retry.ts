@@ -2,7 +2,7 @@
  * interval-no-retry — BROKEN: uses mmu_interval_read_begin() but never
  * mmu_interval_read_retry(): any invalidation overlapping the snapshot goes unnoticed.
  */
-import type { MirrorProtocol } from '../protocol.js';
+import type { MirrorProtocol } from './api.js';
 import base, { mmu_interval_read_begin } from './interval-v5.5.js';
 
 const protocol: MirrorProtocol = {

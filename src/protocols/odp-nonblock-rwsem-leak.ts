@@ -4,8 +4,8 @@
  * era). No end call follows a failed start, so the read hold is never dropped: the next umem
  * add/remove (down_write) blocks forever, and every later invalidation queues behind it.
  */
-import type { MirrorProtocol } from '../protocol.js';
-import type { Ctx, Invalidation } from '../ctx.js';
+import type { MirrorProtocol } from './api.js';
+import type { Ctx, Invalidation } from '../model/ctx.js';
 import base from './odp-v5.4.js';
 import { notifier_end_account } from './odp-v5.4.js';
 

@@ -8,8 +8,8 @@
  * per umem (ib_umem_odp):         umem_mutex, notifiers_seq, notifiers_count,
  *                                 notifier_completion (faults wait here while count > 0)
  */
-import type { MirrorProtocol } from '../protocol.js';
-import type { Ctx, Sub, Invalidation } from '../ctx.js';
+import type { MirrorProtocol } from './api.js';
+import type { Ctx, Sub, Invalidation } from '../model/ctx.js';
 
 const TIMEOUT_MS = 1000;
 

@@ -3,8 +3,8 @@
  * flush the device TLB / wait for DMA in flight. A transfer that translated before the zap
  * keeps using the frame after invalidate_range_end frees it.
  */
-import type { MirrorProtocol } from '../protocol.js';
-import type { Ctx, Invalidation } from '../ctx.js';
+import type { MirrorProtocol } from './api.js';
+import type { Ctx, Invalidation } from '../model/ctx.js';
 import base, { invalidateEnd, mmu_interval_set_seq } from './interval-v5.5.js';
 
 function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {

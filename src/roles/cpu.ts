@@ -1,6 +1,6 @@
 /** cpu.ts — the CPU faulter: reads and writes at random pages, faulting them in (COW breaks included). */
-import { L } from '../layout.js';
-import { handleMmFault } from '../mm/fault.js';
+import { L } from '../memory/layout.js';
+import { handleMmFault } from '../model/mm/fault.js';
 import type { RoleContext } from './role.js';
 
 export function cpuOp(rc: RoleContext): void {

@@ -3,8 +3,8 @@
  * through the protocol's populate path; now and then it re-registers a subscription (umem
  * remove + add) when the protocol supports that.
  */
-import { L } from '../layout.js';
-import { EV } from '../events.js';
+import { L } from '../memory/layout.js';
+import { EV } from '../oracle/events.js';
 import type { RoleContext } from './role.js';
 import { callProto } from './role.js';
 

@@ -1,6 +1,6 @@
 /** invalidator.ts — the CPU-side changes, mixed as configured (--events). */
-import { L } from '../layout.js';
-import { munmap, mprotect, forkCow, dontneed, migrate, reclaim, oomReap, type Prot } from '../mm/ops.js';
+import { L } from '../memory/layout.js';
+import { munmap, mprotect, forkCow, dontneed, migrate, reclaim, oomReap, type Prot } from '../model/mm/ops.js';
 import type { RoleContext } from './role.js';
 
 const PROTS: Prot[] = ['read', 'readwrite', 'read', 'readwrite', 'none'];

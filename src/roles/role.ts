@@ -2,10 +2,10 @@
  * role.ts — what every role loop gets: the ctx, its own seeded Rng, counters, the stop flag.
  * One loop iteration is one operation; each ends with progress() (the watchdog watches it).
  */
-import { L } from '../layout.js';
-import type { Ctx, Sub } from '../ctx.js';
-import type { Rng } from '../rng.js';
-import type { EventName, RoleName } from '../types.js';
+import { L } from '../memory/layout.js';
+import type { Ctx, Sub } from '../model/ctx.js';
+import type { Rng } from '../model/random.js';
+import type { EventName, RoleName } from '../api/types.js';
 import { Stopped, LockTimeout } from '../sync/env.js';
 
 export interface RoleStats {

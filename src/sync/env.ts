@@ -7,8 +7,8 @@
  * notices the run's stop flag (-> throws Stopped) and its own deadline (-> returns 'timeout').
  * Nothing can hang a run forever.
  */
-import { L } from '../layout.js';
-import type { HmmWasm } from '../wasm.js';
+import { L } from '../memory/layout.js';
+import type { HmmWasm } from '../memory/wasm.js';
 
 export interface SyncEnv {
   i32: Int32Array;

@@ -11,7 +11,7 @@
  * Fast paths (0 -> 1, and unlock) run in Wasm; a contended lock sets the state to 2 and waits
  * in JS (Atomics.wait) until it takes the lock by exchanging 2 for a 0.
  */
-import { L } from '../layout.js';
+import { L } from '../memory/layout.js';
 import { type SyncEnv, WAIT, LockTimeout, block, blockAsync, deadlineOf } from './env.js';
 
 export class Mutex {

@@ -16,7 +16,7 @@
  * Fast paths (uncontended down/up) are single Wasm CAS/adds; waiting is JS Atomics.wait on
  * RW_SEQ with a timeout.
  */
-import { L } from '../layout.js';
+import { L } from '../memory/layout.js';
 import { type SyncEnv, WAIT, LockTimeout, block, deadlineOf } from './env.js';
 
 export class RwSem {

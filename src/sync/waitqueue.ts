@@ -8,7 +8,7 @@
  * Completion: CMP_DONE (0 = not done, 1 = done) beside a WaitQueue on the same line;
  * complete_all sets it and wakes everyone, reinit clears it.
  */
-import { L } from '../layout.js';
+import { L } from '../memory/layout.js';
 import { type SyncEnv, WAIT, block, blockAsync, deadlineOf } from './env.js';
 
 export class WaitQueue {

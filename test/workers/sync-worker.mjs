@@ -12,9 +12,9 @@
 // for the go flag (H_GO[1]); run the scenario; post { ok: true, r } or { ok: false, error }.
 // Every wait is bounded: a scenario that cannot finish reports it instead of hanging.
 import { workerData, parentPort } from 'node:worker_threads';
-import { L } from '../../dist/layout.js';
-import { instantiate } from '../../dist/wasm.js';
-import { loadModule } from '../../dist/wasm-node.js';
+import { L } from '../../dist/memory/layout.js';
+import { instantiate } from '../../dist/memory/wasm.js';
+import { loadModule } from '../../dist/memory/wasm-node.js';
 import { Mutex, RwSem, SeqCount, WaitQueue, Completion, LockTimeout, Stopped } from '../../dist/sync/index.js';
 
 const { memory, tid, scenario, a, p } = workerData;

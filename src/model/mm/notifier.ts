@@ -5,10 +5,10 @@
  * done, no device may map a page of the range, and until end no device entry may become valid
  * again (the per-page `inval` counts let programDevice and DMA check that).
  */
-import { L } from '../layout.js';
-import { EV, INV_EVENTS, type InvEvent } from '../events.js';
+import { L } from '../../memory/layout.js';
+import { EV, INV_EVENTS, type InvEvent } from '../../oracle/events.js';
 import type { Ctx, Invalidation } from '../ctx.js';
-import { callProto } from '../roles/role.js';
+import { callProto } from '../../roles/role.js';
 
 /**
  * mmu_notifier_invalidate_range_start. Returns the Invalidation to pass to end, or null when a

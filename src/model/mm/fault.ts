@@ -1,8 +1,8 @@
 /**
  * fault.ts — the CPU fault path (handle_mm_fault), with the COW break that needs an invalidation.
  */
-import { L } from '../layout.js';
-import { EV } from '../events.js';
+import { L } from '../../memory/layout.js';
+import { EV } from '../../oracle/events.js';
 import type { Ctx } from '../ctx.js';
 import { invalidateRangeStart, invalidateRangeEnd } from './notifier.js';
 

@@ -4,21 +4,21 @@
  * loop the role until the stop flag, report counters, violations and witness captures. Never
  * hangs: every wait is bounded or sees the stop flag.
  */
-import { L, computeLayout, type LayoutConfig } from './layout.js';
-import { instantiate } from './wasm.js';
-import { Ctx } from './ctx.js';
-import { Rng } from './rng.js';
-import { Oracle, type Capture, epochNow } from './oracle.js';
-import { handleMmFault } from './mm/fault.js';
-import { Stopped, LockTimeout, type SyncEnv } from './sync/env.js';
-import { ROLE_CODES } from './events.js';
-import type { MirrorProtocol } from './protocol.js';
-import type { EventName, RoleName, ViolationKind } from './types.js';
-import { type RoleContext, type RoleStats, STOP_IDX, PluginError } from './roles/role.js';
-import { cpuOp } from './roles/cpu.js';
-import { invalidatorOp } from './roles/invalidator.js';
-import { driverOp } from './roles/driver.js';
-import { dmaOp } from './roles/dma.js';
+import { L, computeLayout, type LayoutConfig } from '../memory/layout.js';
+import { instantiate } from '../memory/wasm.js';
+import { Ctx } from '../model/ctx.js';
+import { Rng } from '../model/random.js';
+import { Oracle, type Capture, epochNow } from '../oracle/oracle.js';
+import { handleMmFault } from '../model/mm/fault.js';
+import { Stopped, LockTimeout, type SyncEnv } from '../sync/env.js';
+import { ROLE_CODES } from '../oracle/events.js';
+import type { MirrorProtocol } from '../protocols/api.js';
+import type { EventName, RoleName, ViolationKind } from '../api/types.js';
+import { type RoleContext, type RoleStats, STOP_IDX, PluginError } from '../roles/role.js';
+import { cpuOp } from '../roles/cpu.js';
+import { invalidatorOp } from '../roles/invalidator.js';
+import { driverOp } from '../roles/driver.js';
+import { dmaOp } from '../roles/dma.js';
 
 export interface RoleTask {
   memory: WebAssembly.Memory;

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 let compiled: WebAssembly.Module | undefined;
-export const WASM_PATH = fileURLToPath(new URL('../build/hmmsim.wasm', import.meta.url));
+export const WASM_PATH = fileURLToPath(new URL('../../build/hmmsim.wasm', import.meta.url));
 
 export function loadModule(): WebAssembly.Module {
   if (!compiled) {

@@ -7,10 +7,10 @@
  */
 import { randomInt } from 'node:crypto';
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError } from './errors.js';
-import { LayoutError } from './layout.js';
-import { VERSION } from './version.js';
-import { EVENT_NAMES, type RunResult, type StressOptions } from './types.js';
+import { ConfigError } from '../api/errors.js';
+import { LayoutError } from '../memory/layout.js';
+import { VERSION } from '../api/version.js';
+import { EVENT_NAMES, type RunResult, type StressOptions } from '../api/types.js';
 import {
   LIMITS,
   collectProtocols,
@@ -22,11 +22,11 @@ import {
   resolveProtocols,
   toStressOptions,
   type StressFlags,
-} from './cli/options.js';
-import { exitCodeFor, formatErrors, formatList, formatSummary, formatVerdictTable, formatWitnesses } from './cli/format.js';
-import { toJUnit, toJsonReport, writeFileAtomic } from './cli/report.js';
-import { createProgress } from './cli/progress.js';
-import { loadRunner, type RunnerApi } from './cli/runner-api.js';
+} from './options.js';
+import { exitCodeFor, formatErrors, formatList, formatSummary, formatVerdictTable, formatWitnesses } from './format.js';
+import { toJUnit, toJsonReport, writeFileAtomic } from './report.js';
+import { createProgress } from './progress.js';
+import { loadRunner, type RunnerApi } from './runner-api.js';
 
 /** The default campaign: about this long per protocol, and at most this long in all. */
 export const CAMPAIGN_MS_EACH = 2000;

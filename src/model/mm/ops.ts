@@ -11,8 +11,8 @@
  *   reclaim            anon_vma read (no mmap_lock)      MMU_NOTIFY_CLEAR
  *   OOM reap           mmap_lock read (trylock)          MMU_NOTIFY_CLEAR, non-blockable: may fail
  */
-import { L } from '../layout.js';
-import { EV } from '../events.js';
+import { L } from '../../memory/layout.js';
+import { EV } from '../../oracle/events.js';
 import type { Ctx } from '../ctx.js';
 import { invalidateRangeStart, invalidateRangeEnd } from './notifier.js';
 import { freeFrame } from './fault.js';

@@ -4,9 +4,9 @@
  * and keep a witness: a snapshot of every thread's event ring taken right then (before the
  * rings move on), rendered later by witness.ts.
  */
-import { L, VIOLATION_KINDS, type ViolationKind, type Layout } from './layout.js';
+import { L, VIOLATION_KINDS, type ViolationKind, type Layout } from '../memory/layout.js';
 import { EV, readRings, type RawEvent } from './events.js';
-import type { HmmWasm } from './wasm.js';
+import type { HmmWasm } from '../memory/wasm.js';
 
 export interface Capture {
   kind: ViolationKind;

@@ -5,7 +5,7 @@
  * words and locks a protocol declares are named in events by a field code (scope, owner,
  * field index in the protocol's schema), so any thread can render any other thread's events.
  */
-import { L } from './layout.js';
+import { L } from '../memory/layout.js';
 
 export const EV = {
   INV_START: 1, // a start, b end, c event kind, d blockable, e 1 (begin) / 0 (callbacks refused: -EAGAIN)

@@ -14,7 +14,7 @@
  */
 import { EV, describe, eventPages, type RawEvent, type RenderNames } from './events.js';
 import type { Capture } from './oracle.js';
-import type { Witness, WitnessEvent } from './types.js';
+import type { Witness, WitnessEvent } from '../api/types.js';
 
 export const WITNESS_MAX_LINES = 40;
 

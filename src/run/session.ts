@@ -6,18 +6,18 @@
  * state (single-threaded) -> start one thread per `tasks[i]` (thread.ts) -> wait for ready() ==
  * n -> go() -> poll(): counters, watchdog -> stop() -> summarize(results).
  */
-import { L, computeLayout, writeHeader, VIOLATION_KINDS, type Layout, type ViolationKind } from './layout.js';
-import { instantiate, createSharedMemory, type HmmWasm } from './wasm.js';
-import { Ctx } from './ctx.js';
-import type { RenderNames } from './events.js';
-import type { MirrorProtocol } from './protocol.js';
-import { renderWitness } from './witness.js';
-import { livenessWitness } from './watchdog.js';
-import { epochNow } from './oracle.js';
-import { PluginError } from './roles/role.js';
-import { DEFAULTS } from './config.js';
+import { L, computeLayout, writeHeader, VIOLATION_KINDS, type Layout, type ViolationKind } from '../memory/layout.js';
+import { instantiate, createSharedMemory, type HmmWasm } from '../memory/wasm.js';
+import { Ctx } from '../model/ctx.js';
+import type { RenderNames } from '../oracle/events.js';
+import type { MirrorProtocol } from '../protocols/api.js';
+import { renderWitness } from '../oracle/witness.js';
+import { livenessWitness } from '../oracle/watchdog.js';
+import { epochNow } from '../oracle/oracle.js';
+import { PluginError } from '../roles/role.js';
+import { DEFAULTS } from '../config/defaults.js';
 import type { RoleTask, RoleResult } from './thread.js';
-import type { Expectation, ProtocolResult, RoleName, Witness } from './types.js';
+import type { Expectation, ProtocolResult, RoleName, Witness } from '../api/types.js';
 
 /** The run's settings: what every role thread gets (RoleTask), plus the protocol and the roles. */
 export interface SessionOptions

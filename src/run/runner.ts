@@ -4,22 +4,22 @@
  * counters, verdicts and witnesses.
  */
 import { Piscina } from 'piscina';
-import { computeLayout, type LayoutConfig, LayoutError } from './layout.js';
-import { loadModule } from './wasm-node.js';
-import { importProtocol, isPath, schemaLines, type MirrorProtocol } from './protocol.js';
-import { pluginUrl } from './plugin-path.js';
-import { BUILTIN_PROTOCOLS, builtinUrl } from './protocols/index.js';
-import { ConfigError } from './errors.js';
-import { DEFAULTS, dealRoles } from './config.js';
+import { computeLayout, type LayoutConfig, LayoutError } from '../memory/layout.js';
+import { loadModule } from '../memory/wasm-node.js';
+import { importProtocol, isPath, schemaLines, type MirrorProtocol } from '../protocols/api.js';
+import { pluginUrl } from '../config/plugin-path.js';
+import { BUILTIN_PROTOCOLS, builtinUrl } from '../protocols/builtin.js';
+import { ConfigError } from '../api/errors.js';
+import { DEFAULTS, dealRoles } from '../config/defaults.js';
 export { DEFAULTS, dealRoles };
-import { VERSION } from './version.js';
+import { VERSION } from '../api/version.js';
 import { Session, verdictOf } from './session.js';
-import { PluginError } from './roles/role.js';
+import { PluginError } from '../roles/role.js';
 import type { RoleResult } from './thread.js';
 import {
   DEFAULT_EVENTS, EVENT_NAMES, ROLE_NAMES, type EventName, type Expectation, type ProtocolResult, type RoleName,
   type RunResult, type StressOptions,
-} from './types.js';
+} from '../api/types.js';
 
 export { verdictOf };
 

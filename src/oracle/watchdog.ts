@@ -4,12 +4,12 @@
  * stall (it waits on a queue/completion, retries forever, or waits on a live thread). The
  * report names every lock word's owner and waiters and each thread's last events.
  */
-import { L, type Layout, addr } from './layout.js';
-import { WAIT_NAMES } from './sync/env.js';
+import { L, type Layout, addr } from '../memory/layout.js';
+import { WAIT_NAMES } from '../sync/env.js';
 import { readRings, type RenderNames } from './events.js';
 import { renderEvents, formatLines } from './witness.js';
-import type { MirrorProtocol } from './protocol.js';
-import type { Witness, WitnessEvent } from './types.js';
+import type { MirrorProtocol } from '../protocols/api.js';
+import type { Witness, WitnessEvent } from '../api/types.js';
 
 /** Names of lock/queue words: mmap_lock, anon_vma, the protocol's declared state, DMA in-flight words. */
 export function lockNames(lay: Layout, proto: MirrorProtocol): Map<number, string> {

@@ -6,10 +6,10 @@
  * shared state in the words and locks it declares (mmState / subState / rangeState) and touches
  * the model only through `ctx` (src/ctx.ts): that keeps the oracle honest.
  */
-import type { Ctx, Sub, HmmRange, Invalidation } from './ctx.js';
-import type { Expectation } from './types.js';
-import { VIOLATION_KINDS } from './layout.js';
-import { ConfigError } from './errors.js';
+import type { Ctx, Sub, HmmRange, Invalidation } from '../model/ctx.js';
+import type { Expectation } from '../api/types.js';
+import { VIOLATION_KINDS } from '../memory/layout.js';
+import { ConfigError } from '../api/errors.js';
 
 /** What a declared state field is. Each field gets its own 64-byte line. */
 export type FieldType = 'word' | 'mutex' | 'rwsem' | 'seqcount' | 'waitqueue' | 'completion';

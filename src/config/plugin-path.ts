@@ -2,7 +2,7 @@
 import { pathToFileURL } from 'node:url';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ConfigError } from './errors.js';
+import { ConfigError } from '../api/errors.js';
 
 export function pluginUrl(spec: string): string {
   const file = resolve(spec);

@@ -2,7 +2,7 @@
  * config.ts — run defaults and role dealing, shared by the Node runner and the browser demo
  * (no Node imports here).
  */
-import { ROLE_NAMES, type RoleName } from './types.js';
+import { ROLE_NAMES, type RoleName } from '../api/types.js';
 
 export const DEFAULTS = {
   durationMs: 3000,

@@ -6,16 +6,16 @@
  * registered hmm ranges, and the mm/device operations below. The oracle sits behind
  * programDevice, zapDevice/deviceFence, and the walk.
  */
-import { L, type Layout, addr } from './layout.js';
-import { EV, SCOPE, fieldCode, type InvEvent } from './events.js';
-import { Mutex } from './sync/mutex.js';
-import { RwSem } from './sync/rwsem.js';
-import { SeqCount } from './sync/seqcount.js';
-import { WaitQueue, Completion } from './sync/waitqueue.js';
-import { type SyncEnv, WAIT, block, now } from './sync/env.js';
-import type { HmmWasm } from './wasm.js';
-import type { MirrorProtocol, StateSchema, FieldType } from './protocol.js';
-import { Rng } from './rng.js';
+import { L, type Layout, addr } from '../memory/layout.js';
+import { EV, SCOPE, fieldCode, type InvEvent } from '../oracle/events.js';
+import { Mutex } from '../sync/mutex.js';
+import { RwSem } from '../sync/rwsem.js';
+import { SeqCount } from '../sync/seqcount.js';
+import { WaitQueue, Completion } from '../sync/waitqueue.js';
+import { type SyncEnv, WAIT, block, now } from '../sync/env.js';
+import type { HmmWasm } from '../memory/wasm.js';
+import type { MirrorProtocol, StateSchema, FieldType } from '../protocols/api.js';
+import { Rng } from './random.js';
 
 // ------------------------------------------------------------------------------------------
 // Declared state: words and traced locks
