@@ -6,7 +6,8 @@
  * memory (start barrier, counters, watchdog, the two page tables) and redraws.
  */
 import { Session } from '../src/run/session.js';
-import { L, VIOLATION_KINDS, addr, type Layout, type LayoutConfig, type ViolationKind } from '../src/memory/layout.js';
+import { L, addr, type Layout, type LayoutConfig } from '../src/memory/layout.js';
+import { VIOLATION_KINDS, type ViolationKind } from '../src/api/kinds.js';
 import { schemaLines, type MirrorProtocol } from '../src/protocols/api.js';
 import { EV, readRings } from '../src/oracle/events.js';
 import { renderWitness } from '../src/oracle/witness.js';

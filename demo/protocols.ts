@@ -2,12 +2,13 @@
  * The built-in protocols, imported statically (the same modules Node loads from dist/), keyed by
  * name. In the browser a protocol cannot be loaded from RoleTask.protocolUrl (a file URL of the
  * compiled module): the page and every worker use this map instead. The list and its order come
- * from src/protocols/index.ts, so a protocol added there shows up here.
+ * from src/protocols/builtin.ts, so a protocol added there shows up here.
  */
 import { BUILTIN_PROTOCOLS } from '../src/protocols/builtin.js';
-import { validateProtocol, type MirrorProtocol } from '../src/protocols/api.js';
+import { validateProtocol } from '../src/protocols/loader.js';
+import { type MirrorProtocol } from '../src/protocols/api.js';
 
-const modules = import.meta.glob<{ default: unknown }>(['../src/protocols/*.ts', '!../src/protocols/index.ts'], { eager: true });
+const modules = import.meta.glob<{ default: unknown }>(['../src/protocols/*/*.ts'], { eager: true });
 
 const byName = new Map<string, MirrorProtocol>();
 for (const [path, mod] of Object.entries(modules)) {
@@ -15,7 +16,7 @@ for (const [path, mod] of Object.entries(modules)) {
   byName.set(file, validateProtocol(mod.default, file));
 }
 
-/** Built-in names, in src/protocols/index.ts order (only those whose module is present). */
+/** Built-in names, in src/protocols/builtin.ts order (only those whose module is present). */
 export const PROTOCOL_NAMES: string[] = (BUILTIN_PROTOCOLS as readonly string[]).filter((n) => byName.has(n));
 
 export function getProtocol(name: string): MirrorProtocol {

@@ -9,7 +9,7 @@ import { parseDuration, parseEvents, parseIntFlag, resolveProtocols, toStressOpt
 import { exitCodeFor, formatErrors, formatList, formatSummary, formatVerdictTable, formatWitnesses, verdictReason } from '../src/cli/format.js';
 import { toJUnit, toJsonReport, writeFileAtomic } from '../src/cli/report.js';
 import { ConfigError } from '../src/api/errors.js';
-import { VIOLATION_KINDS } from '../src/memory/layout.js';
+import { VIOLATION_KINDS } from '../src/api/kinds.js';
 import { erroredResult, sampleResult } from './fixtures/run-result.js';
 
 describe('flag parsers', () => {

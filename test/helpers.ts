@@ -1,5 +1,6 @@
 /** Test helpers: one shared memory with a header, and a thread env on it (main thread). */
-import { computeLayout, writeHeader, type LayoutConfig, type Layout } from '../src/memory/layout.js';
+import { computeLayout, type LayoutConfig, type Layout } from '../src/memory/layout.js';
+import { writeHeader } from '../src/memory/header.js';
 import { instantiate, createSharedMemory, type HmmWasm } from '../src/memory/wasm.js';
 import { loadModule } from '../src/memory/wasm-node.js';
 import type { SyncEnv } from '../src/sync/env.js';

@@ -5,7 +5,7 @@
  */
 import { Session } from '../dist/run/session.js';
 import { Ctx } from '../dist/model/ctx.js';
-import { importProtocol } from '../dist/protocols/api.js';
+import { importProtocol } from '../dist/protocols/loader.js';
 import { builtinUrl } from '../dist/protocols/builtin.js';
 import { loadModule } from '../dist/memory/wasm-node.js';
 import { handleMmFault } from '../dist/model/mm/fault.js';

@@ -2,7 +2,8 @@
 import os from 'node:os';
 import { readFileSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
-import { computeLayout, writeHeader } from '../../dist/memory/layout.js';
+import { computeLayout } from '../../dist/memory/layout.js';
+import { writeHeader } from '../../dist/memory/header.js';
 import { instantiate, createSharedMemory } from '../../dist/memory/wasm.js';
 import { loadModule } from '../../dist/memory/wasm-node.js';
 

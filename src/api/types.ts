@@ -2,8 +2,8 @@
  * types.ts — the library's public shapes: what runStress takes and what it resolves to.
  * Field names here are the JSON report's (`hmmsim stress --json`): scripts rely on them.
  */
-import type { ViolationKind } from '../memory/layout.js';
-export type { ViolationKind } from '../memory/layout.js';
+import type { ViolationKind } from './kinds.js';
+export type { ViolationKind } from './kinds.js';
 
 /** CPU-side changes the invalidator mixes (the `--events` names). */
 export const EVENT_NAMES = ['munmap', 'mprotect', 'dontneed', 'migrate', 'reclaim', 'cow', 'oom'] as const;

@@ -3,16 +3,10 @@
  * Pure functions from results to text (no colour, no I/O) so tests can check them.
  */
 import type { Expectation, ProtocolResult, RunResult, ViolationKind } from '../api/types.js';
+import { KIND_SHORT } from '../api/kinds.js';
 
-/** Short names for the table's violation column (the legend under the table spells them out). */
-export const KIND_SHORT: Record<string, string> = {
-  'device-pte-during-invalidation': 'pte-in-inval',
-  'use-after-free': 'uaf',
-  'write-to-readonly': 'write-ro',
-  'page-table-use-after-free': 'pt-uaf',
-  deadlock: 'deadlock',
-  stall: 'stall',
-};
+export { KIND_SHORT };
+
 
 export function formatExpect(e: Expectation, short = false): string {
   if (e === 'sound') return 'sound';

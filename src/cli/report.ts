@@ -7,7 +7,7 @@ import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } fro
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { create } from 'xmlbuilder2';
-import { VIOLATION_KINDS } from '../memory/layout.js';
+import { VIOLATION_KINDS } from '../api/kinds.js';
 import type { ProtocolResult, RunResult, ViolationKind } from '../api/types.js';
 import { formatExpect, verdictReason } from './format.js';
 

@@ -7,282 +7,26 @@
  * programDevice, zapDevice/deviceFence, and the walk.
  */
 import { L, type Layout, addr } from '../memory/layout.js';
-import { EV, SCOPE, fieldCode, type InvEvent } from '../oracle/events.js';
-import { Mutex } from '../sync/mutex.js';
+import { EV, SCOPE } from '../oracle/events.js';
+import { buildState, type State, type StateSchemas, type Tracer } from './state.js';
+import { HmmRange, type Invalidation, type PopulateResult, type RetryCheck, type Sub } from './range.js';
 import { RwSem } from '../sync/rwsem.js';
-import { SeqCount } from '../sync/seqcount.js';
-import { WaitQueue, Completion } from '../sync/waitqueue.js';
 import { type SyncEnv, WAIT, block, now } from '../sync/env.js';
 import type { HmmWasm } from '../memory/wasm.js';
-import type { MirrorProtocol, StateSchema, FieldType } from '../protocols/api.js';
 import { Rng } from './random.js';
 
-// ------------------------------------------------------------------------------------------
-// Declared state: words and traced locks
-// ------------------------------------------------------------------------------------------
-
-/** The thread-level services state objects need (implemented by Ctx). */
-interface Tracer {
-  readonly env: SyncEnv;
-  trace(type: number, a?: number, b?: number, c?: number, d?: number, e?: number, f?: number): void;
-  /** A racy point just before a lock is taken (see Ctx.widenLock). */
-  widenLock(): void;
+/**
+ * The protocol as the model calls it: its name, state and callbacks. The contract of each
+ * callback is stated in protocols/api.ts (MirrorProtocol, which extends this).
+ */
+export interface CtxProtocol extends StateSchemas {
+  readonly name: string;
+  invalidateStart(ctx: Ctx, inv: Invalidation): boolean;
+  invalidateEnd(ctx: Ctx, inv: Invalidation): void;
+  populate(ctx: Ctx, sub: Sub, range: HmmRange): PopulateResult;
+  subscriptionRemove?(ctx: Ctx, sub: Sub): void;
+  subscriptionAdd?(ctx: Ctx, sub: Sub): void;
 }
-
-/** One shared Int32 word (its own line). Every read/change but peek() is a witness event. */
-export class Word {
-  private readonly idx: number;
-  constructor(
-    private readonly t: Tracer,
-    readonly addr: number,
-    readonly code: number,
-  ) {
-    this.idx = addr >> 2;
-  }
-  /** READ_ONCE, recorded. */
-  read(): number {
-    const v = Atomics.load(this.t.env.i32, this.idx);
-    this.t.trace(EV.WORD_READ, this.code, v);
-    return v;
-  }
-  /** READ_ONCE, not recorded (for wait conditions and hot loops). */
-  peek(): number {
-    return Atomics.load(this.t.env.i32, this.idx);
-  }
-  /** WRITE_ONCE. Returns the old value. */
-  set(v: number): number {
-    const old = Atomics.exchange(this.t.env.i32, this.idx, v);
-    this.t.trace(EV.WORD_SET, this.code, old, v);
-    return old;
-  }
-  /** Atomic add; returns the new value. */
-  add(d: number): number {
-    const old = Atomics.add(this.t.env.i32, this.idx, d);
-    this.t.trace(EV.WORD_SET, this.code, old, old + d);
-    return old + d;
-  }
-  inc(): number {
-    return this.add(1);
-  }
-  dec(): number {
-    return this.add(-1);
-  }
-  /** Atomic or; returns the new value. */
-  or(bits: number): number {
-    const old = Atomics.or(this.t.env.i32, this.idx, bits);
-    this.t.trace(EV.WORD_SET, this.code, old, old | bits);
-    return old | bits;
-  }
-  /** Compare-and-exchange; returns the old value. */
-  cmpxchg(expected: number, replacement: number): number {
-    const old = Atomics.compareExchange(this.t.env.i32, this.idx, expected, replacement);
-    if (old === expected) this.t.trace(EV.WORD_SET, this.code, old, replacement);
-    return old;
-  }
-}
-
-export class TracedMutex extends Mutex {
-  constructor(
-    private readonly t: Tracer,
-    addr: number,
-    readonly code: number,
-    name: string,
-  ) {
-    super(t.env, addr, name);
-  }
-  override tryLock(): boolean {
-    const ok = super.tryLock();
-    this.t.trace(EV.LOCK, this.code, 0, ok ? 0 : 1);
-    return ok;
-  }
-  override lock(timeoutMs?: number): void {
-    this.t.widenLock();
-    super.lock(timeoutMs);
-    this.t.trace(EV.LOCK, this.code, 0);
-  }
-  override unlock(): void {
-    this.t.trace(EV.UNLOCK, this.code, 0);
-    super.unlock();
-  }
-}
-
-export class TracedRwSem extends RwSem {
-  constructor(
-    private readonly t: Tracer,
-    addr: number,
-    readonly code: number,
-    name: string,
-  ) {
-    super(t.env, addr, name);
-  }
-  override downRead(timeoutMs?: number): void {
-    super.downRead(timeoutMs);
-    this.t.trace(EV.LOCK, this.code, 1);
-  }
-  override downReadTrylock(): boolean {
-    const ok = super.downReadTrylock();
-    this.t.trace(EV.LOCK, this.code, 1, ok ? 0 : 1);
-    return ok;
-  }
-  override upRead(): void {
-    this.t.trace(EV.UNLOCK, this.code, 1);
-    super.upRead();
-  }
-  override downWrite(timeoutMs?: number): void {
-    super.downWrite(timeoutMs);
-    this.t.trace(EV.LOCK, this.code, 2);
-  }
-  override downWriteTrylock(): boolean {
-    const ok = super.downWriteTrylock();
-    this.t.trace(EV.LOCK, this.code, 2, ok ? 0 : 1);
-    return ok;
-  }
-  override upWrite(): void {
-    this.t.trace(EV.UNLOCK, this.code, 2);
-    super.upWrite();
-  }
-}
-
-export class TracedWaitQueue extends WaitQueue {
-  constructor(
-    private readonly t: Tracer,
-    addr: number,
-    readonly code: number,
-    name: string,
-  ) {
-    super(t.env, addr, name);
-  }
-  override waitEvent(cond: () => boolean, timeoutMs?: number): boolean {
-    const ok = super.waitEvent(cond, timeoutMs);
-    this.t.trace(EV.WAIT, this.code, ok ? 1 : 0);
-    return ok;
-  }
-  override wakeUpAll(): void {
-    this.t.trace(EV.WAKE, this.code);
-    super.wakeUpAll();
-  }
-}
-
-export class TracedCompletion extends Completion {
-  constructor(
-    private readonly t: Tracer,
-    addr: number,
-    readonly code: number,
-    name: string,
-  ) {
-    super(t.env, addr, name);
-  }
-  override wait(timeoutMs?: number): boolean {
-    const ok = super.wait(timeoutMs);
-    this.t.trace(EV.WAIT, this.code, ok ? 1 : 0);
-    return ok;
-  }
-  override completeAll(): void {
-    this.t.trace(EV.WAKE, this.code);
-    super.completeAll();
-  }
-}
-
-export type StateField = Word | TracedMutex | TracedRwSem | SeqCount | TracedWaitQueue | TracedCompletion;
-// Protocols index their state by the names they declared.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type State = Record<string, any>;
-
-function buildState(t: Tracer, schema: StateSchema | undefined, scope: number, owner: number, lineAddr: (i: number) => number, prefix: string): State {
-  const st: State = {};
-  if (!schema) return st;
-  Object.entries(schema).forEach(([name, type]: [string, FieldType], i) => {
-    const a = lineAddr(i);
-    const code = fieldCode(scope, owner, i);
-    const label = prefix + name;
-    switch (type) {
-      case 'word': st[name] = new Word(t, a, code); break;
-      case 'mutex': st[name] = new TracedMutex(t, a, code, label); break;
-      case 'rwsem': st[name] = new TracedRwSem(t, a, code, label); break;
-      case 'seqcount': st[name] = new SeqCount(t.env, a, label); break;
-      case 'waitqueue': st[name] = new TracedWaitQueue(t, a, code, label); break;
-      case 'completion': st[name] = new TracedCompletion(t, a, code, label); break;
-    }
-  });
-  return st;
-}
-
-// ------------------------------------------------------------------------------------------
-// Subscriptions, hmm ranges, invalidations
-// ------------------------------------------------------------------------------------------
-
-/** A subscription: one device's interval notifier / umem / mirror over [start, end). */
-export interface Sub {
-  readonly id: number;
-  readonly device: number;
-  readonly start: number;
-  readonly end: number;
-  readonly state: State;
-}
-
-/** struct hmm_range: one per driver thread, in shared memory (other threads see it registered). */
-export class HmmRange {
-  readonly state: State;
-  private readonly i32: Int32Array;
-  constructor(
-    t: Tracer,
-    readonly tid: number,
-    readonly addr: number,
-    proto: MirrorProtocol,
-    stateLine: (i: number) => number,
-  ) {
-    this.i32 = t.env.i32;
-    this.state = buildState(t, proto.rangeState, SCOPE.range, tid, stateLine, `range(T${tid}).`);
-  }
-  private get(off: number) {
-    return Atomics.load(this.i32, (this.addr + off) >> 2);
-  }
-  private put(off: number, v: number) {
-    Atomics.store(this.i32, (this.addr + off) >> 2, v);
-  }
-  get start(): number { return this.get(L.R_START); }
-  get end(): number { return this.get(L.R_END); }
-  get write(): boolean { return (this.get(L.R_FLAGS) & L.RF_WRITE) !== 0; }
-  get sub(): number { return this.get(L.R_SUB); }
-  /** range->notifier_seq */
-  get notifierSeq(): number { return this.get(L.R_NOTIFIER_SEQ); }
-  set notifierSeq(v: number) { this.put(L.R_NOTIFIER_SEQ, v); }
-  /** On the mm's list of ranges (HMM v5.2's hmm_range_register). */
-  get registered(): boolean { return this.get(L.R_REGISTERED) !== 0; }
-  set registered(v: boolean) { this.put(L.R_REGISTERED, v ? 1 : 0); }
-  overlaps(start: number, end: number): boolean {
-    return this.start < end && start < this.end;
-  }
-  /** Driver: describe the next fault (single writer: the owning thread). */
-  setup(start: number, end: number, write: boolean, fault: boolean, sub: number, device: number): void {
-    this.put(L.R_START, start);
-    this.put(L.R_END, end);
-    this.put(L.R_FLAGS, (write ? L.RF_WRITE : 0) | (fault ? L.RF_FAULT : 0));
-    this.put(L.R_SUB, sub);
-    this.put(L.R_DEVICE, device);
-  }
-}
-
-/** One invalidation as the notifiers see it (struct mmu_notifier_range). */
-export interface Invalidation {
-  readonly start: number;
-  readonly end: number;
-  readonly event: InvEvent;
-  /** False for the OOM reaper: callbacks may not sleep; trylock, or fail with -EAGAIN. */
-  readonly blockable: boolean;
-  /** The subscriptions (of every device) that overlap [start, end). */
-  readonly subs: Sub[];
-}
-
-/** The lockless retry check hmm_range_fault polls: bail with -EBUSY once `word` != `expect`. */
-export interface RetryCheck {
-  word: Word;
-  expect: number;
-}
-
-// ------------------------------------------------------------------------------------------
-// Ctx
-// ------------------------------------------------------------------------------------------
 
 export interface CtxOptions {
   oracle: boolean;
@@ -318,7 +62,7 @@ export class Ctx implements Tracer {
     readonly env: SyncEnv,
     readonly w: HmmWasm,
     readonly lay: Layout,
-    readonly proto: MirrorProtocol,
+    readonly proto: CtxProtocol,
     readonly opts: CtxOptions,
   ) {
     this.ev = opts.events;

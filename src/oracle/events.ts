@@ -6,6 +6,7 @@
  * field index in the protocol's schema), so any thread can render any other thread's events.
  */
 import { L } from '../memory/layout.js';
+import { kindLabel } from '../api/kinds.js';
 
 export const EV = {
   INV_START: 1, // a start, b end, c event kind, d blockable, e 1 (begin) / 0 (callbacks refused: -EAGAIN)
@@ -74,7 +75,6 @@ const errno: Record<number, string> = {
   [L.NEED_FAULT]: 'fault', [L.NEED_COW]: 'cow', [L.PT_UAF]: 'PAGE-TABLE-USE-AFTER-FREE',
 };
 export const errName = (r: number): string => (r === 0 ? '0' : (errno[r] ?? String(r)));
-export const VIOLATION_LABEL = ['DEVICE-PTE-DURING-INVALIDATION', 'USE-AFTER-FREE', 'WRITE-TO-READONLY', 'PAGE-TABLE-USE-AFTER-FREE', 'DEADLOCK', 'STALL'];
 
 export function fieldName(code: number, names: RenderNames): string {
   const scope = code >>> 28;
@@ -138,7 +138,7 @@ export function describe(e: RawEvent, names: RenderNames): string {
     case EV.POPULATE:
       return `device fault sub${e.a} ${rng(e.b, e.c)}${e.e ? ' write' : ''} -> ${e.d === 1 ? 'retry' : e.d === 0 ? 'ok' : errName(e.d)}`;
     case EV.VIOLATION: {
-      const label = VIOLATION_LABEL[e.a] ?? `kind ${e.a}`;
+      const label = kindLabel(e.a);
       if (e.a === L.V_PAGE_TABLE_USE_AFTER_FREE) return `read page table pfn ${e.c} for ${hex(e.b)}: gen ${e.d} -> ${e.e}  ${label}`;
       if (e.a === L.V_WRITE_TO_READONLY) return `write dev${e.f}[${hex(e.b)}] -> pfn ${e.c}: CPU PTE is read-only  ${label}`;
       if (e.a === L.V_DEVICE_PTE_DURING_INVALIDATION) return `dev${e.f}[${hex(e.b)}] -> pfn ${e.c} valid inside an invalidation  ${label}`;

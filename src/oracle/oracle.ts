@@ -4,7 +4,8 @@
  * and keep a witness: a snapshot of every thread's event ring taken right then (before the
  * rings move on), rendered later by witness.ts.
  */
-import { L, VIOLATION_KINDS, type ViolationKind, type Layout } from '../memory/layout.js';
+import { L, type Layout } from '../memory/layout.js';
+import { VIOLATION_KINDS, type ViolationKind } from '../api/kinds.js';
 import { EV, readRings, type RawEvent } from './events.js';
 import type { HmmWasm } from '../memory/wasm.js';
 

@@ -1,24 +1,20 @@
 /**
- * protocol.ts — the plugin API every protocol is written against (built-in ones, the broken
- * zoo, and users' files), and loading/validating a protocol module.
+ * api.ts — the plugin API every protocol is written against (built-in ones, the broken zoo,
+ * and users' files). loader.ts loads and validates a protocol module.
  *
  * A protocol is an ES module whose default export is a MirrorProtocol. It keeps all of its
  * shared state in the words and locks it declares (mmState / subState / rangeState) and touches
- * the model only through `ctx` (src/ctx.ts): that keeps the oracle honest.
+ * the model only through `ctx` (model/ctx.ts): that keeps the oracle honest.
  */
-import type { Ctx, Sub, HmmRange, Invalidation } from '../model/ctx.js';
+import type { Ctx, CtxProtocol } from '../model/ctx.js';
+import type { Sub, HmmRange, Invalidation, PopulateResult } from '../model/range.js';
+import type { StateSchema } from '../model/state.js';
+
+export { FIELD_TYPES, schemaLines, type FieldType, type StateSchema } from '../model/state.js';
+export type { PopulateResult } from '../model/range.js';
 import type { Expectation } from '../api/types.js';
-import { VIOLATION_KINDS } from '../memory/layout.js';
-import { ConfigError } from '../api/errors.js';
 
-/** What a declared state field is. Each field gets its own 64-byte line. */
-export type FieldType = 'word' | 'mutex' | 'rwsem' | 'seqcount' | 'waitqueue' | 'completion';
-export type StateSchema = Record<string, FieldType>;
-
-/** What populate returns: done, try again (counted as a retry), or a negative errno. */
-export type PopulateResult = 'ok' | 'retry' | number;
-
-export interface MirrorProtocol {
+export interface MirrorProtocol extends CtxProtocol {
   name: string;
   description: string;
   /** 'sound', or the violation kinds it is known to produce. User plugins default to 'sound'. */
@@ -48,45 +44,3 @@ export interface MirrorProtocol {
 }
 
 export const REQUIRED_METHODS = ['invalidateStart', 'invalidateEnd', 'populate'] as const;
-export const FIELD_TYPES: FieldType[] = ['word', 'mutex', 'rwsem', 'seqcount', 'waitqueue', 'completion'];
-
-/** Check a module's default export; throws ConfigError naming the protocol and what is wrong. */
-export function validateProtocol(p: unknown, where: string): MirrorProtocol {
-  if (!p || typeof p !== 'object') throw new ConfigError(`${where}: has no default export object: export default { name, invalidateStart, invalidateEnd, populate }`);
-  const proto = p as Partial<MirrorProtocol>;
-  const name = typeof proto.name === 'string' && proto.name ? proto.name : where;
-  if (typeof proto.name !== 'string' || !proto.name) throw new ConfigError(`${where}: protocol has no name (add name: '...')`);
-  for (const m of REQUIRED_METHODS)
-    if (typeof proto[m] !== 'function') throw new ConfigError(`protocol ${name} (${where}) lacks method ${m}(): see the plugin API in the README`);
-  for (const scope of ['mmState', 'subState', 'rangeState'] as const) {
-    const s = proto[scope];
-    if (s === undefined) continue;
-    if (typeof s !== 'object' || s === null) throw new ConfigError(`protocol ${name}: ${scope} must be an object of field: type`);
-    for (const [k, t] of Object.entries(s))
-      if (!FIELD_TYPES.includes(t)) throw new ConfigError(`protocol ${name}: ${scope}.${k} has unknown type '${t}' (use ${FIELD_TYPES.join(', ')})`);
-  }
-  const e = proto.expect;
-  if (e !== undefined && e !== 'sound') {
-    if (typeof e !== 'object' || !Array.isArray(e.violates) || e.violates.some((k) => !(VIOLATION_KINDS as readonly string[]).includes(k)))
-      throw new ConfigError(`protocol ${name}: expect must be 'sound' or { violates: [${VIOLATION_KINDS.join(', ')}] }`);
-  }
-  return { description: '', ...proto, expect: e ?? 'sound' } as MirrorProtocol;
-}
-
-/** Lines of state a schema needs. */
-export const schemaLines = (s: StateSchema | undefined): number => (s ? Object.keys(s).length : 0);
-
-/** Is this protocol spec a path (as opposed to a built-in name)? */
-export const isPath = (spec: string): boolean => /[\\/]/.test(spec) || /\.(m?js|ts)$/.test(spec);
-
-
-/** Import a protocol module by URL and validate its default export. */
-export async function importProtocol(url: string, where: string): Promise<MirrorProtocol> {
-  let mod: { default?: unknown };
-  try {
-    mod = await import(url);
-  } catch (err) {
-    throw new ConfigError(`protocol ${where} could not be loaded: ${(err as Error).message.split('\n')[0]}`);
-  }
-  return validateProtocol(mod.default, where);
-}

@@ -1,23 +1,31 @@
 /**
- * The built-in protocols: the kernel's (sound, and hmm-v5.2 with its known race) and the zoo
- * of broken variants. Each is its own module written against the plugin API.
+ * builtin.ts — the built-in protocols, by name. kernel/ holds the kernel's protocols (sound, and
+ * hmm-v5.2 with its known race); zoo/ the broken variants written to show one mistake each.
+ * Each is its own module written against the plugin API (api.ts).
  */
-export const BUILTIN_PROTOCOLS = [
-  'interval-v5.5',
-  'odp-v5.4',
-  'kvm',
-  'hmm-v5.2',
-  'hmm-valid-unlocked',
-  'interval-retry-unlocked',
-  'interval-no-retry',
-  'odp-seq-only',
-  'walk-no-mmap-lock',
-  'sync-no-fence',
-  'hmm-eagain-leak',
-  'odp-nonblock-rwsem-leak',
-] as const;
+export const BUILTIN_FOLDERS = {
+  'interval-v5.5': 'kernel',
+  'odp-v5.4': 'kernel',
+  kvm: 'kernel',
+  'hmm-v5.2': 'kernel',
+  'hmm-valid-unlocked': 'zoo',
+  'interval-retry-unlocked': 'zoo',
+  'interval-no-retry': 'zoo',
+  'odp-seq-only': 'zoo',
+  'walk-no-mmap-lock': 'zoo',
+  'sync-no-fence': 'zoo',
+  'hmm-eagain-leak': 'zoo',
+  'odp-nonblock-rwsem-leak': 'zoo',
+} as const;
+
+export type BuiltinName = keyof typeof BUILTIN_FOLDERS;
+
+/** Built-in names, in the order `hmmsim list` and the default campaign use. */
+export const BUILTIN_PROTOCOLS = Object.keys(BUILTIN_FOLDERS) as BuiltinName[];
 
 /** URL of a built-in protocol's compiled module. */
 export function builtinUrl(name: string): string {
-  return new URL(`./${name}.js`, import.meta.url).href;
+  const folder = (BUILTIN_FOLDERS as Record<string, string>)[name];
+  if (!folder) throw new Error(`unknown built-in protocol '${name}'`);
+  return new URL(`./${folder}/${name}.js`, import.meta.url).href;
 }

@@ -6,7 +6,7 @@
 import { L } from '../memory/layout.js';
 import { EV } from '../oracle/events.js';
 import type { RoleContext } from './role.js';
-import { callProto } from './role.js';
+import { callProto } from '../protocols/call.js';
 
 export function driverOp(rc: RoleContext): void {
   const { ctx, rng, stats } = rc;

@@ -3,10 +3,10 @@
  * One loop iteration is one operation; each ends with progress() (the watchdog watches it).
  */
 import { L } from '../memory/layout.js';
-import type { Ctx, Sub } from '../model/ctx.js';
+import type { Ctx } from '../model/ctx.js';
+import type { Sub } from '../model/range.js';
 import type { Rng } from '../model/random.js';
 import type { EventName, RoleName } from '../api/types.js';
-import { Stopped, LockTimeout } from '../sync/env.js';
 
 export interface RoleStats {
   ops: number;
@@ -32,26 +32,3 @@ export interface RoleContext {
 }
 
 export const STOP_IDX = (L.BASE + L.H_STOP) >> 2;
-
-/** A protocol method threw something that is not the harness's own control flow. */
-export class PluginError extends Error {
-  constructor(
-    readonly protocol: string,
-    readonly method: string,
-    readonly cause: unknown,
-  ) {
-    super(`protocol ${protocol}: ${method}() threw: ${cause instanceof Error ? cause.message : String(cause)}`);
-    this.name = 'PluginError';
-    if (cause instanceof Error && cause.stack) this.stack = `${this.name}: ${this.message}\n${cause.stack}`;
-  }
-}
-
-/** Call a protocol method, naming it if it throws. Stopped/LockTimeout pass through. */
-export function callProto<T>(ctx: Ctx, method: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof Stopped || e instanceof LockTimeout || e instanceof PluginError) throw e;
-    throw new PluginError(ctx.proto.name, method, e);
-  }
-}

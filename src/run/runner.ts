@@ -6,7 +6,8 @@
 import { Piscina } from 'piscina';
 import { computeLayout, type LayoutConfig, LayoutError } from '../memory/layout.js';
 import { loadModule } from '../memory/wasm-node.js';
-import { importProtocol, isPath, schemaLines, type MirrorProtocol } from '../protocols/api.js';
+import { importProtocol, isPath } from '../protocols/loader.js';
+import { schemaLines, type MirrorProtocol } from '../protocols/api.js';
 import { pluginUrl } from '../config/plugin-path.js';
 import { BUILTIN_PROTOCOLS, builtinUrl } from '../protocols/builtin.js';
 import { ConfigError } from '../api/errors.js';
@@ -14,7 +15,7 @@ import { DEFAULTS, dealRoles } from '../config/defaults.js';
 export { DEFAULTS, dealRoles };
 import { VERSION } from '../api/version.js';
 import { Session, verdictOf } from './session.js';
-import { PluginError } from '../roles/role.js';
+import { PluginError } from '../protocols/call.js';
 import type { RoleResult } from './thread.js';
 import {
   DEFAULT_EVENTS, EVENT_NAMES, ROLE_NAMES, type EventName, type Expectation, type ProtocolResult, type RoleName,

@@ -6,7 +6,9 @@
  * state (single-threaded) -> start one thread per `tasks[i]` (thread.ts) -> wait for ready() ==
  * n -> go() -> poll(): counters, watchdog -> stop() -> summarize(results).
  */
-import { L, computeLayout, writeHeader, VIOLATION_KINDS, type Layout, type ViolationKind } from '../memory/layout.js';
+import { L, computeLayout, type Layout } from '../memory/layout.js';
+import { writeHeader } from '../memory/header.js';
+import { VIOLATION_KINDS, type ViolationKind } from '../api/kinds.js';
 import { instantiate, createSharedMemory, type HmmWasm } from '../memory/wasm.js';
 import { Ctx } from '../model/ctx.js';
 import type { RenderNames } from '../oracle/events.js';
@@ -14,7 +16,7 @@ import type { MirrorProtocol } from '../protocols/api.js';
 import { renderWitness } from '../oracle/witness.js';
 import { livenessWitness } from '../oracle/watchdog.js';
 import { epochNow } from '../oracle/oracle.js';
-import { PluginError } from '../roles/role.js';
+import { PluginError } from '../protocols/call.js';
 import { DEFAULTS } from '../config/defaults.js';
 import type { RoleTask, RoleResult } from './thread.js';
 import type { Expectation, ProtocolResult, RoleName, Witness } from '../api/types.js';

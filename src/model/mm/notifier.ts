@@ -7,8 +7,9 @@
  */
 import { L } from '../../memory/layout.js';
 import { EV, INV_EVENTS, type InvEvent } from '../../oracle/events.js';
-import type { Ctx, Invalidation } from '../ctx.js';
-import { callProto } from '../../roles/role.js';
+import type { Ctx } from '../ctx.js';
+import type { Invalidation } from '../range.js';
+import { callProto } from '../../protocols/call.js';
 
 /**
  * mmu_notifier_invalidate_range_start. Returns the Invalidation to pass to end, or null when a

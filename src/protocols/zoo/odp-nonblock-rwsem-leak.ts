@@ -4,10 +4,11 @@
  * era). No end call follows a failed start, so the read hold is never dropped: the next umem
  * add/remove (down_write) blocks forever, and every later invalidation queues behind it.
  */
-import type { MirrorProtocol } from './api.js';
-import type { Ctx, Invalidation } from '../model/ctx.js';
-import base from './odp-v5.4.js';
-import { notifier_end_account } from './odp-v5.4.js';
+import type { MirrorProtocol } from '../api.js';
+import type { Ctx } from '../../model/ctx.js';
+import type { Invalidation } from '../../model/range.js';
+import base from '../kernel/odp-v5.4.js';
+import { notifier_end_account } from '../kernel/odp-v5.4.js';
 
 function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {
   const per_mm = ctx.mm;

@@ -4,9 +4,10 @@
  * follows a failed start, so notifiers never returns to 0 and no range is ever valid again:
  * every device fault waits and retries forever (the count leak fixed in Linux 5.2/5.3).
  */
-import type { MirrorProtocol } from './api.js';
-import type { Ctx, Invalidation } from '../model/ctx.js';
-import base from './hmm-v5.2.js';
+import type { MirrorProtocol } from '../api.js';
+import type { Ctx } from '../../model/ctx.js';
+import type { Invalidation } from '../../model/range.js';
+import base from '../kernel/hmm-v5.2.js';
 
 function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {
   const hmm = ctx.mm;

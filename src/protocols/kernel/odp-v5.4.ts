@@ -8,8 +8,9 @@
  * per umem (ib_umem_odp):         umem_mutex, notifiers_seq, notifiers_count,
  *                                 notifier_completion (faults wait here while count > 0)
  */
-import type { MirrorProtocol } from './api.js';
-import type { Ctx, Sub, Invalidation } from '../model/ctx.js';
+import type { MirrorProtocol } from '../api.js';
+import type { Ctx } from '../../model/ctx.js';
+import type { Sub, Invalidation } from '../../model/range.js';
 
 const TIMEOUT_MS = 1000;
 

@@ -2,8 +2,8 @@
  * interval-no-retry — BROKEN: uses mmu_interval_read_begin() but never
  * mmu_interval_read_retry(): any invalidation overlapping the snapshot goes unnoticed.
  */
-import type { MirrorProtocol } from './api.js';
-import base, { mmu_interval_read_begin } from './interval-v5.5.js';
+import type { MirrorProtocol } from '../api.js';
+import base, { mmu_interval_read_begin } from '../kernel/interval-v5.5.js';
 
 const protocol: MirrorProtocol = {
   ...base,

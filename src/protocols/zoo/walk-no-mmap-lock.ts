@@ -3,8 +3,8 @@
  * mmap_read_lock(). The sequence count still keeps stale pfns off the device, but munmap
  * (which holds mmap_lock for write) frees page-table pages the walk is reading.
  */
-import type { MirrorProtocol } from './api.js';
-import base, { mmu_interval_read_begin, mmu_interval_read_retry } from './interval-v5.5.js';
+import type { MirrorProtocol } from '../api.js';
+import base, { mmu_interval_read_begin, mmu_interval_read_retry } from '../kernel/interval-v5.5.js';
 
 const protocol: MirrorProtocol = {
   ...base,

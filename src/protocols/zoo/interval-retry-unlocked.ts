@@ -4,8 +4,8 @@
  * invalidate callback takes; otherwise an invalidation can set the sequence, zap, and finish
  * its callback between the check and the device update.
  */
-import type { MirrorProtocol } from './api.js';
-import base, { mmu_interval_read_begin, mmu_interval_read_retry } from './interval-v5.5.js';
+import type { MirrorProtocol } from '../api.js';
+import base, { mmu_interval_read_begin, mmu_interval_read_retry } from '../kernel/interval-v5.5.js';
 
 const protocol: MirrorProtocol = {
   ...base,

@@ -4,8 +4,9 @@
  *
  * mm state (struct kvm): mmu_lock, mmu_invalidate_seq, mmu_invalidate_in_progress
  */
-import type { MirrorProtocol } from './api.js';
-import type { Ctx, Invalidation } from '../model/ctx.js';
+import type { MirrorProtocol } from '../api.js';
+import type { Ctx } from '../../model/ctx.js';
+import type { Invalidation } from '../../model/range.js';
 
 /** kvm_mmu_notifier_invalidate_range_start: in_progress++, zap the SPTEs, flush the TLB. */
 function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {

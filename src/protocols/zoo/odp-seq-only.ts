@@ -4,8 +4,8 @@
  * during an active invalidation (after its callbacks zapped the device) passes the check and
  * maps pages while the invalidation is still changing them.
  */
-import type { MirrorProtocol } from './api.js';
-import base from './odp-v5.4.js';
+import type { MirrorProtocol } from '../api.js';
+import base from '../kernel/odp-v5.4.js';
 
 const protocol: MirrorProtocol = {
   ...base,

@@ -3,9 +3,10 @@
  * flush the device TLB / wait for DMA in flight. A transfer that translated before the zap
  * keeps using the frame after invalidate_range_end frees it.
  */
-import type { MirrorProtocol } from './api.js';
-import type { Ctx, Invalidation } from '../model/ctx.js';
-import base, { invalidateEnd, mmu_interval_set_seq } from './interval-v5.5.js';
+import type { MirrorProtocol } from '../api.js';
+import type { Ctx } from '../../model/ctx.js';
+import type { Invalidation } from '../../model/range.js';
+import base, { invalidateEnd, mmu_interval_set_seq } from '../kernel/interval-v5.5.js';
 
 function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {
   const subs = ctx.mm;

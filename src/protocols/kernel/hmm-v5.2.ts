@@ -12,8 +12,9 @@
  * (migration, reclaim, COW break, DONTNEED): a whole invalidation can start and end between the
  * snapshot and the check; valid is true again (ABA) and stale pfns are programmed.
  */
-import type { MirrorProtocol } from './api.js';
-import type { Ctx, HmmRange, Invalidation } from '../model/ctx.js';
+import type { MirrorProtocol } from '../api.js';
+import type { Ctx } from '../../model/ctx.js';
+import type { HmmRange, Invalidation } from '../../model/range.js';
 
 export const TIMEOUT_IN_MSEC = 1000;
 

@@ -12,8 +12,9 @@
  *   user_lock                  the driver's lock (driver->update): held by the invalidate
  *                              callback and around read_retry + programming the device
  */
-import type { MirrorProtocol } from './api.js';
-import type { Ctx, Sub, Invalidation } from '../model/ctx.js';
+import type { MirrorProtocol } from '../api.js';
+import type { Ctx } from '../../model/ctx.js';
+import type { Sub, Invalidation } from '../../model/range.js';
 
 /** mn_itree_inv_start_range + each overlapping interval's ops->invalidate */
 export function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {

@@ -1,0 +1,203 @@
+/**
+ * constants.ts — the single source of truth for every fixed offset and code in the shared memory.
+ *
+ * Two kinds of numbers live here:
+ *  - `L`: fixed constants (header field offsets, record strides and field offsets, PTE and
+ *    device-entry encodings). `scripts/gen-layout.mjs` writes them into
+ *    `assembly/layout.gen.ts`, so AssemblyScript and TypeScript read the same numbers;
+ *    test/layout.test.ts proves the built Wasm agrees with this file.
+ *  - `computeLayout(config)`: the region bases for one run (they depend on how many pages,
+ *    devices, threads... the run has). The runner writes them into the header once, before any
+ *    worker starts; Wasm reads them from the header (`setup()` caches them per instance).
+ *
+ * Every address is a byte offset into the one shared WebAssembly.Memory. Words written by
+ * different threads at a high rate (tickets, stop flag, allocator head, lock words, per-thread
+ * progress) each get their own 64-byte line.
+ */
+import { VIOLATION_CODES } from '../api/kinds.js';
+
+export const LINE = 64;
+export const WASM_PAGE = 65536;
+
+/** Fixed constants shared with AssemblyScript (generated into assembly/layout.gen.ts). */
+export const L = {
+  LINE: 64,
+  /** Everything below BASE belongs to the AssemblyScript module's (constant) static data. */
+  BASE: 65536,
+  MAGIC: 0x484d4d53, // 'HMMS'
+  LAYOUT_VERSION: 3,
+
+  // ---- header (at BASE): config and region bases, one word each, then hot lines ----
+  H_MAGIC: 0,
+  H_VERSION: 4,
+  H_TOTAL_BYTES: 8,
+  H_PAGES: 12,
+  H_FRAMES: 16,
+  H_TABLES: 20,
+  H_DEVICES: 24,
+  H_SUBS: 28,
+  H_THREADS: 32,
+  H_RANGE_MAX: 36,
+  H_RING_ENTRIES: 40,
+  H_DIR_ENTRIES: 44,
+  H_FRAMES_BASE: 48,
+  H_TABLESTORE_BASE: 52,
+  H_DIR_BASE: 56,
+  H_VMA_BASE: 60,
+  H_SWAP_BASE: 64,
+  H_INVAL_BASE: 68,
+  H_DEVPT_BASE: 72,
+  H_RANGES_BASE: 76,
+  H_THREADS_BASE: 80,
+  H_RINGS_BASE: 84,
+  H_PROTO_MM_BASE: 88,
+  H_PROTO_SUB_BASE: 92,
+  H_SUBREC_BASE: 96,
+  H_DMASEQ_BASE: 100,
+  H_PROTO_RANGE_BASE: 104,
+  H_PROTO_MM_LINES: 108,
+  H_PROTO_SUB_LINES: 112,
+  H_PROTO_RANGE_LINES: 116,
+  H_FIRST_TABLE_FRAME: 120,
+  H_FLAGS: 124, // bit 0: oracle on, bit 1: events on
+  // hot lines, one each
+  H_TICKET: 128, // global event ticket (i32, atomic add)
+  H_STOP: 192, // stop flag: workers leave their loops when non-zero
+  H_GO: 256, // start barrier: [ready count, go flag]
+  H_FREE_HEAD: 320, // i64: frame free-stack head (pfn+1 in low 32 bits, ABA tag in high 32)
+  H_TFREE_HEAD: 336, // i64: page-table frame free-stack head, same encoding
+  H_VIOLATIONS: 384, // i32[16]: violations by kind
+  H_MMAP_LOCK: 448, // rwsem (one line)
+  H_START_EPOCH: 512, // f64: epoch ms at which the run started (written once, before go)
+  H_ANON_VMA_LOCK: 576, // rwsem: rmap walkers (migrate, reclaim) read, munmap write (frees tables)
+  H_SIZE: 640,
+
+  // ---- frames (physical pages) ----
+  FRAME_SIZE: 32,
+  F_GEN: 0, // bumped on every free
+  F_STATE: 4,
+  F_REFCOUNT: 8,
+  F_OWNER: 12, // content tag: VA page + 1 of the mapping it holds, 0 when free
+  F_DATA: 16, // the data word (what CPU and device read and write)
+  F_NEXT: 20, // free-stack link (pfn + 1, 0 = end)
+  F_TABLE: 24, // for page-table frames: index of its table store slot
+  FS_FREE: 0,
+  FS_ANON: 1,
+  FS_PAGETABLE: 2,
+  FS_RESERVED: 3,
+
+  // ---- CPU page table: directory (one word per leaf table) -> leaf table frames ----
+  PT_SHIFT: 6,
+  PTRS_PER_TABLE: 64,
+  TABLE_BYTES: 256,
+  // PTE word: [1:0] type, [2] write, [3] cow, [31:4] pfn / swap slot
+  PTE_NONE: 0,
+  PTE_PRESENT: 1,
+  PTE_MIGRATION: 2,
+  PTE_SWAP: 3,
+  PTE_TYPE_MASK: 3,
+  PTE_WRITE: 4,
+  PTE_COW: 8,
+  PTE_PFN_SHIFT: 4,
+  // directory entry: table frame pfn + 1 (0 = no table)
+
+  // ---- VMA flags, one word per page (the model's VMAs are page-granular) ----
+  VM_MAPPED: 1,
+  VM_READ: 2,
+  VM_WRITE: 4,
+
+  // ---- device page table entry: one i64 per page per device ----
+  // low word: [0] valid, [1] write, [31:2] pfn ; high word: frame gen it was programmed with
+  DEV_VALID: 1,
+  DEV_WRITE: 2,
+  DEV_PFN_SHIFT: 2,
+
+  // ---- hmm_pfns entries: one i64 per page ----
+  // low word: [31] valid, [30] write, [29] error, [28:0] pfn ; high word: frame gen seen by the walk
+  HMM_PFN_VALID: -2147483648, // 1 << 31
+  HMM_PFN_WRITE: 0x40000000,
+  HMM_PFN_ERROR: 0x20000000,
+  HMM_PFN_MASK: 0x1fffffff,
+
+  // ---- range records (one per driver thread: struct hmm_range) ----
+  R_START: 0,
+  R_END: 4,
+  R_FLAGS: 8, // bit 0: fault missing pages, bit 1: require write
+  R_NOTIFIER_SEQ: 12,
+  R_CHECK_ADDR: 16, // lockless retry check: word address (0 = none) ...
+  R_CHECK_EXPECT: 20, // ... and the value it must still hold
+  R_SUB: 24,
+  R_DEVICE: 28,
+  R_REGISTERED: 32,
+  R_FAULT_PAGE: 36, // out: page the walk needs faulted in
+  R_WALK_DIR: 40, // walk state kept across fault-in resumes: directory word in use,
+  R_WALK_D: 44, // ... its value (table pfn + 1) ...
+  R_WALK_GEN: 48, // ... and the table's gen when the walk entered it
+  R_HDR: 64,
+  RF_FAULT: 1,
+  RF_WRITE: 2,
+
+  // ---- subscription records ----
+  S_START: 0,
+  S_END: 4,
+  S_DEVICE: 8,
+  SUBREC_SIZE: 16,
+
+  // ---- per-thread record (diagnostics + progress), 4 lines ----
+  THREAD_SIZE: 256,
+  T_PROGRESS: 0, // ops completed (own line, owner writes)
+  T_RETRIES: 4, // populate retries (owner writes)
+  T_ROLE: 64,
+  T_WAIT_ADDR: 68, // lock/queue word it is blocked on (0 = running)
+  T_WAIT_KIND: 72, // 1 mutex, 2 rwsem read, 3 rwsem write, 4 waitqueue
+  T_HELD_N: 76,
+  T_HELD: 80, // i32[8]: held lock addresses | mode in low 2 bits
+  T_RING_HEAD: 112,
+  T_VIOL: 128, // i32[16] scratch: violation details written by Wasm
+  HELD_MAX: 8,
+  HELD_MUTEX: 1,
+  HELD_READ: 2,
+  HELD_WRITE: 3,
+
+  // ---- event rings: per thread, RING_ENTRIES entries of 8 words ----
+  EV_SIZE: 32,
+  EV_TICKET: 0,
+  EV_TYPE: 4,
+  EV_A: 8,
+  EV_B: 12,
+  EV_C: 16,
+  EV_D: 20,
+  EV_E: 24,
+  EV_F: 28,
+
+  // ---- lock words (each lock occupies one line) ----
+  MX_STATE: 0, // 0 unlocked, 1 locked, 2 locked with waiters
+  MX_OWNER: 4, // thread id + 1
+  RW_STATE: 0, // readers in [15:0], WRITER bit 16
+  RW_OWNER: 4, // writer thread id + 1
+  RW_SEQ: 8, // futex word: bumped on every release that may let a waiter in
+  RW_WWAIT: 12, // writers waiting
+  RW_RWAIT: 16, // readers waiting
+  RW_RBUDGET: 20, // readers let in ahead of waiting writers after an up_write
+  RW_WRITER: 0x10000,
+  RW_READER_MASK: 0xffff,
+  WQ_SEQ: 0,
+  CMP_DONE: 4,
+
+  // ---- violation kinds (index into H_VIOLATIONS): one code per kind of api/kinds.ts ----
+  ...VIOLATION_CODES,
+
+  // ---- errno-style results of Wasm calls ----
+  OK: 0,
+  EFAULT: -14,
+  EPERM: -1,
+  EBUSY: -16,
+  EAGAIN: -11,
+  ENOMEM: -12,
+  NEED_FAULT: -1000, // walk: fault R_FAULT_PAGE in, then walk again
+  NEED_COW: -1001, // fault: a COW break is needed (an invalidation, done by JS)
+  PT_UAF: -1002, // walk read a freed page table
+  WALK_PAUSED: -1003, // walk stopped at its `stop` page as asked: resume from R_FAULT_PAGE
+} as const;
+
+export type LayoutConstants = typeof L;

@@ -1,0 +1,45 @@
+/**
+ * loader.ts — load a protocol module (built-in or a user's file) and check its default export
+ * against the plugin API, with one-line errors that say what to add.
+ */
+import { ConfigError } from '../api/errors.js';
+import { VIOLATION_KINDS } from '../api/kinds.js';
+import { FIELD_TYPES } from '../model/state.js';
+import { REQUIRED_METHODS, type MirrorProtocol } from './api.js';
+
+/** Check a module's default export; throws ConfigError naming the protocol and what is wrong. */
+export function validateProtocol(p: unknown, where: string): MirrorProtocol {
+  if (!p || typeof p !== 'object') throw new ConfigError(`${where}: has no default export object: export default { name, invalidateStart, invalidateEnd, populate }`);
+  const proto = p as Partial<MirrorProtocol>;
+  const name = typeof proto.name === 'string' && proto.name ? proto.name : where;
+  if (typeof proto.name !== 'string' || !proto.name) throw new ConfigError(`${where}: protocol has no name (add name: '...')`);
+  for (const m of REQUIRED_METHODS)
+    if (typeof proto[m] !== 'function') throw new ConfigError(`protocol ${name} (${where}) lacks method ${m}(): see the plugin API in the README`);
+  for (const scope of ['mmState', 'subState', 'rangeState'] as const) {
+    const s = proto[scope];
+    if (s === undefined) continue;
+    if (typeof s !== 'object' || s === null) throw new ConfigError(`protocol ${name}: ${scope} must be an object of field: type`);
+    for (const [k, t] of Object.entries(s))
+      if (!FIELD_TYPES.includes(t)) throw new ConfigError(`protocol ${name}: ${scope}.${k} has unknown type '${t}' (use ${FIELD_TYPES.join(', ')})`);
+  }
+  const e = proto.expect;
+  if (e !== undefined && e !== 'sound') {
+    if (typeof e !== 'object' || !Array.isArray(e.violates) || e.violates.some((k) => !(VIOLATION_KINDS as readonly string[]).includes(k)))
+      throw new ConfigError(`protocol ${name}: expect must be 'sound' or { violates: [${VIOLATION_KINDS.join(', ')}] }`);
+  }
+  return { description: '', ...proto, expect: e ?? 'sound' } as MirrorProtocol;
+}
+
+/** Is this protocol spec a path (as opposed to a built-in name)? */
+export const isPath = (spec: string): boolean => /[\\/]/.test(spec) || /\.(m?js|ts)$/.test(spec);
+
+/** Import a protocol module by URL and validate its default export. */
+export async function importProtocol(url: string, where: string): Promise<MirrorProtocol> {
+  let mod: { default?: unknown };
+  try {
+    mod = await import(url);
+  } catch (err) {
+    throw new ConfigError(`protocol ${where} could not be loaded: ${(err as Error).message.split('\n')[0]}`);
+  }
+  return validateProtocol(mod.default, where);
+}
