@@ -109,7 +109,7 @@ class TableReader {
   private readonly i64: BigInt64Array;
   constructor(
     private readonly i32: Int32Array,
-    private readonly lay: Layout,
+    private readonly layout: Layout,
   ) {
     this.i64 = new BigInt64Array(i32.buffer);
   }
@@ -122,14 +122,14 @@ class TableReader {
    * at the moment of the frame. Allocates nothing.
    */
   scanInvalidations(after: number, k: number, mark: (start: number, end: number) => void): number {
-    const { i32, lay } = this;
-    const entries = lay.config.ringEntries;
+    const { i32, layout } = this;
+    const entries = layout.config.ringEntries;
     const W = L.EV_SIZE >> 2;
     const top = this.top;
     top.fill(0);
     let max = after;
-    for (let t = 0; t < lay.config.threads; t++) {
-      const base = addr.ring(lay, t) >> 2;
+    for (let t = 0; t < layout.config.threads; t++) {
+      const base = addr.ring(layout, t) >> 2;
       for (let i = 0; i < entries; i++) {
         const s = base + i * W;
         const ticket = Atomics.load(i32, s);
@@ -154,16 +154,16 @@ class TableReader {
   private readonly top = new Int32Array(3 * 8);
 
   invalidating(page: number): boolean {
-    return Atomics.load(this.i32, (this.lay.invalBase + page * 4) >> 2) !== 0;
+    return Atomics.load(this.i32, (this.layout.invalBase + page * 4) >> 2) !== 0;
   }
 
   /** The CPU PTE, walked like assembly/mm.ts pte_addr(page, 0): directory -> table frame -> slot. */
   pte(page: number): number {
-    const d = Atomics.load(this.i32, addr.dir(this.lay, page >> L.PT_SHIFT) >> 2);
+    const d = Atomics.load(this.i32, addr.dir(this.layout, page >> L.PT_SHIFT) >> 2);
     if (d === 0) return 0;
-    const slot = Atomics.load(this.i32, (addr.frame(this.lay, d - 1) + L.F_TABLE) >> 2);
-    if (slot < 0 || slot >= this.lay.tables) return 0;
-    const p = this.lay.tableStoreBase + slot * L.TABLE_BYTES + ((page & (L.PTRS_PER_TABLE - 1)) << 2);
+    const slot = Atomics.load(this.i32, (addr.frame(this.layout, d - 1) + L.F_TABLE) >> 2);
+    if (slot < 0 || slot >= this.layout.tables) return 0;
+    const p = this.layout.tableStoreBase + slot * L.TABLE_BYTES + ((page & (L.PTRS_PER_TABLE - 1)) << 2);
     return Atomics.load(this.i32, p >> 2);
   }
 
@@ -178,14 +178,14 @@ class TableReader {
 
   /** Stale: a valid entry whose frame's gen moved on since it was programmed (checked twice). */
   dev(dev: number, page: number): Cell {
-    const a = addr.devpte(this.lay, dev, page) >> 3;
+    const a = addr.devpte(this.layout, dev, page) >> 3;
     const e1 = Atomics.load(this.i64, a);
     const lo = Number(BigInt.asIntN(32, e1));
     if (!(lo & L.DEV_VALID)) return this.invalidating(page) ? Cell.Inval : Cell.Empty;
     const pfn = lo >>> L.DEV_PFN_SHIFT;
     const gen = Number(e1 >> 32n);
-    if (pfn < this.lay.frames) {
-      const now = Atomics.load(this.i32, (addr.frame(this.lay, pfn) + L.F_GEN) >> 2);
+    if (pfn < this.layout.frames) {
+      const now = Atomics.load(this.i32, (addr.frame(this.layout, pfn) + L.F_GEN) >> 2);
       if (now !== gen && Atomics.load(this.i64, a) === e1) return Cell.Stale;
     }
     return this.invalidating(page) ? Cell.Inval : Cell.Mapped;
@@ -487,7 +487,7 @@ export async function startApp(wasmUrl: string): Promise<void> {
     const now = performance.now();
     run = {
       session, proto, name, seed, events, durationMs: Math.max(0, Number(durationIn.value) || 0) * 1000, settled,
-      phase: 'starting', startedAt: now, stopRequestedAt: 0, elapsedMs: 0, reader: new TableReader(session.i32, session.lay),
+      phase: 'starting', startedAt: now, stopRequestedAt: 0, elapsedMs: 0, reader: new TableReader(session.i32, session.layout),
       lastVTotal: 0, lastScanAt: 0, lastViolTicket: 0, lastInvTicket: 0, rate: { at: now, ops: 0, perSec: 0 },
     };
     controlsEnabled(false);
@@ -513,8 +513,8 @@ export async function startApp(wasmUrl: string): Promise<void> {
   // ---- live violations: scan the event rings when the counters move ----
   const scanViolations = (r: Run) => {
     const s = r.session;
-    const lay = s.lay;
-    const evs = readRings(s.i32, lay.ringsBase, lay.config.threads, lay.config.ringEntries);
+    const layout = s.layout;
+    const evs = readRings(s.i32, layout.ringsBase, layout.config.threads, layout.config.ringEntries);
     let added = false;
     for (const e of evs) {
       if (e.type !== EV.VIOLATION || e.ticket <= r.lastViolTicket) continue;

@@ -6,23 +6,23 @@ import { loadModule } from '../src/memory/wasm-node.js';
 import type { SyncEnv } from '../src/sync/env.js';
 
 export interface TestMem {
-  lay: Layout;
+  layout: Layout;
   memory: WebAssembly.Memory;
   i32: Int32Array;
-  w: HmmWasm;
+  wasm: HmmWasm;
   env: SyncEnv;
 }
 
 export function testMemory(over: Partial<LayoutConfig> = {}): TestMem {
-  const lay = computeLayout({
+  const layout = computeLayout({
     pages: 256, devices: 1, subsPerDevice: 4, threads: 8, rangeMax: 64, ringEntries: 256,
     protoMmLines: 8, protoSubLines: 4, protoRangeLines: 2, ...over,
   });
-  const memory = createSharedMemory(lay.wasmPages);
+  const memory = createSharedMemory(layout.wasmPages);
   const i32 = new Int32Array(memory.buffer);
-  writeHeader(i32, lay, 3);
-  const w = instantiate(loadModule(), memory);
-  if (w.setup() !== 0) throw new Error('setup failed');
-  const env: SyncEnv = { i32, w, tid: 0, lockTimeoutMs: 5000, sliceMs: 50 };
-  return { lay, memory, i32, w, env };
+  writeHeader(i32, layout, 3);
+  const wasm = instantiate(loadModule(), memory);
+  if (wasm.setup() !== 0) throw new Error('setup failed');
+  const env: SyncEnv = { i32, wasm, tid: 0, lockTimeoutMs: 5000, sliceMs: 50 };
+  return { layout, memory, i32, wasm, env };
 }

@@ -4,54 +4,54 @@ import { testMemory } from './helpers.js';
 
 describe('layout: one source of truth for TS and AssemblyScript', () => {
   it('the built Wasm was compiled with exactly the constants of src/layout.ts', () => {
-    const { w } = testMemory();
+    const { wasm } = testMemory();
     const names = Object.keys(L) as (keyof typeof L)[];
-    const fromWasm = Object.fromEntries(names.map((n, i) => [n, w.layout_get(i)]));
+    const fromWasm = Object.fromEntries(names.map((n, i) => [n, wasm.layout_get(i)]));
     const fromTs = Object.fromEntries(names.map((n) => [n, L[n] | 0]));
     expect(fromWasm).toEqual(fromTs);
-    expect(w.layout_get(names.length)).toBe(-1);
+    expect(wasm.layout_get(names.length)).toBe(-1);
   });
 
   it('Wasm static data ends below the layout base (instantiating never writes our regions)', () => {
-    const { w } = testMemory();
-    expect(w.heap_base()).toBeLessThanOrEqual(L.BASE);
+    const { wasm } = testMemory();
+    expect(wasm.heap_base()).toBeLessThanOrEqual(L.BASE);
   });
 
   it('TS and Wasm address the same frame, PTE, VMA and device words', () => {
-    const { w, i32, lay } = testMemory();
-    w.mm_init();
+    const { wasm, i32, layout } = testMemory();
+    wasm.mm_init();
     // a frame Wasm allocates is seen by TS at the TS-computed address
-    const pfn = w.frame_alloc(7);
+    const pfn = wasm.frame_alloc(7);
     expect(pfn).toBeGreaterThanOrEqual(0);
-    const f = addr.frame(lay, pfn);
+    const f = addr.frame(layout, pfn);
     expect(i32[(f + L.F_OWNER) >> 2]).toBe(8);
     expect(i32[(f + L.F_STATE) >> 2]).toBe(L.FS_ANON);
     i32[(f + L.F_GEN) >> 2] = 41;
-    expect(w.frame_gen(pfn)).toBe(41);
+    expect(wasm.frame_gen(pfn)).toBe(41);
     // VMA words
-    w.vma_set(0, 64, L.VM_MAPPED | L.VM_READ);
-    expect(i32[addr.vma(lay, 63) >> 2]).toBe(L.VM_MAPPED | L.VM_READ);
+    wasm.vma_set(0, 64, L.VM_MAPPED | L.VM_READ);
+    expect(i32[addr.vma(layout, 63) >> 2]).toBe(L.VM_MAPPED | L.VM_READ);
     // a fault allocates a table; the directory word TS reads names a page-table frame
-    expect(w.handle_mm_fault(5, 0)).toBe(0);
-    const d = i32[addr.dir(lay, 0) >> 2];
-    expect(d).toBeGreaterThan(lay.firstTableFrame);
-    expect(i32[(addr.frame(lay, d - 1) + L.F_STATE) >> 2]).toBe(L.FS_PAGETABLE);
+    expect(wasm.handle_mm_fault(5, 0)).toBe(0);
+    const d = i32[addr.dir(layout, 0) >> 2];
+    expect(d).toBeGreaterThan(layout.firstTableFrame);
+    expect(i32[(addr.frame(layout, d - 1) + L.F_STATE) >> 2]).toBe(L.FS_PAGETABLE);
     // device entry: TS writes an i64 where Wasm reads it
     const big = new BigInt64Array(i32.buffer);
-    big[addr.devpte(lay, 0, 9) >> 3] = (5n << 32n) | BigInt(L.DEV_VALID | (123 << L.DEV_PFN_SHIFT));
-    expect(w.dev_entry(0, 9)).toBe(L.DEV_VALID | (123 << L.DEV_PFN_SHIFT));
-    expect(w.dev_entry_gen(0, 9)).toBe(5);
-    expect(w.range_addr(3)).toBe(addr.range(lay, 3));
-    expect(w.dmaseq_addr(2)).toBe(addr.dmaseq(lay, 2));
+    big[addr.devpte(layout, 0, 9) >> 3] = (5n << 32n) | BigInt(L.DEV_VALID | (123 << L.DEV_PFN_SHIFT));
+    expect(wasm.dev_entry(0, 9)).toBe(L.DEV_VALID | (123 << L.DEV_PFN_SHIFT));
+    expect(wasm.dev_entry_gen(0, 9)).toBe(5);
+    expect(wasm.range_addr(3)).toBe(addr.range(layout, 3));
+    expect(wasm.dmaseq_addr(2)).toBe(addr.dmaseq(layout, 2));
   });
 
   it('hot words sit on their own 64-byte lines', () => {
     const hot = [L.H_TICKET, L.H_STOP, L.H_GO, L.H_FREE_HEAD, L.H_VIOLATIONS, L.H_MMAP_LOCK, L.H_START_EPOCH, L.H_ANON_VMA_LOCK];
     const lines = hot.map((o) => Math.floor((L.BASE + o) / 64));
     expect(new Set(lines).size).toBe(hot.length);
-    const lay = computeLayout({ pages: 1024, devices: 2, subsPerDevice: 4, threads: 6, rangeMax: 64, ringEntries: 256, protoMmLines: 4, protoSubLines: 2, protoRangeLines: 1 });
-    for (const b of [lay.framesBase, lay.threadsBase, lay.dmaseqBase, lay.protoMmBase, lay.protoSubBase, lay.rangesBase]) expect(b % 64).toBe(0);
-    expect(lay.rangeSize % 64).toBe(0);
+    const layout = computeLayout({ pages: 1024, devices: 2, subsPerDevice: 4, threads: 6, rangeMax: 64, ringEntries: 256, protoMmLines: 4, protoSubLines: 2, protoRangeLines: 1 });
+    for (const b of [layout.framesBase, layout.threadsBase, layout.dmaseqBase, layout.protoMmBase, layout.protoSubBase, layout.rangesBase]) expect(b % 64).toBe(0);
+    expect(layout.rangeSize % 64).toBe(0);
     expect(L.THREAD_SIZE % 64).toBe(0);
     expect(L.T_PROGRESS).toBe(0);
     expect(L.T_ROLE % 64).toBe(0);

@@ -34,13 +34,13 @@ export async function harness(protocol: string, pages = 256): Promise<Harness> {
     lockTimeoutMs: 2000, sliceMs: 50,
   });
   const violations: number[] = [];
-  const env = { i32: s.i32, w: s.w, tid: 0, lockTimeoutMs: 2000, sliceMs: 50 };
-  const ctx: Ctx = new Ctx(env, s.w, s.lay, proto, {
+  const env = { i32: s.i32, wasm: s.wasm, tid: 0, lockTimeoutMs: 2000, sliceMs: 50 };
+  const ctx: Ctx = new Ctx(env, s.wasm, s.layout, proto, {
     oracle: true, events: true, widen: false, seed: 1, dmaTids: [[1]],
     onViolation: (r: number) => violations.push(-r - 1),
     fault: (page: number, write: boolean) => handleMmFault(ctx, page, write),
   });
-  const w = s.w;
+  const w = s.wasm;
   const h: Harness = {
     s, ctx, violations,
     cpuWrite(page, value) {

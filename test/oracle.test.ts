@@ -19,8 +19,8 @@ describe('oracle: every kind can fire', () => {
     expect(h.ctx.hmmRangeFault(r)).toBe(0);
     h.ctx.mmapReadUnlock();
     // the page is freed behind the protocol's back (no invalidation)
-    const pfn = h.s.w.pte_get(5) >>> L.PTE_PFN_SHIFT;
-    h.s.w.frame_free(pfn);
+    const pfn = h.s.wasm.pte_get(5) >>> L.PTE_PFN_SHIFT;
+    h.s.wasm.frame_free(pfn);
     h.ctx.programDevice(h.ctx.subs[0], r);
     expect(h.violations).toEqual([KIND.uaf]);
     expect(viol(h, KIND.uaf)).toBe(1);
@@ -31,7 +31,7 @@ describe('oracle: every kind can fire', () => {
     h.cpuWrite(9, 1);
     expect(h.deviceFault(8, 12, false)).toBe('ok');
     expect(h.dma(9)).toBe(1); // fine so far
-    h.s.w.frame_free(h.s.w.pte_get(9) >>> L.PTE_PFN_SHIFT);
+    h.s.wasm.frame_free(h.s.wasm.pte_get(9) >>> L.PTE_PFN_SHIFT);
     expect(h.dma(9)).toBe(-(KIND.uaf + 1));
   });
 
@@ -68,7 +68,7 @@ describe('oracle: every kind can fire', () => {
     const h = await harness('kvm');
     expect(h.deviceFault(60, 62, true)).toBe('ok');
     expect(h.dma(60, 7)).toBe(1);
-    h.s.w.wrprotect_ptes(60, 62, 0); // write-protect without an invalidation
+    h.s.wasm.wrprotect_ptes(60, 62, 0); // write-protect without an invalidation
     expect(h.dma(60, 8)).toBe(-(KIND.wro + 1));
     expect(h.dma(61)).toBe(1); // reads are fine
   });
@@ -78,7 +78,7 @@ describe('oracle: every kind can fire', () => {
     for (let p = 64; p < 72; p++) h.cpuWrite(p, p);
     const r = h.ctx.range;
     r.setup(64, 72, false, false, 1, 0);
-    const w = h.s.w;
+    const w = h.s.wasm;
     // walk half of it (as if preempted at page 68), then munmap frees the table under it
     expect(w.hmm_range_fault(r.addr, 64, 0, 68, 0)).toBe(L.WALK_PAUSED);
     w.zap_ptes(64, 128, r.addr + L.R_HDR);
@@ -89,8 +89,8 @@ describe('oracle: every kind can fire', () => {
     const h2 = await harness('interval-v5.5');
     for (let p = 64; p < 72; p++) h2.cpuWrite(p, p);
     h2.ctx.range.setup(64, 72, false, false, 1, 0);
-    expect(h2.s.w.hmm_range_fault(h2.ctx.range.addr, 64, 0, 68, 0)).toBe(L.WALK_PAUSED);
-    expect(h2.s.w.hmm_range_fault(h2.ctx.range.addr, 68, 0, -1, 1)).toBe(0);
+    expect(h2.s.wasm.hmm_range_fault(h2.ctx.range.addr, 64, 0, 68, 0)).toBe(L.WALK_PAUSED);
+    expect(h2.s.wasm.hmm_range_fault(h2.ctx.range.addr, 68, 0, -1, 1)).toBe(0);
   });
 
   it('the same steps done right report nothing', async () => {
@@ -99,7 +99,7 @@ describe('oracle: every kind can fire', () => {
     expect(h.deviceFault(0, 16, true)).toBe('ok');
     for (let p = 0; p < 16; p++) expect(h.dma(p, p)).toBe(1);
     const inv = invalidateRangeStart(h.ctx, 0, 16, 'clear')!;
-    h.s.w.zap_ptes(0, 16, h.ctx.range.addr + L.R_HDR);
+    h.s.wasm.zap_ptes(0, 16, h.ctx.range.addr + L.R_HDR);
     invalidateRangeEnd(h.ctx, inv);
     for (let p = 0; p < 16; p++) expect(h.dma(p)).toBe(0);
     expect(h.violations).toEqual([]);

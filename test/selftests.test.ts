@@ -28,7 +28,7 @@ for (const name of SOUND) {
       mprotect(h.ctx, 64, 72, 'none');
       expect(h.deviceFault(64, 72, false)).toBe(L.EFAULT);
       for (let p = 64; p < 72; p++) {
-        expect(h.s.w.dev_entry(0, p)).toBe(0);
+        expect(h.s.wasm.dev_entry(0, p)).toBe(0);
         expect(h.dma(p)).toBe(0); // no device entry: the device would fault
       }
       expect(h.violations).toEqual([]);
@@ -47,7 +47,7 @@ for (const name of SOUND) {
       for (let p = 10; p < 14; p++) h.cpuWrite(p, p);
       mprotect(h.ctx, 10, 14, 'read');
       expect(h.deviceFault(10, 14, true)).toBe(L.EPERM);
-      for (let p = 10; p < 14; p++) expect(h.s.w.dev_entry(0, p)).toBe(0);
+      for (let p = 10; p < 14; p++) expect(h.s.wasm.dev_entry(0, p)).toBe(0);
       // read-only mirror is fine, and a device write through it is refused
       expect(h.deviceFault(10, 14, false)).toBe('ok');
       expect(h.dma(10, 1)).toBe(2);
@@ -62,11 +62,11 @@ for (const name of SOUND) {
       const h = await harness(name);
       for (let p = 200; p < 208; p++) h.cpuWrite(p, 300 + p);
       expect(h.deviceFault(200, 208, false)).toBe('ok');
-      const before = Array.from({ length: 8 }, (_, i) => h.s.w.pte_get(200 + i) >>> L.PTE_PFN_SHIFT);
+      const before = Array.from({ length: 8 }, (_, i) => h.s.wasm.pte_get(200 + i) >>> L.PTE_PFN_SHIFT);
       for (let p = 200; p < 208; p++) migrate(h.ctx, p);
       for (let p = 200; p < 208; p++) {
-        expect(h.s.w.pte_get(p) >>> L.PTE_PFN_SHIFT).not.toBe(before[p - 200]);
-        expect(h.s.w.dev_entry(0, p)).toBe(0); // the invalidation zapped the mirror
+        expect(h.s.wasm.pte_get(p) >>> L.PTE_PFN_SHIFT).not.toBe(before[p - 200]);
+        expect(h.s.wasm.dev_entry(0, p)).toBe(0); // the invalidation zapped the mirror
         expect(h.cpuRead(p)).toBe(300 + p);
       }
       expect(h.deviceFault(200, 208, false)).toBe('ok');
@@ -84,7 +84,7 @@ for (const name of SOUND) {
         expect(h.deviceFault(30, 40, false)).toBe('ok');
         for (let p = 30; p < 40; p++) expect(h.devRead(p)).toBe(round * 100 + p);
         munmap(h.ctx, 30, 40); // fresh memory for the next round
-        for (let p = 30; p < 40; p++) expect(h.s.w.dev_entry(0, p)).toBe(0);
+        for (let p = 30; p < 40; p++) expect(h.s.wasm.dev_entry(0, p)).toBe(0);
       }
       expect(h.violations).toEqual([]);
     });

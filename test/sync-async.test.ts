@@ -13,8 +13,8 @@ import { LockTimeout } from '../src/sync/env.js';
 describe('async waits', () => {
   it('lockAsync gets the mutex once its holder unlocks, without blocking the event loop', async () => {
     const m = testMemory();
-    const a = new Mutex({ ...m.env, tid: 0 }, addr.protoMm(m.lay, 0));
-    const b = new Mutex({ ...m.env, tid: 1, sliceMs: 5000 }, addr.protoMm(m.lay, 0));
+    const a = new Mutex({ ...m.env, tid: 0 }, addr.protoMm(m.layout, 0));
+    const b = new Mutex({ ...m.env, tid: 1, sliceMs: 5000 }, addr.protoMm(m.layout, 0));
     a.lock();
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
@@ -27,13 +27,13 @@ describe('async waits', () => {
     expect(performance.now() - t0).toBeLessThan(1000); // woken by the notify, not the 5 s slice
     expect(ticks).toBeGreaterThan(3); // the event loop kept running
     b.unlock();
-    expect(m.i32[(addr.protoMm(m.lay, 0) + L.MX_STATE) >> 2]).toBe(0);
+    expect(m.i32[(addr.protoMm(m.layout, 0) + L.MX_STATE) >> 2]).toBe(0);
   });
 
   it('lockAsync times out naming the owner', async () => {
     const m = testMemory();
-    const a = new Mutex({ ...m.env, tid: 2 }, addr.protoMm(m.lay, 1), 'user_lock');
-    const b = new Mutex({ ...m.env, tid: 3 }, addr.protoMm(m.lay, 1), 'user_lock');
+    const a = new Mutex({ ...m.env, tid: 2 }, addr.protoMm(m.layout, 1), 'user_lock');
+    const b = new Mutex({ ...m.env, tid: 3 }, addr.protoMm(m.layout, 1), 'user_lock');
     a.lock();
     await expect(b.lockAsync(100)).rejects.toThrow(LockTimeout);
     await expect(b.lockAsync(50)).rejects.toThrow(/user_lock .* \(held by T2\)/);
@@ -41,8 +41,8 @@ describe('async waits', () => {
 
   it('waitEventAsync wakes on wakeUpAll and times out otherwise', async () => {
     const m = testMemory();
-    const flag = addr.protoMm(m.lay, 3) >> 2;
-    const wq = new WaitQueue({ ...m.env, sliceMs: 5000 }, addr.protoMm(m.lay, 2));
+    const flag = addr.protoMm(m.layout, 3) >> 2;
+    const wq = new WaitQueue({ ...m.env, sliceMs: 5000 }, addr.protoMm(m.layout, 2));
     setTimeout(() => {
       Atomics.store(m.i32, flag, 1);
       wq.wakeUpAll();

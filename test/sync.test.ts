@@ -91,15 +91,15 @@ async function runWorkers(
 
 /** Protocol-state lines of the test memory: one 64-byte line each, zero at start. */
 function lines(m: TestMem, names: string[]): Record<string, number> {
-  if (names.length > m.lay.config.protoMmLines) throw new Error('not enough protocol lines');
+  if (names.length > m.layout.config.protoMmLines) throw new Error('not enough protocol lines');
   const out: Record<string, number> = {};
-  names.forEach((n, i) => (out[n] = addr.protoMm(m.lay, i)));
+  names.forEach((n, i) => (out[n] = addr.protoMm(m.layout, i)));
   for (const n of names) expect(m.i32.subarray(out[n] >> 2, (out[n] + 64) >> 2).every((x) => x === 0)).toBe(true);
   return out;
 }
 
 const word = (m: TestMem, a: number) => Atomics.load(m.i32, a >> 2);
-const threadRec = (m: TestMem, tid: number) => addr.thread(m.lay, tid);
+const threadRec = (m: TestMem, tid: number) => addr.thread(m.layout, tid);
 
 describe('mutex', () => {
   it('mutual exclusion: 4 workers x 20 000 plain read-work-write increments give the exact total', async () => {
@@ -265,7 +265,7 @@ describe('waitqueue and completion', () => {
 
   it('completion on one thread: wait times out until complete_all, reinit re-arms', () => {
     const m = testMemory();
-    const c = new Completion(m.env, addr.protoMm(m.lay, 0));
+    const c = new Completion(m.env, addr.protoMm(m.layout, 0));
     const t0 = performance.now();
     expect(c.wait(30)).toBe(false);
     expect(performance.now() - t0).toBeGreaterThanOrEqual(29);

@@ -78,7 +78,7 @@ export function benchMemory(over = {}, flags = 0) {
 
 /** A sync env for the Mutex/RwSem/... classes (src/sync) on thread `tid`. */
 export function syncEnv(i32, w, tid) {
-  return { i32, w, tid, lockTimeoutMs: 10_000, sliceMs: 100 };
+  return { i32, wasm: w, tid, lockTimeoutMs: 10_000, sliceMs: 100 };
 }
 
 export function fmtNs(ns) {

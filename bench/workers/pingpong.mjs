@@ -17,7 +17,7 @@ const { memory, module, side, mode, rounds, turnAddr, wqAddr, goAddr } = workerD
 const i32 = new Int32Array(memory.buffer);
 const w = instantiate(module, memory);
 if (w.setup() !== 0) throw new Error('setup failed');
-const env = { i32, w, tid: side, lockTimeoutMs: 30_000, sliceMs: 1000 };
+const env = { i32, wasm: w, tid: side, lockTimeoutMs: 30_000, sliceMs: 1000 };
 const T = turnAddr >> 2;
 const GO = goAddr >> 2;
 

@@ -60,26 +60,26 @@ export class Ctx implements Tracer {
 
   constructor(
     readonly env: SyncEnv,
-    readonly w: HmmWasm,
-    readonly lay: Layout,
+    readonly wasm: HmmWasm,
+    readonly layout: Layout,
     readonly proto: CtxProtocol,
     readonly opts: CtxOptions,
   ) {
     this.ev = opts.events;
-    this.devices = lay.config.devices;
-    this.pages = lay.config.pages;
+    this.devices = layout.config.devices;
+    this.pages = layout.config.pages;
     this.rng = new Rng(opts.seed, 1000 + env.tid);
-    this.mm = buildState(this, proto.mmState, SCOPE.mm, 0, (i) => addr.protoMm(lay, i), '');
-    const per = lay.config.subsPerDevice;
-    const span = lay.config.pages / per;
+    this.mm = buildState(this, proto.mmState, SCOPE.mm, 0, (i) => addr.protoMm(layout, i), '');
+    const per = layout.config.subsPerDevice;
+    const span = layout.config.pages / per;
     this.subs = [];
-    for (let d = 0; d < lay.config.devices; d++)
+    for (let d = 0; d < layout.config.devices; d++)
       for (let k = 0; k < per; k++) {
         const id = d * per + k;
-        this.subs.push({ id, device: d, start: k * span, end: (k + 1) * span, state: buildState(this, proto.subState, SCOPE.sub, id, (i) => addr.protoSub(lay, id, i), `sub${id}.`) });
+        this.subs.push({ id, device: d, start: k * span, end: (k + 1) * span, state: buildState(this, proto.subState, SCOPE.sub, id, (i) => addr.protoSub(layout, id, i), `sub${id}.`) });
       }
     this.ranges = [];
-    for (let t = 0; t < lay.config.threads; t++) this.ranges.push(new HmmRange(this, t, addr.range(lay, t), proto, (i) => addr.protoRange(lay, t, i)));
+    for (let t = 0; t < layout.config.threads; t++) this.ranges.push(new HmmRange(this, t, addr.range(layout, t), proto, (i) => addr.protoRange(layout, t, i)));
     this.mmapLock = new RwSem(env, L.BASE + L.H_MMAP_LOCK, 'mmap_lock');
     this.anonVmaLock = new RwSem(env, L.BASE + L.H_ANON_VMA_LOCK, 'anon_vma');
   }
@@ -95,7 +95,7 @@ export class Ctx implements Tracer {
 
   /** Record a witness event (a no-op when event recording is off). */
   trace(type: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0): void {
-    if (this.ev) this.w.ev(this.env.tid, type, a, b, c, d, e, f);
+    if (this.ev) this.wasm.ev(this.env.tid, type, a, b, c, d, e, f);
   }
 
   /** A protocol's own witness line: notes[i] with up to two values. */
@@ -166,7 +166,7 @@ export class Ctx implements Tracer {
     let stop = this.opts.widen && this.rng.chance(0.5) ? range.start + 1 + this.rng.int(Math.max(1, range.end - range.start - 1)) : -1;
     let paused = 0;
     for (;;) {
-      ret = this.w.hmm_range_fault(r, from, this.env.tid, stop, paused);
+      ret = this.wasm.hmm_range_fault(r, from, this.env.tid, stop, paused);
       paused = 0;
       if (ret === L.WALK_PAUSED) {
         from = stop;
@@ -183,7 +183,7 @@ export class Ctx implements Tracer {
         break;
       }
       if (fr < 0) {
-        ret = fr === L.EFAULT && range.write && (this.w.vma_get(page) & L.VM_READ) ? L.EPERM : fr;
+        ret = fr === L.EFAULT && range.write && (this.wasm.vma_get(page) & L.VM_READ) ? L.EPERM : fr;
         break;
       }
       from = page;
@@ -213,7 +213,7 @@ export class Ctx implements Tracer {
    */
   programDevice(sub: Sub, range: HmmRange): void {
     this.widen();
-    const ret = this.w.dev_program(sub.device, range.addr, this.env.tid, this.opts.oracle ? 1 : 0);
+    const ret = this.wasm.dev_program(sub.device, range.addr, this.env.tid, this.opts.oracle ? 1 : 0);
     if (this.ev) {
       const i32 = this.env.i32;
       const first = Atomics.load(i32, (range.addr + L.R_HDR) >> 2);
@@ -228,7 +228,7 @@ export class Ctx implements Tracer {
     const s = Math.max(start, sub.start);
     const e = Math.min(end, sub.end);
     if (s >= e) return;
-    this.w.dev_zap(sub.device, s, e);
+    this.wasm.dev_zap(sub.device, s, e);
     this.trace(EV.DEV_ZAP, s, e, sub.device);
   }
 
@@ -240,7 +240,7 @@ export class Ctx implements Tracer {
     const i32 = this.env.i32;
     let waited = 0;
     for (const t of this.opts.dmaTids[device] ?? []) {
-      const idx = this.w.dmaseq_addr(t) >> 2;
+      const idx = this.wasm.dmaseq_addr(t) >> 2;
       const s = Atomics.load(i32, idx);
       if ((s & 1) === 0) continue;
       waited++;

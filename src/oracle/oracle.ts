@@ -35,8 +35,8 @@ export class Oracle {
 
   constructor(
     private readonly i32: Int32Array,
-    private readonly w: HmmWasm,
-    private readonly lay: Layout,
+    private readonly wasm: HmmWasm,
+    private readonly layout: Layout,
     private readonly tid: number,
     private readonly startEpochMs: () => number,
     private readonly stopOnViolation: boolean,
@@ -46,16 +46,16 @@ export class Oracle {
   onViolation = (ret: number): void => {
     const kindIdx = -ret - 1;
     const kind = VIOLATION_KINDS[kindIdx];
-    const v = (this.lay.threadsBase + this.tid * L.THREAD_SIZE + L.T_VIOL) >> 2;
+    const v = (this.layout.threadsBase + this.tid * L.THREAD_SIZE + L.T_VIOL) >> 2;
     const i32 = this.i32;
     const page = i32[v + 1], pfn = i32[v + 2], genWant = i32[v + 3], genHave = i32[v + 4], device = i32[v + 5];
-    const ticket = this.w.ev(this.tid, EV.VIOLATION, kindIdx, page, pfn, genWant, genHave, device);
+    const ticket = this.wasm.ev(this.tid, EV.VIOLATION, kindIdx, page, pfn, genWant, genHave, device);
     this.counts[kind] = (this.counts[kind] ?? 0) + 1;
     const atMs = epochNow() - this.startEpochMs();
     if (this.firstAtMs === null) this.firstAtMs = atMs;
     if (this.captures.filter((c) => c.kind === kind).length < CAPTURES_PER_KIND) {
-      const c = this.lay.config;
-      const events = readRings(i32, this.lay.ringsBase, c.threads, c.ringEntries, ticket - WINDOW_TICKETS).filter((e) => e.ticket <= ticket);
+      const c = this.layout.config;
+      const events = readRings(i32, this.layout.ringsBase, c.threads, c.ringEntries, ticket - WINDOW_TICKETS).filter((e) => e.ticket <= ticket);
       this.captures.push({ kind, thread: this.tid, ticket, atMs, page, pfn, genWant, genHave, device, events });
     }
     if (this.stopOnViolation) Atomics.store(i32, (L.BASE + L.H_STOP) >> 2, 1);

@@ -12,7 +12,7 @@ export function cpuOp(rc: RoleContext): void {
     for (let tries = 0; tries < 16; tries++) {
       const r = handleMmFault(ctx, page, write);
       if (r === 0) {
-        if (ctx.w.cpu_access(page, write ? 1 : 0, rng.u32() & 0x3fffffff) !== L.EAGAIN) return;
+        if (ctx.wasm.cpu_access(page, write ? 1 : 0, rng.u32() & 0x3fffffff) !== L.EAGAIN) return;
       } else if (r !== L.EAGAIN) {
         stats.errors++; // -EFAULT (PROT_NONE / read-only VMA), -ENOMEM
         return;

@@ -16,7 +16,7 @@ export function dmaOp(rc: RoleContext): void {
     const page = rng.int(ctx.pages);
     const write = rng.chance(0.3) ? 1 : 0;
     const len = ctx.opts.widen && rng.chance(0.05) ? DMA_LEN * 16 : DMA_LEN;
-    const r = ctx.w.dma_access(rc.device, page, write, rng.u32() & 0x3fffffff, ctx.tid, oracle, len);
+    const r = ctx.wasm.dma_access(rc.device, page, write, rng.u32() & 0x3fffffff, ctx.tid, oracle, len);
     if (r < 0) ctx.opts.onViolation(r);
   }
 }

@@ -14,7 +14,7 @@ export function driverOp(rc: RoleContext): void {
   const mine = (rc.deviceSubs ??= ctx.subs.filter((s) => s.device === rc.device));
   const sub = rng.pick(mine);
   const span = sub.end - sub.start;
-  const len = 1 + rng.int(Math.min(16, span, ctx.lay.config.rangeMax));
+  const len = 1 + rng.int(Math.min(16, span, ctx.layout.config.rangeMax));
   const start = sub.start + rng.int(span - len + 1);
   const write = rng.chance(0.3);
   const range = ctx.range;
@@ -23,7 +23,7 @@ export function driverOp(rc: RoleContext): void {
     const r = callProto(ctx, 'populate', () => proto.populate(ctx, sub, range));
     if (r === 'retry') {
       stats.retries++;
-      Atomics.add(ctx.env.i32, (ctx.lay.threadsBase + ctx.tid * L.THREAD_SIZE + L.T_RETRIES) >> 2, 1);
+      Atomics.add(ctx.env.i32, (ctx.layout.threadsBase + ctx.tid * L.THREAD_SIZE + L.T_RETRIES) >> 2, 1);
       ctx.trace(EV.POPULATE, sub.id, start, start + len, 1, write ? 1 : 0);
       if (rc.stopped()) return;
       continue;

@@ -43,8 +43,8 @@ const VIOL = (L.BASE + L.H_VIOLATIONS) >> 2;
 export class Session {
   readonly memory: WebAssembly.Memory;
   readonly i32: Int32Array;
-  readonly lay: Layout;
-  readonly w: HmmWasm;
+  readonly layout: Layout;
+  readonly wasm: HmmWasm;
   readonly n: number;
   readonly names: RenderNames;
   readonly tasks: RoleTask[];
@@ -57,18 +57,18 @@ export class Session {
   liveness: Witness | undefined;
 
   /** Lay out and initialise memory and protocol state. Throws PluginError if the protocol's init() throws. */
-  constructor(readonly o: SessionOptions) {
-    const { proto, roles } = o;
-    this.lay = computeLayout(o.layout);
-    this.memory = createSharedMemory(this.lay.wasmPages);
+  constructor(readonly options: SessionOptions) {
+    const { proto, roles } = options;
+    this.layout = computeLayout(options.layout);
+    this.memory = createSharedMemory(this.layout.wasmPages);
     this.i32 = new Int32Array(this.memory.buffer);
-    writeHeader(this.i32, this.lay, (o.oracle ? 1 : 0) | (o.recordEvents ? 2 : 0));
-    this.w = instantiate(o.module, this.memory);
-    this.w.setup();
-    this.w.mm_init();
-    this.w.vma_set(0, this.lay.config.pages, L.VM_MAPPED | L.VM_READ | L.VM_WRITE);
+    writeHeader(this.i32, this.layout, (options.oracle ? 1 : 0) | (options.recordEvents ? 2 : 0));
+    this.wasm = instantiate(options.module, this.memory);
+    this.wasm.setup();
+    this.wasm.mm_init();
+    this.wasm.vma_set(0, this.layout.config.pages, L.VM_MAPPED | L.VM_READ | L.VM_WRITE);
     this.n = roles.length;
-    const devices = this.lay.config.devices;
+    const devices = this.layout.config.devices;
     const device = roles.map((r, t) => roles.slice(0, t).filter((x) => x === r).length % devices);
     this.dmaTids = Array.from({ length: devices }, (_, d) => roles.map((r, t) => (r === 'dma' && device[t] === d ? t : -1)).filter((t) => t >= 0));
     this.names = {
@@ -77,18 +77,18 @@ export class Session {
       roles: [...roles, 'main'],
     };
     // protocol init, single-threaded, on the main thread's record (the last one)
-    const env = { i32: this.i32, w: this.w, tid: this.n, lockTimeoutMs: o.lockTimeoutMs, sliceMs: o.sliceMs };
-    const ctx = new Ctx(env, this.w, this.lay, proto, { oracle: o.oracle, events: o.recordEvents, widen: false, seed: o.seed, dmaTids: this.dmaTids, onViolation: () => {} });
+    const env = { i32: this.i32, wasm: this.wasm, tid: this.n, lockTimeoutMs: options.lockTimeoutMs, sliceMs: options.sliceMs };
+    const ctx = new Ctx(env, this.wasm, this.layout, proto, { oracle: options.oracle, events: options.recordEvents, widen: false, seed: options.seed, dmaTids: this.dmaTids, onViolation: () => {} });
     try {
       proto.init?.(ctx);
     } catch (e) {
       throw new PluginError(proto.name, 'init', e);
     }
     this.tasks = roles.map((role, tid) => ({
-      memory: this.memory, module: o.module, layout: o.layout, protocolUrl: o.protocolUrl, protocolWhere: o.protocolWhere,
-      tid, role, device: device[tid], dmaTids: this.dmaTids, seed: o.seed, events: o.events, oracle: o.oracle,
-      recordEvents: o.recordEvents, widen: o.widen, stopOnViolation: o.stopOnViolation,
-      lockTimeoutMs: o.lockTimeoutMs, sliceMs: o.sliceMs, barrierTimeoutMs: DEFAULTS.barrierMs,
+      memory: this.memory, module: options.module, layout: options.layout, protocolUrl: options.protocolUrl, protocolWhere: options.protocolWhere,
+      tid, role, device: device[tid], dmaTids: this.dmaTids, seed: options.seed, events: options.events, oracle: options.oracle,
+      recordEvents: options.recordEvents, widen: options.widen, stopOnViolation: options.stopOnViolation,
+      lockTimeoutMs: options.lockTimeoutMs, sliceMs: options.sliceMs, barrierTimeoutMs: DEFAULTS.barrierMs,
     }));
   }
 
@@ -121,7 +121,7 @@ export class Session {
   }
 
   progressOf(t: number): number {
-    return Atomics.load(this.i32, (this.lay.threadsBase + t * L.THREAD_SIZE + L.T_PROGRESS) >> 2);
+    return Atomics.load(this.i32, (this.layout.threadsBase + t * L.THREAD_SIZE + L.T_PROGRESS) >> 2);
   }
 
   ops(): number {
@@ -132,7 +132,7 @@ export class Session {
 
   retries(): number {
     let s = 0;
-    for (let t = 0; t < this.n; t++) s += Atomics.load(this.i32, (this.lay.threadsBase + t * L.THREAD_SIZE + L.T_RETRIES) >> 2);
+    for (let t = 0; t < this.n; t++) s += Atomics.load(this.i32, (this.layout.threadsBase + t * L.THREAD_SIZE + L.T_RETRIES) >> 2);
     return s;
   }
 
@@ -167,7 +167,7 @@ export class Session {
     for (let t = 0; t < this.n; t++) {
       const v = this.progressOf(t);
       if (v !== this.lastProgress[t].v) this.lastProgress[t] = { v, at: nowMs };
-      const rec = (this.lay.threadsBase + t * L.THREAD_SIZE) >> 2;
+      const rec = (this.layout.threadsBase + t * L.THREAD_SIZE) >> 2;
       const kind = Atomics.load(this.i32, rec + (L.T_WAIT_KIND >> 2));
       const addr = kind >= 1 && kind <= 3 ? Atomics.load(this.i32, rec + (L.T_WAIT_ADDR >> 2)) : 0;
       const b = (this.blocked[t] ??= { addr: 0, since: nowMs });
@@ -177,7 +177,7 @@ export class Session {
     if (!stuck.length) return undefined;
     const forMs = Math.round(nowMs - Math.min(...stuck.map((t) => this.lastProgress[t].at)));
     const blockedForMs = this.blocked.map((b) => (b.addr ? nowMs - b.since : 0));
-    this.liveness = livenessWitness(this.i32, this.lay, this.o.proto, this.names, stuck, forMs, epochNow() - this.startEpoch, this.o.seed, blockedForMs);
+    this.liveness = livenessWitness(this.i32, this.layout, this.options.proto, this.names, stuck, forMs, epochNow() - this.startEpoch, this.options.seed, blockedForMs);
     Atomics.add(this.i32, VIOL + VIOLATION_KINDS.indexOf(this.liveness.kind), 1);
     this.stop();
     return this.liveness;
@@ -185,7 +185,7 @@ export class Session {
 
   /** Counters, verdict and rendered witnesses, from what the threads returned. */
   summarize(settled: (RoleResult | Error | undefined)[], elapsedMs: number, harnessError?: string): ProtocolResult {
-    const proto = this.o.proto;
+    const proto = this.options.proto;
     const ok = settled.filter((s): s is RoleResult => !!s && !(s instanceof Error));
     const roleOps: Partial<Record<RoleName, number>> = {};
     let ops = 0, retries = 0;
@@ -197,7 +197,7 @@ export class Session {
     const violations = this.violations();
     const firsts = ok.map((r) => r.firstViolationMs).filter((x): x is number => x !== null);
     if (this.liveness) firsts.push(this.liveness.atMs);
-    const witnesses = ok.flatMap((r) => r.captures).sort((a, b) => a.atMs - b.atMs).map((c) => renderWitness(c, this.names, proto.name, this.o.seed));
+    const witnesses = ok.flatMap((r) => r.captures).sort((a, b) => a.atMs - b.atMs).map((c) => renderWitness(c, this.names, proto.name, this.options.seed));
     if (this.liveness) witnesses.push(this.liveness);
     let error = ok.find((r) => r.error)?.error;
     const crashed = settled.find((s) => s instanceof Error) as Error | undefined;

@@ -64,20 +64,20 @@ export async function runRoleThread(task: RoleTask, loadProto: () => Promise<Mir
   });
   try {
     const proto = await loadProto();
-    const w = instantiate(task.module, task.memory);
-    if (w.setup() !== 0) throw new Error('shared memory header missing or of another layout version');
-    const lay = computeLayout(task.layout);
-    const env: SyncEnv = { i32, w, tid: task.tid, lockTimeoutMs: task.lockTimeoutMs, sliceMs: task.sliceMs };
+    const wasm = instantiate(task.module, task.memory);
+    if (wasm.setup() !== 0) throw new Error('shared memory header missing or of another layout version');
+    const layout = computeLayout(task.layout);
+    const env: SyncEnv = { i32, wasm, tid: task.tid, lockTimeoutMs: task.lockTimeoutMs, sliceMs: task.sliceMs };
     const goIdx = (L.BASE + L.H_GO) >> 2;
     let startEpoch = 0;
-    oracle = new Oracle(i32, w, lay, task.tid, () => startEpoch, task.stopOnViolation);
-    const ctx: Ctx = new Ctx(env, w, lay, proto, {
+    oracle = new Oracle(i32, wasm, layout, task.tid, () => startEpoch, task.stopOnViolation);
+    const ctx: Ctx = new Ctx(env, wasm, layout, proto, {
       oracle: task.oracle, events: task.recordEvents, widen: task.widen, seed: task.seed, dmaTids: task.dmaTids,
       onViolation: oracle.onViolation,
       role: task.role,
       fault: (page, write) => handleMmFault(ctx, page, write),
     });
-    i32[(lay.threadsBase + task.tid * L.THREAD_SIZE + L.T_ROLE) >> 2] = ROLE_CODES.indexOf(task.role);
+    i32[(layout.threadsBase + task.tid * L.THREAD_SIZE + L.T_ROLE) >> 2] = ROLE_CODES.indexOf(task.role);
 
     // start barrier: everyone instantiated before anyone touches shared state
     Atomics.add(i32, goIdx, 1);
@@ -92,13 +92,13 @@ export async function runRoleThread(task: RoleTask, loadProto: () => Promise<Mir
     const rc: RoleContext = {
       ctx, rng: new Rng(task.seed, task.tid), stats, role: task.role, device: task.device, events: task.events,
       stopped: () => Atomics.load(i32, STOP_IDX) !== 0,
-      progress: () => w.progress(task.tid),
+      progress: () => wasm.progress(task.tid),
     };
     const op = OPS[task.role];
     while (Atomics.load(i32, STOP_IDX) === 0) {
       op(rc);
       stats.ops++;
-      w.progress(task.tid);
+      wasm.progress(task.tid);
     }
     return result();
   } catch (e) {

@@ -12,7 +12,7 @@ import type { HmmWasm } from '../memory/wasm.js';
 
 export interface SyncEnv {
   i32: Int32Array;
-  w: HmmWasm;
+  wasm: HmmWasm;
   tid: number;
   /** Default timeout of lock and wait calls, ms. */
   lockTimeoutMs: number;
@@ -81,9 +81,9 @@ export function block(env: SyncEnv, addr: number, expected: number, kind: number
   if (Atomics.load(env.i32, STOP) !== 0) throw new Stopped();
   const left = deadline - now();
   if (left <= 0) return 'timeout';
-  env.w.set_waiting(env.tid, addr, kind);
+  env.wasm.set_waiting(env.tid, addr, kind);
   Atomics.wait(env.i32, addr >> 2, expected, Math.min(left, env.sliceMs));
-  env.w.set_waiting(env.tid, 0, 0);
+  env.wasm.set_waiting(env.tid, 0, 0);
   if (Atomics.load(env.i32, STOP) !== 0) throw new Stopped();
   return 'ok';
 }

@@ -16,20 +16,20 @@ import { type SyncEnv, WAIT, LockTimeout, block, blockAsync, deadlineOf } from '
 
 export class Mutex {
   // the fast paths' operands, cached (this is a per-lock-op path)
-  private readonly w: SyncEnv['w'];
+  private readonly wasm: SyncEnv['wasm'];
   private readonly tid: number;
   constructor(
     readonly env: SyncEnv,
     readonly addr: number,
     readonly name = 'mutex',
   ) {
-    this.w = env.w;
+    this.wasm = env.wasm;
     this.tid = env.tid;
   }
 
   /** Take the lock if free; never blocks. */
   tryLock(): boolean {
-    return this.w.mutex_trylock(this.addr, this.tid) === 1;
+    return this.wasm.mutex_trylock(this.addr, this.tid) === 1;
   }
 
   /**
@@ -37,10 +37,10 @@ export class Mutex {
    * `timeoutMs` (default: env.lockTimeoutMs), Stopped if the run stops meanwhile.
    */
   lock(timeoutMs?: number): void {
-    if (this.w.mutex_trylock(this.addr, this.tid)) return;
+    if (this.wasm.mutex_trylock(this.addr, this.tid)) return;
     const { env, addr } = this;
     const deadline = deadlineOf(env, timeoutMs);
-    while (!env.w.mutex_lock_contended(addr, env.tid)) {
+    while (!env.wasm.mutex_lock_contended(addr, env.tid)) {
       if (block(env, addr + L.MX_STATE, 2, WAIT.mutex, deadline) === 'timeout')
         throw new LockTimeout(this.name, addr, this.owner(), timeoutMs ?? env.lockTimeoutMs);
     }
@@ -49,9 +49,9 @@ export class Mutex {
   /** lock() without blocking the thread (browser main thread): same protocol, awaited waits. */
   async lockAsync(timeoutMs?: number): Promise<void> {
     const { env, addr } = this;
-    if (env.w.mutex_trylock(addr, env.tid)) return;
+    if (env.wasm.mutex_trylock(addr, env.tid)) return;
     const deadline = deadlineOf(env, timeoutMs);
-    while (!env.w.mutex_lock_contended(addr, env.tid)) {
+    while (!env.wasm.mutex_lock_contended(addr, env.tid)) {
       if ((await blockAsync(env, addr + L.MX_STATE, 2, deadline)) === 'timeout')
         throw new LockTimeout(this.name, addr, this.owner(), timeoutMs ?? env.lockTimeoutMs);
     }
@@ -59,7 +59,7 @@ export class Mutex {
 
   /** Release; wakes one waiter if the state said there may be one. Caller holds the lock. */
   unlock(): void {
-    if (this.w.mutex_unlock(this.addr, this.tid) === 2) Atomics.notify(this.env.i32, (this.addr + L.MX_STATE) >> 2, 1);
+    if (this.wasm.mutex_unlock(this.addr, this.tid) === 2) Atomics.notify(this.env.i32, (this.addr + L.MX_STATE) >> 2, 1);
   }
 
   /** Owner thread id, or -1 when unlocked. */

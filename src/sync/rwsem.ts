@@ -30,24 +30,24 @@ export class RwSem {
   }
 
   downReadTrylock(): boolean {
-    return this.env.w.rwsem_read_trylock(this.addr, this.env.tid, 0) === 1;
+    return this.env.wasm.rwsem_read_trylock(this.addr, this.env.tid, 0) === 1;
   }
 
   downWriteTrylock(): boolean {
-    return this.env.w.rwsem_write_trylock(this.addr, this.env.tid) === 1;
+    return this.env.wasm.rwsem_write_trylock(this.addr, this.env.tid) === 1;
   }
 
   /** Take for read; sleeps while a writer holds it or writers wait. LockTimeout / Stopped. */
   downRead(timeoutMs?: number): void {
     const { env, addr } = this;
-    if (env.w.rwsem_read_trylock(addr, env.tid, 0)) return;
+    if (env.wasm.rwsem_read_trylock(addr, env.tid, 0)) return;
     const deadline = deadlineOf(env, timeoutMs);
     const rwait = (addr + L.RW_RWAIT) >> 2;
     Atomics.add(env.i32, rwait, 1);
     try {
       for (;;) {
         const s = Atomics.load(env.i32, this.seqIdx);
-        if (env.w.rwsem_read_trylock(addr, env.tid, 1)) return;
+        if (env.wasm.rwsem_read_trylock(addr, env.tid, 1)) return;
         if (block(env, addr + L.RW_SEQ, s, WAIT.read, deadline) === 'timeout')
           throw new LockTimeout(`${this.name} (read)`, addr, this.writer(), timeoutMs ?? env.lockTimeoutMs);
       }
@@ -58,13 +58,13 @@ export class RwSem {
   }
 
   upRead(): void {
-    if (this.env.w.rwsem_up_read(this.addr, this.env.tid)) this.wake();
+    if (this.env.wasm.rwsem_up_read(this.addr, this.env.tid)) this.wake();
   }
 
   /** Take for write; sleeps while anyone holds it. LockTimeout / Stopped. */
   downWrite(timeoutMs?: number): void {
     const { env, addr } = this;
-    if (env.w.rwsem_write_trylock(addr, env.tid)) return;
+    if (env.wasm.rwsem_write_trylock(addr, env.tid)) return;
     const deadline = deadlineOf(env, timeoutMs);
     const wwait = (addr + L.RW_WWAIT) >> 2;
     Atomics.add(env.i32, wwait, 1);
@@ -72,7 +72,7 @@ export class RwSem {
     try {
       for (;;) {
         const s = Atomics.load(env.i32, this.seqIdx);
-        if (env.w.rwsem_write_trylock(addr, env.tid)) return void (got = true);
+        if (env.wasm.rwsem_write_trylock(addr, env.tid)) return void (got = true);
         if (block(env, addr + L.RW_SEQ, s, WAIT.write, deadline) === 'timeout') {
           const w = this.writer();
           const readers = w >= 0 ? [] : this.readerTids();
@@ -86,12 +86,12 @@ export class RwSem {
   }
 
   upWrite(): void {
-    if (this.env.w.rwsem_up_write(this.addr, this.env.tid)) this.wake();
+    if (this.env.wasm.rwsem_up_write(this.addr, this.env.tid)) this.wake();
   }
 
   /** Turn a write hold into a read hold without letting a writer in between. */
   downgradeWrite(): void {
-    if (this.env.w.rwsem_downgrade(this.addr, this.env.tid)) this.wake();
+    if (this.env.wasm.rwsem_downgrade(this.addr, this.env.tid)) this.wake();
   }
 
   private wake(): void {

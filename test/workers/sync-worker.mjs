@@ -21,7 +21,7 @@ const { memory, tid, scenario, a, p } = workerData;
 const i32 = new Int32Array(memory.buffer);
 const w = instantiate(loadModule(), memory);
 if (w.setup() !== 0) throw new Error(`T${tid}: setup() failed (no header?)`);
-const env = { i32, w, tid, lockTimeoutMs: 5000, sliceMs: 50, ...(p.env ?? {}) };
+const env = { i32, wasm: w, tid, lockTimeoutMs: 5000, sliceMs: 50, ...(p.env ?? {}) };
 
 const READY = (L.BASE + L.H_GO) >> 2;
 const GO = READY + 1;

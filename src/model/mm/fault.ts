@@ -13,7 +13,7 @@ import { invalidateRangeStart, invalidateRangeEnd } from './notifier.js';
  * free the old frame.
  */
 export function handleMmFault(ctx: Ctx, page: number, write: boolean): number {
-  let r = ctx.w.handle_mm_fault(page, write ? 1 : 0);
+  let r = ctx.wasm.handle_mm_fault(page, write ? 1 : 0);
   if (r === L.NEED_COW) r = cowBreak(ctx, page);
   ctx.trace(EV.FAULT, page, write ? 1 : 0, r);
   return r;
@@ -22,10 +22,10 @@ export function handleMmFault(ctx: Ctx, page: number, write: boolean): number {
 function cowBreak(ctx: Ctx, page: number): number {
   const inv = invalidateRangeStart(ctx, page, page + 1, 'clear');
   if (!inv) return L.EAGAIN;
-  const old = ctx.w.cow_break(page);
+  const old = ctx.wasm.cow_break(page);
   invalidateRangeEnd(ctx, inv);
   if (old < 0) return old;
-  const pte = ctx.w.pte_get(page);
+  const pte = ctx.wasm.pte_get(page);
   ctx.trace(EV.COW, page, old, pte >>> L.PTE_PFN_SHIFT);
   freeFrame(ctx, old, page);
   return 0;
@@ -33,6 +33,6 @@ function cowBreak(ctx: Ctx, page: number): number {
 
 /** Free a frame that an invalidation unmapped (after its invalidate_range_end). */
 export function freeFrame(ctx: Ctx, pfn: number, page: number): void {
-  ctx.w.frame_free(pfn);
-  ctx.trace(EV.FREE, pfn, page, ctx.w.frame_gen(pfn));
+  ctx.wasm.frame_free(pfn);
+  ctx.trace(EV.FREE, pfn, page, ctx.wasm.frame_gen(pfn));
 }

@@ -27,9 +27,9 @@ export function invalidateRangeStart(ctx: Ctx, start: number, end: number, event
   }
   if (ctx.opts.oracle) {
     const devs = new Set(inv.subs.map((s) => s.device));
-    for (const d of devs) if (ctx.w.check_zapped(d, start, end, ctx.tid) >= 0) ctx.opts.onViolation(-(L.V_DEVICE_PTE_DURING_INVALIDATION + 1));
+    for (const d of devs) if (ctx.wasm.check_zapped(d, start, end, ctx.tid) >= 0) ctx.opts.onViolation(-(L.V_DEVICE_PTE_DURING_INVALIDATION + 1));
   }
-  ctx.w.inval_mark(start, end, 1);
+  ctx.wasm.inval_mark(start, end, 1);
   ctx.trace(EV.INV_CALLBACKS_DONE, start, end);
   ctx.widen();
   return inv;
@@ -37,7 +37,7 @@ export function invalidateRangeStart(ctx: Ctx, start: number, end: number, event
 
 /** mmu_notifier_invalidate_range_end. Frames unmapped by the change are freed after this. */
 export function invalidateRangeEnd(ctx: Ctx, inv: Invalidation): void {
-  ctx.w.inval_mark(inv.start, inv.end, -1);
+  ctx.wasm.inval_mark(inv.start, inv.end, -1);
   callProto(ctx, 'invalidateEnd', () => ctx.proto.invalidateEnd(ctx, inv));
   ctx.trace(EV.INV_END, inv.start, inv.end);
 }

@@ -28,7 +28,7 @@ function scratch(ctx: Ctx): number {
 
 function zapAndFree(ctx: Ctx, start: number, end: number, inv: NonNullable<ReturnType<typeof invalidateRangeStart>>): void {
   const out = scratch(ctx);
-  const n = ctx.w.zap_ptes(start, end, out);
+  const n = ctx.wasm.zap_ptes(start, end, out);
   ctx.trace(EV.ZAP_PTES, start, end, n);
   invalidateRangeEnd(ctx, inv);
   const i32 = ctx.env.i32;
@@ -43,10 +43,10 @@ export function munmap(ctx: Ctx, start: number, end: number): void {
     try {
       const inv = invalidateRangeStart(ctx, start, end, 'unmap')!;
       zapAndFree(ctx, start, end, inv);
-      const tables = ctx.w.free_tables(start, end);
+      const tables = ctx.wasm.free_tables(start, end);
       if (tables) ctx.trace(EV.FREE_TABLES, start, end, tables);
-      ctx.w.vma_set(start, end, 0);
-      ctx.w.vma_set(start, end, VMA_RW); // the remap
+      ctx.wasm.vma_set(start, end, 0);
+      ctx.wasm.vma_set(start, end, VMA_RW); // the remap
     } finally {
       ctx.anonVmaLock.upWrite();
     }
@@ -60,10 +60,10 @@ export function mprotect(ctx: Ctx, start: number, end: number, prot: Prot): void
   try {
     const inv = invalidateRangeStart(ctx, start, end, 'protection')!;
     if (prot !== 'readwrite') {
-      ctx.w.wrprotect_ptes(start, end, 0);
+      ctx.wasm.wrprotect_ptes(start, end, 0);
       ctx.trace(EV.WRPROTECT, start, end, 0);
     }
-    ctx.w.vma_set(start, end, PROT_FLAGS[prot]);
+    ctx.wasm.vma_set(start, end, PROT_FLAGS[prot]);
     invalidateRangeEnd(ctx, inv);
   } finally {
     ctx.mmapWriteUnlock();
@@ -75,7 +75,7 @@ export function forkCow(ctx: Ctx, start: number, end: number): void {
   ctx.mmapWriteLock();
   try {
     const inv = invalidateRangeStart(ctx, start, end, 'protection')!;
-    ctx.w.wrprotect_ptes(start, end, 1);
+    ctx.wasm.wrprotect_ptes(start, end, 1);
     ctx.trace(EV.WRPROTECT, start, end, 1);
     invalidateRangeEnd(ctx, inv);
   } finally {
@@ -100,9 +100,9 @@ export function migrate(ctx: Ctx, start: number, end = start + 1): void {
     const inv = invalidateRangeStart(ctx, start, end, 'migrate')!;
     const old: number[] = [];
     for (let page = start; page < end; page++) {
-      const pfn = ctx.w.migrate_page(page);
+      const pfn = ctx.wasm.migrate_page(page);
       old.push(pfn);
-      if (pfn >= 0) ctx.trace(EV.MIGRATE, page, pfn, ctx.w.pte_get(page) >>> L.PTE_PFN_SHIFT);
+      if (pfn >= 0) ctx.trace(EV.MIGRATE, page, pfn, ctx.wasm.pte_get(page) >>> L.PTE_PFN_SHIFT);
     }
     invalidateRangeEnd(ctx, inv);
     old.forEach((pfn, i) => pfn >= 0 && freeFrame(ctx, pfn, start + i));
@@ -116,7 +116,7 @@ export function reclaim(ctx: Ctx, page: number): void {
   ctx.anonVmaLock.downRead();
   try {
     const inv = invalidateRangeStart(ctx, page, page + 1, 'clear')!;
-    const old = ctx.w.reclaim_page(page);
+    const old = ctx.wasm.reclaim_page(page);
     if (old >= 0) ctx.trace(EV.RECLAIM, page, old);
     invalidateRangeEnd(ctx, inv);
     if (old >= 0) freeFrame(ctx, old, page);
