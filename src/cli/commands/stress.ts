@@ -1,0 +1,119 @@
+/**
+ * stress.ts — `hmmsim stress`: run the given protocols under the stress workload and judge each.
+ */
+import { Option, type Command } from 'commander';
+import { EVENT_NAMES } from '../../api/types.js';
+import {
+  LIMITS,
+  collectProtocols,
+  fmtMs,
+  parseDuration,
+  parseEvents,
+  parseIntFlag,
+  parseOutFile,
+  resolveProtocols,
+  toStressOptions,
+  type StressFlags,
+} from '../options.js';
+import { loadRunner } from '../runner-api.js';
+import { campaign } from '../campaign.js';
+import { EXIT_NOTE, SEED_NOTE, type CommandState } from '../io.js';
+
+export function addStressCommand(program: Command, state: CommandState): void {
+  program
+    .command('stress')
+    .description(
+      'run protocols under a concurrent stress workload and judge each against its expectation ' +
+        '(a plugin loaded from a path is expected to be sound unless it declares otherwise)',
+    )
+    .requiredOption(
+      '-p, --protocol <spec>',
+      'built-in name, path to a plugin module (./x.mjs), or all; repeat or comma-separate for several',
+      collectProtocols,
+    )
+    .addOption(
+      new Option('-d, --duration <time>', 'run each protocol this long: 500ms, 3s, 2m (default 3s)').argParser((v) => parseDuration(v, 'duration')),
+    )
+    .addOption(
+      new Option('--ops <n>', 'stop each protocol after n role operations (with --duration, whichever comes first)').argParser(
+        parseIntFlag('ops', LIMITS.ops.min, LIMITS.ops.max),
+      ),
+    )
+    .addOption(
+      new Option('-s, --seed <n>', `seed for the workload choices, ${LIMITS.seed.min}..${LIMITS.seed.max} (default: random, printed)`).argParser(
+        parseIntFlag('seed', LIMITS.seed.min, LIMITS.seed.max),
+      ),
+    )
+    .addOption(
+      new Option('-t, --threads <n>', `worker threads per protocol, ${LIMITS.threads.min}..${LIMITS.threads.max}, roles dealt round-robin (default 4: one per role)`).argParser(
+        parseIntFlag('threads', LIMITS.threads.min, LIMITS.threads.max, 1, ' (every role needs a thread)'),
+      ),
+    )
+    .addOption(
+      new Option('-e, --events <list>', `invalidation events to mix, comma-separated: ${EVENT_NAMES.join(',')} (default all)`).argParser(parseEvents),
+    )
+    .addOption(
+      new Option('--pages <n>', `virtual pages, a multiple of 64 (default 256)`).argParser(
+        parseIntFlag('pages', LIMITS.pages.min, LIMITS.pages.max, LIMITS.pages.multipleOf),
+      ),
+    )
+    .addOption(
+      new Option('--devices <n>', `devices mirroring the address space, ${LIMITS.devices.min}..${LIMITS.devices.max} (default 1)`).argParser(
+        parseIntFlag('devices', LIMITS.devices.min, LIMITS.devices.max),
+      ),
+    )
+    .addOption(
+      new Option('--subs <n>', 'subscriptions (intervals) per device; pages must be a multiple (default 4, or pages/64 if fewer)').argParser(
+        parseIntFlag('subs', LIMITS.subs.min, LIMITS.subs.max),
+      ),
+    )
+    .addOption(
+      new Option('--watchdog <time>', 'no progress by a thread for this long is a deadlock or stall (default 2s)').argParser((v) =>
+        parseDuration(v, 'watchdog', LIMITS.watchdogMs.min, LIMITS.watchdogMs.max),
+      ),
+    )
+    .option('--no-widen', 'no seeded tiny delays at ctx calls (they widen race windows; sound protocols stay sound)')
+    .addOption(new Option('--json <file>', 'write the JSON report here (atomically)').argParser(parseOutFile('--json')))
+    .addOption(new Option('--junit <file>', 'write a JUnit XML report here (atomically)').argParser(parseOutFile('--junit')))
+    .option('-q, --quiet', 'no live progress (the verdict table is still printed)')
+    .addHelpText(
+      'after',
+      `
+Events: munmap, mprotect, dontneed (madvise), migrate, reclaim, cow (fork + write fault), oom (the
+OOM reaper's non-blockable invalidation).
+
+${EXIT_NOTE}
+
+${SEED_NOTE}`,
+    )
+    .action(async (flags: StressFlags) => {
+      const runner = await loadRunner();
+      const builtins = (await runner.listProtocols()).map((p) => p.name);
+      const protocols = resolveProtocols(flags.protocol ?? [], builtins);
+      const opts = toStressOptions(flags, protocols);
+      state.code = await campaign(runner, opts, {
+        quiet: flags.quiet === true,
+        json: flags.json,
+        junit: flags.junit,
+        opsTarget: flags.ops !== undefined && flags.duration === undefined ? flags.ops : undefined,
+        rerun: rerunCommand(flags),
+      });
+    });
+}
+
+/** The stress command line that repeats this run's configuration (the seed is appended by the summary). */
+export function rerunCommand(f: StressFlags): string {
+  const parts = ['hmmsim stress', `--protocol ${(f.protocol ?? []).map(shellQuote).join(',')}`];
+  if (f.duration !== undefined) parts.push(`--duration ${fmtMs(f.duration)}`);
+  if (f.ops !== undefined) parts.push(`--ops ${f.ops}`);
+  if (f.threads !== undefined) parts.push(`--threads ${f.threads}`);
+  if (f.events !== undefined) parts.push(`--events ${f.events.join(',')}`);
+  if (f.pages !== undefined) parts.push(`--pages ${f.pages}`);
+  if (f.devices !== undefined) parts.push(`--devices ${f.devices}`);
+  if (f.subs !== undefined) parts.push(`--subs ${f.subs}`);
+  if (f.watchdog !== undefined) parts.push(`--watchdog ${fmtMs(f.watchdog)}`);
+  if (f.widen === false) parts.push('--no-widen');
+  return parts.join(' ');
+}
+
+const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
