@@ -17,6 +17,8 @@ export let VMA_BASE: u32 = 0;
 export let SWAP_BASE: u32 = 0;
 export let INVAL_BASE: u32 = 0;
 export let DEVPT_BASE: u32 = 0;
+export let DEVTID_BASE: u32 = 0;
+export let DEVICES: u32 = 0;
 export let RANGES_BASE: u32 = 0;
 export let RANGE_SIZE: u32 = 0;
 export let THREADS_BASE: u32 = 0;
@@ -45,6 +47,8 @@ export function setup(): i32 {
   SWAP_BASE = load<u32>(hdr(L.H_SWAP_BASE));
   INVAL_BASE = load<u32>(hdr(L.H_INVAL_BASE));
   DEVPT_BASE = load<u32>(hdr(L.H_DEVPT_BASE));
+  DEVTID_BASE = load<u32>(hdr(L.H_DEVTID_BASE));
+  DEVICES = load<u32>(hdr(L.H_DEVICES));
   RANGES_BASE = load<u32>(hdr(L.H_RANGES_BASE));
   THREADS_BASE = load<u32>(hdr(L.H_THREADS_BASE));
   RINGS_BASE = load<u32>(hdr(L.H_RINGS_BASE));
@@ -65,6 +69,10 @@ export function setup(): i32 {
 }
 @inline export function devpteAddr(dev: u32, page: u32): u32 {
   return DEVPT_BASE + (dev * PAGES + page) * 8;
+}
+
+@inline export function devtidAddr(dev: u32, page: u32): u32 {
+  return DEVTID_BASE + (dev * PAGES + page) * 4;
 }
 
 /** Where the layout's data region begins; the build checks static data ends below it. */

@@ -12,7 +12,7 @@
 import * as L from './layout.gen';
 import {
   PAGES, FRAMES, FIRST_TABLE_FRAME, TABLESTORE_BASE, DIR_BASE, VMA_BASE, SWAP_BASE, INVAL_BASE,
-  DMASEQ_BASE, hdr, frameAddr, threadAddr, rangeAddr, devpteAddr,
+  DMASEQ_BASE, DEVICES, hdr, frameAddr, threadAddr, rangeAddr, devpteAddr, devtidAddr,
 } from './base';
 
 // ------------------------------------------------------------------------------------------
@@ -312,14 +312,37 @@ export function reclaim_page(page: u32): i32 {
 }
 
 // ------------------------------------------------------------------------------------------
-// Oracle bookkeeping: per-page count of invalidations between callbacks-done and end.
+// Oracle bookkeeping: per-page count of invalidations between callbacks-done and end; the
+// violation record. A detection always counts in H_DETECTIONS; it counts as a lost race
+// (H_VIOLATIONS) only the first time a check sees that device entry (its devtid REPORTED bit),
+// so a stale entry that DMA hits a thousand times is one lost race.
 // ------------------------------------------------------------------------------------------
 
 export function inval_mark(start: u32, end: u32, delta: i32): void {
   for (let page = start; page < end; page++) atomic.add<i32>(INVAL_BASE + page * 4, delta);
 }
 
-@inline function violDetail(tid: u32, kind: i32, page: u32, pfn: i32, genWant: i32, genHave: i32, dev: i32): i32 {
+/** First time a check reports the entry (dev, page) as stale? Sets its REPORTED bit. */
+function firstReport(dev: i32, page: u32): bool {
+  if (dev < 0) return true;
+  const a = devtidAddr(<u32>dev, page);
+  for (;;) {
+    const v = atomic.load<i32>(a);
+    if (v & L.DEVTID_REPORTED) return false;
+    if (atomic.cmpxchg<i32>(a, v, v | L.DEVTID_REPORTED) == v) return true;
+  }
+  return false; // unreachable
+}
+
+/** Count one detection of `kind` on entry (dev, page) (dev -1: no device entry involved). */
+function countViol(kind: i32, dev: i32, page: u32): void {
+  atomic.add<i32>(hdr(L.H_DETECTIONS) + (kind << 2), 1);
+  if (firstReport(dev, page)) atomic.add<i32>(hdr(L.H_VIOLATIONS) + (kind << 2), 1);
+}
+
+/** Count and record the details (T_VIOL: kind, page, pfn, gen wanted, gen found, device, the
+ *  thread that programmed the entry + 1 or 0) for the caller's witness. Returns -(kind + 1). */
+function violDetail(tid: u32, kind: i32, page: u32, pfn: i32, genWant: i32, genHave: i32, dev: i32): i32 {
   const v = threadAddr(tid) + L.T_VIOL;
   store<i32>(v, kind);
   store<i32>(v + 4, page);
@@ -327,21 +350,89 @@ export function inval_mark(start: u32, end: u32, delta: i32): void {
   store<i32>(v + 12, genWant);
   store<i32>(v + 16, genHave);
   store<i32>(v + 20, dev);
-  atomic.add<i32>(hdr(L.H_VIOLATIONS) + (kind << 2), 1);
+  store<i32>(v + 24, dev >= 0 ? atomic.load<i32>(devtidAddr(<u32>dev, page)) & L.DEVTID_TID_MASK : 0);
+  countViol(kind, dev, page);
   return -(kind + 1);
 }
 
-/** Callbacks done for [start,end): no device may still map a page of it. Returns the first
- *  device-mapped page found (and records the violation), or -1. */
-export function check_zapped(dev: u32, start: u32, end: u32, tid: u32): i32 {
+/** Callbacks done for [start,end) (the in-invalidation mark is already raised): no device may
+ *  still map a page of it. Returns the first device-mapped page found (violation `kind`), or -1. */
+export function check_zapped(dev: u32, start: u32, end: u32, tid: u32, kind: i32): i32 {
   for (let page = start; page < end; page++) {
     const e = atomic.load<i64>(devpteAddr(dev, page));
     if (<i32>e & L.DEV_VALID) {
-      violDetail(tid, L.V_DEVICE_PTE_DURING_INVALIDATION, page, <i32>(<u32>e >>> <u32>L.DEV_PFN_SHIFT), <i32>(e >>> 32), -1, dev);
+      violDetail(tid, kind, page, <i32>(<u32>e >>> <u32>L.DEV_PFN_SHIFT), <i32>(e >>> 32), -1, dev);
       return <i32>page;
     }
   }
   return -1;
+}
+
+/**
+ * A device entry (frame `pfn` at `gen`, writable if `write`) for `page` exists now: is it a lost
+ * race? The frame must still carry `gen` (use-after-free), no invalidation may be between
+ * callbacks-done and end (device-pte-during-invalidation), the page may not be PROT_NONE
+ * (access-to-protnone) and a writable entry needs a writable PTE where the PTE maps the same
+ * frame (write-to-readonly). Returns the kind, or -1.
+ */
+function entryStale(page: u32, pfn: u32, gen: i32, write: bool): i32 {
+  const f = frameAddr(pfn);
+  if (atomic.load<i32>(f + L.F_GEN) != gen || atomic.load<i32>(f + L.F_OWNER) != <i32>page + 1) return L.V_USE_AFTER_FREE;
+  if (atomic.load<i32>(INVAL_BASE + page * 4) != 0) return L.V_DEVICE_PTE_DURING_INVALIDATION;
+  const vma = vma_get(page);
+  if ((vma & L.VM_MAPPED) && !(vma & L.VM_READ)) return L.V_ACCESS_TO_PROTNONE;
+  if (write) {
+    const pte = pte_get(page);
+    if ((pte & L.PTE_TYPE_MASK) == L.PTE_PRESENT && ptePfn(pte) == pfn && !(pte & L.PTE_WRITE)) return L.V_WRITE_TO_READONLY;
+  }
+  return -1;
+}
+
+/**
+ * Free a frame that an invalidation unmapped (after its invalidate_range_end), checking that no
+ * device entry maps it: gen++ first, then scan each device's entry for `page` (the frame's only
+ * mapping) for one carrying the old gen. A program racing with this either sees the new gen or
+ * its entry is seen here. Returns 0 or -(use-after-free + 1), the programming thread in T_VIOL.
+ */
+export function frame_release(pfn: u32, page: u32, tid: u32, oracle: i32): i32 {
+  const gen = atomic.load<i32>(frameAddr(pfn) + L.F_GEN);
+  frame_free(pfn);
+  if (!oracle) return 0;
+  let res = 0;
+  for (let dev: u32 = 0; dev < DEVICES; dev++) {
+    const e = atomic.load<i64>(devpteAddr(dev, page));
+    const lo = <i32>e;
+    if (!(lo & L.DEV_VALID) || (<u32>lo >>> <u32>L.DEV_PFN_SHIFT) != pfn || <i32>(e >>> 32) != gen) continue;
+    if (res == 0) res = violDetail(tid, L.V_USE_AFTER_FREE, page, <i32>pfn, gen, gen + 1, <i32>dev);
+    else countViol(L.V_USE_AFTER_FREE, <i32>dev, page);
+  }
+  return res;
+}
+
+/**
+ * invalidate_range_end of a protection change (mprotect, fork's write-protect), after the
+ * protocol's end callback: no entry of device `dev` in [start,end) may allow more than the new
+ * PTE (writable over read-only, anything over PROT_NONE). Returns 0 or the first violation.
+ */
+export function check_prot(dev: u32, start: u32, end: u32, tid: u32): i32 {
+  let res = 0;
+  for (let page = start; page < end; page++) {
+    const e = atomic.load<i64>(devpteAddr(dev, page));
+    const lo = <i32>e;
+    if (!(lo & L.DEV_VALID)) continue;
+    const pfn = <u32>lo >>> <u32>L.DEV_PFN_SHIFT;
+    const vma = vma_get(page);
+    let kind = -1;
+    if ((vma & L.VM_MAPPED) && !(vma & L.VM_READ)) kind = L.V_ACCESS_TO_PROTNONE;
+    else if (lo & L.DEV_WRITE) {
+      const pte = pte_get(page);
+      if ((pte & L.PTE_TYPE_MASK) == L.PTE_PRESENT && ptePfn(pte) == pfn && !(pte & L.PTE_WRITE)) kind = L.V_WRITE_TO_READONLY;
+    }
+    if (kind < 0) continue;
+    if (res == 0) res = violDetail(tid, kind, page, <i32>pfn, <i32>(e >>> 32), -1, <i32>dev);
+    else countViol(kind, <i32>dev, page);
+  }
+  return res;
 }
 
 // ------------------------------------------------------------------------------------------
@@ -467,11 +558,10 @@ function walkPtUaf(tid: u32, page: u32, d: i32, gen: i32): i32 {
 
 /**
  * Program device `dev` from range record `r`'s hmm_pfns (the driver's "update device page
- * table"). Caller holds the protocol's user lock and has passed its retry check. The oracle
- * checks each page: its frame must still carry the gen the walk saw (else the page was freed
- * since the snapshot: use-after-free), and no invalidation of it may be between callbacks-done
- * and end. Every page is programmed (a broken protocol's effect is real); returns 0 or the
- * first violation as -(kind+1), details in T_VIOL.
+ * table"). Caller holds the protocol's user lock and has passed its retry check. Every page is
+ * programmed (a broken protocol's effect is real), each entry stored first and checked after
+ * (entryStale), so an invalidation that raises its mark and scans the entries cannot slip between
+ * a check and its store. Returns 0 or the first violation as -(kind+1), details in T_VIOL.
  */
 export function dev_program(dev: u32, r: u32, tid: u32, oracle: i32): i32 {
   const start = load<u32>(r + L.R_START);
@@ -484,15 +574,15 @@ export function dev_program(dev: u32, r: u32, tid: u32, oracle: i32): i32 {
     if (!(lo & L.HMM_PFN_VALID)) continue;
     const pfn = <u32>(lo & L.HMM_PFN_MASK);
     const gen = <i32>(e >>> 32);
-    if (oracle && res == 0) {
-      const now = atomic.load<i32>(frameAddr(pfn) + L.F_GEN);
-      if (now != gen) res = violDetail(tid, L.V_USE_AFTER_FREE, page, <i32>pfn, gen, now, dev);
-      else if (atomic.load<i32>(INVAL_BASE + page * 4) != 0)
-        res = violDetail(tid, L.V_DEVICE_PTE_DURING_INVALIDATION, page, <i32>pfn, gen, now, dev);
-    }
     let d = L.DEV_VALID | <i32>(pfn << <u32>L.DEV_PFN_SHIFT);
     if (lo & L.HMM_PFN_WRITE) d |= L.DEV_WRITE;
+    atomic.store<i32>(devtidAddr(dev, page), <i32>tid + 1);
     atomic.store<i64>(devpteAddr(dev, page), (<i64>gen << 32) | <i64>(<u32>d));
+    if (!oracle) continue;
+    const kind = entryStale(page, pfn, gen, (lo & L.HMM_PFN_WRITE) != 0);
+    if (kind < 0) continue;
+    if (res == 0) res = violDetail(tid, kind, page, <i32>pfn, gen, atomic.load<i32>(frameAddr(pfn) + L.F_GEN), <i32>dev);
+    else countViol(kind, <i32>dev, page);
   }
   return res;
 }
@@ -521,11 +611,11 @@ export function dmaseq_addr(tid: u32): u32 {
  * The access is bracketed by the thread's in-flight word so an invalidation's fence can wait
  * for it. Returns 0 (no device entry: the device would fault), 1 (access done), 2 (write to a
  * read-only device entry: refused), or -(kind+1) on a violation (details in T_VIOL):
- * use-after-free (frame gen or content differs from what was programmed), write-to-readonly
- * (device writes while the CPU PTE for that frame is read-only), device-pte-during-invalidation.
+ * any kind entryStale finds (use-after-free also when the frame is freed mid-transfer).
  */
 export function dma_access(dev: u32, page: u32, write: i32, value: i32, tid: u32, oracle: i32, len: i32): i32 {
   const seq = DMASEQ_BASE + tid * <u32>L.LINE;
+  store<i32>(seq + L.DMASEQ_PAGE, page);
   atomic.add<i32>(seq, 1); // odd: in flight
   const e = atomic.load<i64>(devpteAddr(dev, page));
   const lo = <i32>e;
@@ -538,16 +628,8 @@ export function dma_access(dev: u32, page: u32, write: i32, value: i32, tid: u32
     else {
       res = 1;
       if (oracle) {
-        const now = atomic.load<i32>(f + L.F_GEN);
-        if (now != gen || atomic.load<i32>(f + L.F_OWNER) != <i32>page + 1)
-          res = violDetail(tid, L.V_USE_AFTER_FREE, page, <i32>pfn, gen, now, dev);
-        else if (atomic.load<i32>(INVAL_BASE + page * 4) != 0)
-          res = violDetail(tid, L.V_DEVICE_PTE_DURING_INVALIDATION, page, <i32>pfn, gen, now, dev);
-        else if (write) {
-          const pte = pte_get(page);
-          if ((pte & L.PTE_TYPE_MASK) == L.PTE_PRESENT && ptePfn(pte) == pfn && !(pte & L.PTE_WRITE))
-            res = violDetail(tid, L.V_WRITE_TO_READONLY, page, <i32>pfn, gen, now, dev);
-        }
+        const kind = entryStale(page, pfn, gen, write != 0);
+        if (kind >= 0) res = violDetail(tid, kind, page, <i32>pfn, gen, atomic.load<i32>(f + L.F_GEN), dev);
       }
       // the transfer: `len` beats on the frame's data; the frame must stay ours throughout
       for (let i = 0; i < len; i++) {
@@ -561,7 +643,7 @@ export function dma_access(dev: u32, page: u32, write: i32, value: i32, tid: u32
     }
   }
   atomic.add<i32>(seq, 1); // even: done
-  if (atomic.load<i32>(seq + 4) != 0) atomic.notify(seq, 64); // a fence sleeps on it
+  if (atomic.load<i32>(seq + L.DMASEQ_FENCERS) != 0) atomic.notify(seq, 64); // a fence sleeps on it
   return res;
 }
 

@@ -12,6 +12,8 @@ export const VIOLATION_KIND_TABLE = [
   { kind: 'page-table-use-after-free', short: 'pt-uaf' },
   { kind: 'deadlock', short: 'deadlock' },
   { kind: 'stall', short: 'stall' },
+  { kind: 'access-to-protnone', short: 'protnone' },
+  { kind: 'contract', short: 'contract' },
 ] as const;
 
 export type ViolationKind = (typeof VIOLATION_KIND_TABLE)[number]['kind'];

@@ -91,7 +91,12 @@ export interface ProtocolResult {
   ops: number;
   opsPerSec: number;
   retries: number;
+  /** Lost races by kind: distinct stale device entries (per entry and frame gen), or one per
+   *  walk / liveness finding. */
   violations: Partial<Record<ViolationKind, number>>;
+  /** Raw detections by kind: every time a check saw a stale entry (one entry hit by DMA a
+   *  thousand times is 1 violation, 1,000 detections). */
+  detections?: Partial<Record<ViolationKind, number>>;
   firstViolationMs: number | null;
   witnesses: Witness[];
   durationMs: number;

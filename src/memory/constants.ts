@@ -25,7 +25,7 @@ export const L = {
   /** Everything below BASE belongs to the AssemblyScript module's (constant) static data. */
   BASE: 65536,
   MAGIC: 0x484d4d53, // 'HMMS'
-  LAYOUT_VERSION: 3,
+  LAYOUT_VERSION: 4,
 
   // ---- header (at BASE): config and region bases, one word each, then hot lines ----
   H_MAGIC: 0,
@@ -70,7 +70,11 @@ export const L = {
   H_MMAP_LOCK: 448, // rwsem (one line)
   H_START_EPOCH: 512, // f64: epoch ms at which the run started (written once, before go)
   H_ANON_VMA_LOCK: 576, // rwsem: rmap walkers (migrate, reclaim) read, munmap write (frees tables)
-  H_SIZE: 640,
+  H_DETECTIONS: 640, // i32[16]: raw detections by kind (H_VIOLATIONS counts distinct lost races)
+  H_DEVTID_BASE: 704, // region base: per device entry, the thread that programmed it (below)
+  H_INV_BEGUN: 768, // invalidations whose callbacks began / whose end returned (the ABA window's clock)
+  H_INV_ENDED: 772,
+  H_SIZE: 832,
 
   // ---- frames (physical pages) ----
   FRAME_SIZE: 32,
@@ -111,6 +115,10 @@ export const L = {
   DEV_VALID: 1,
   DEV_WRITE: 2,
   DEV_PFN_SHIFT: 2,
+  // per device entry (devtid region, one i32): programming thread id + 1 in [15:0]; [30] set once a
+  // check has counted this entry as a lost race (later detections of it are raw detections only)
+  DEVTID_TID_MASK: 0xffff,
+  DEVTID_REPORTED: 0x40000000,
 
   // ---- hmm_pfns entries: one i64 per page ----
   // low word: [31] valid, [30] write, [29] error, [28:0] pfn ; high word: frame gen seen by the walk
@@ -154,10 +162,20 @@ export const L = {
   T_HELD: 80, // i32[8]: held lock addresses | mode in low 2 bits
   T_RING_HEAD: 112,
   T_VIOL: 128, // i32[16] scratch: violation details written by Wasm
+  T_COV: 192, // i32[8] race-window coverage counters (owner writes; oracle/coverage.ts names them)
+  T_WALKING: 224, // driver: 1 while its hmm_range_fault runs
+  T_SNAPSHOT: 228, // driver: 1 from a walk that returned 0 until it programs or populate returns
+  T_CALLBACK: 232, // the protocol callback this thread is in (oracle/coverage.ts CALLBACKS index + 1), 0 = none
+  T_INV_BEGUN: 236, // driver: H_INV_BEGUN when its last walk began
   HELD_MAX: 8,
   HELD_MUTEX: 1,
   HELD_READ: 2,
   HELD_WRITE: 3,
+
+  // ---- DMA in-flight line (one per thread): [0] seq, odd while an access is in flight; [4] fencers
+  // asleep on it; [8] the page of the access in flight (race-window coverage reads it)
+  DMASEQ_FENCERS: 4,
+  DMASEQ_PAGE: 8,
 
   // ---- event rings: per thread, RING_ENTRIES entries of 8 words ----
   EV_SIZE: 32,

@@ -30,6 +30,7 @@ export function writeHeader(i32: Int32Array, lay: Layout, flags: number): void {
   h(L.H_SWAP_BASE, lay.swapBase);
   h(L.H_INVAL_BASE, lay.invalBase);
   h(L.H_DEVPT_BASE, lay.devptBase);
+  h(L.H_DEVTID_BASE, lay.devtidBase);
   h(L.H_RANGES_BASE, lay.rangesBase);
   h(L.H_THREADS_BASE, lay.threadsBase);
   h(L.H_RINGS_BASE, lay.ringsBase);

@@ -39,6 +39,7 @@ export interface Layout {
   swapBase: number;
   invalBase: number;
   devptBase: number;
+  devtidBase: number;
   rangesBase: number;
   rangeSize: number;
   threadsBase: number;
@@ -107,6 +108,7 @@ export function computeLayout(cfg: LayoutConfig): Layout {
   const swapBase = take(config.pages * 4);
   const invalBase = take(config.pages * 4);
   const devptBase = take(config.devices * config.pages * 8);
+  const devtidBase = take(config.devices * config.pages * 4);
   const rangeSize = alignLine(L.R_HDR + config.rangeMax * 8);
   const rangesBase = take(config.threads * rangeSize);
   const threadsBase = take(config.threads * L.THREAD_SIZE);
@@ -126,7 +128,7 @@ export function computeLayout(cfg: LayoutConfig): Layout {
     );
   return {
     config, frames, tables, dirEntries, firstTableFrame, framesBase, tableStoreBase, dirBase,
-    vmaBase, swapBase, invalBase, devptBase, rangesBase, rangeSize, threadsBase, ringsBase,
+    vmaBase, swapBase, invalBase, devptBase, devtidBase, rangesBase, rangeSize, threadsBase, ringsBase,
     protoMmBase, protoSubBase, protoRangeBase, subrecBase, dmaseqBase, totalBytes, wasmPages,
   };
 }

@@ -38,7 +38,9 @@ export interface HmmWasm {
   migrate_page(page: number): number;
   reclaim_page(page: number): number;
   inval_mark(start: number, end: number, delta: number): void;
-  check_zapped(dev: number, start: number, end: number, tid: number): number;
+  check_zapped(dev: number, start: number, end: number, tid: number, kind: number): number;
+  frame_release(pfn: number, page: number, tid: number, oracle: number): number;
+  check_prot(dev: number, start: number, end: number, tid: number): number;
   hmm_range_fault(r: number, from: number, tid: number, stop: number, paused: number): number;
   dev_program(dev: number, r: number, tid: number, oracle: number): number;
   dev_zap(dev: number, start: number, end: number): void;

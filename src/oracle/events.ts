@@ -7,6 +7,7 @@
  */
 import { L } from '../memory/layout.js';
 import { kindLabel } from '../api/kinds.js';
+import { contractName } from './contract.js';
 
 export const EV = {
   INV_START: 1, // a start, b end, c event kind, d blockable, e 1 (begin) / 0 (callbacks refused: -EAGAIN)
@@ -141,6 +142,8 @@ export function describe(e: RawEvent, names: RenderNames): string {
       const label = kindLabel(e.a);
       if (e.a === L.V_PAGE_TABLE_USE_AFTER_FREE) return `read page table pfn ${e.c} for ${hex(e.b)}: gen ${e.d} -> ${e.e}  ${label}`;
       if (e.a === L.V_WRITE_TO_READONLY) return `write dev${e.f}[${hex(e.b)}] -> pfn ${e.c}: CPU PTE is read-only  ${label}`;
+      if (e.a === L.V_ACCESS_TO_PROTNONE) return `dev${e.f}[${hex(e.b)}] -> pfn ${e.c}: the page is PROT_NONE  ${label}`;
+      if (e.a === L.V_CONTRACT) return `${contractName(e.c)} [${hex(e.b)},${hex(e.d)})  ${label}`;
       if (e.a === L.V_DEVICE_PTE_DURING_INVALIDATION) return `dev${e.f}[${hex(e.b)}] -> pfn ${e.c} valid inside an invalidation  ${label}`;
       return `dev${e.f}[${hex(e.b)}] -> pfn ${e.c} gen ${e.e} != ${e.d}  ${label}`;
     }

@@ -19,6 +19,8 @@ export interface Capture {
   genWant: number;
   genHave: number;
   device: number;
+  /** The thread that programmed the stale entry, or -1 (not a device entry, or unknown). */
+  programmer: number;
   events: RawEvent[];
 }
 
@@ -48,7 +50,7 @@ export class Oracle {
     const kind = VIOLATION_KINDS[kindIdx];
     const v = (this.layout.threadsBase + this.tid * L.THREAD_SIZE + L.T_VIOL) >> 2;
     const i32 = this.i32;
-    const page = i32[v + 1], pfn = i32[v + 2], genWant = i32[v + 3], genHave = i32[v + 4], device = i32[v + 5];
+    const page = i32[v + 1], pfn = i32[v + 2], genWant = i32[v + 3], genHave = i32[v + 4], device = i32[v + 5], programmer = i32[v + 6] - 1;
     const ticket = this.wasm.ev(this.tid, EV.VIOLATION, kindIdx, page, pfn, genWant, genHave, device);
     this.counts[kind] = (this.counts[kind] ?? 0) + 1;
     const atMs = epochNow() - this.startEpochMs();
@@ -56,7 +58,7 @@ export class Oracle {
     if (this.captures.filter((c) => c.kind === kind).length < CAPTURES_PER_KIND) {
       const c = this.layout.config;
       const events = readRings(i32, this.layout.ringsBase, c.threads, c.ringEntries, ticket - WINDOW_TICKETS).filter((e) => e.ticket <= ticket);
-      this.captures.push({ kind, thread: this.tid, ticket, atMs, page, pfn, genWant, genHave, device, events });
+      this.captures.push({ kind, thread: this.tid, ticket, atMs, page, pfn, genWant, genHave, device, programmer, events });
     }
     if (this.stopOnViolation) Atomics.store(i32, (L.BASE + L.H_STOP) >> 2, 1);
   };

@@ -14,6 +14,7 @@
  */
 import { EV, describe, eventPages, type RawEvent, type RenderNames } from './events.js';
 import type { Capture } from './oracle.js';
+import { contractName } from './contract.js';
 import type { Witness, WitnessEvent } from '../api/types.js';
 
 export const WITNESS_MAX_LINES = 40;
@@ -143,7 +144,9 @@ export function formatLines(lines: WitnessEvent[]): string {
 
 export function renderWitness(c: Capture, names: RenderNames, protocol: string, seed: number): Witness {
   const events = renderEvents(selectWitnessEvents(c), names);
-  const summary = `${c.kind} on page 0x${c.page.toString(16)}` + (c.pfn >= 0 ? ` (pfn ${c.pfn}${c.genWant !== c.genHave && c.genHave >= 0 ? `, gen ${c.genWant} -> ${c.genHave}` : ''})` : '') + ` detected by T${c.thread} ${names.roles[c.thread] ?? ''} at ${c.atMs.toFixed(1)} ms`;
+  const what = c.kind === 'contract' ? ` (${contractName(c.pfn)})` : c.pfn >= 0 ? ` (pfn ${c.pfn}${c.genWant !== c.genHave && c.genHave >= 0 ? `, gen ${c.genWant} -> ${c.genHave}` : ''})` : '';
+  const entry = c.kind !== 'contract' && c.device >= 0 && c.programmer >= 0 ? ` in dev${c.device}'s entry programmed by T${c.programmer} ${names.roles[c.programmer] ?? ''}` : '';
+  const summary = `${c.kind} on page 0x${c.page.toString(16)}${what}${entry} detected by T${c.thread} ${names.roles[c.thread] ?? ''} at ${c.atMs.toFixed(1)} ms`;
   const text = `${protocol}: ${summary}\n${formatLines(events)}\nrerun: hmmsim stress --protocol ${protocol} --seed ${seed}`;
   return { kind: c.kind, thread: c.thread, role: names.roles[c.thread] ?? '?', atMs: c.atMs, page: c.page, summary, events, text };
 }

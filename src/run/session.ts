@@ -39,6 +39,7 @@ export function verdictOf(expect: Expectation, violations: Partial<Record<Violat
 const STOP = (L.BASE + L.H_STOP) >> 2;
 const GO = (L.BASE + L.H_GO) >> 2;
 const VIOL = (L.BASE + L.H_VIOLATIONS) >> 2;
+const DETECT = (L.BASE + L.H_DETECTIONS) >> 2;
 
 export class Session {
   readonly memory: WebAssembly.Memory;
@@ -145,6 +146,16 @@ export class Session {
     return v;
   }
 
+  /** Raw detections by kind (a stale entry hit again and again counts once in violations()). */
+  detections(): Partial<Record<ViolationKind, number>> {
+    const v: Partial<Record<ViolationKind, number>> = {};
+    VIOLATION_KINDS.forEach((k, i) => {
+      const c = Atomics.load(this.i32, DETECT + i);
+      if (c) v[k] = c;
+    });
+    return v;
+  }
+
   violationTotal(): number {
     let s = 0;
     for (let i = 0; i < VIOLATION_KINDS.length; i++) s += Atomics.load(this.i32, VIOL + i);
@@ -179,6 +190,7 @@ export class Session {
     const blockedForMs = this.blocked.map((b) => (b.addr ? nowMs - b.since : 0));
     this.liveness = livenessWitness(this.i32, this.layout, this.options.proto, this.names, stuck, forMs, epochNow() - this.startEpoch, this.options.seed, blockedForMs);
     Atomics.add(this.i32, VIOL + VIOLATION_KINDS.indexOf(this.liveness.kind), 1);
+    Atomics.add(this.i32, DETECT + VIOLATION_KINDS.indexOf(this.liveness.kind), 1);
     this.stop();
     return this.liveness;
   }
@@ -207,7 +219,7 @@ export class Session {
     return {
       name: proto.name, description: proto.description, expect,
       verdict: verdictOf(expect, violations, error),
-      ops, opsPerSec: Math.round(ops / (Math.max(elapsedMs, 1) / 1000)), retries, violations,
+      ops, opsPerSec: Math.round(ops / (Math.max(elapsedMs, 1) / 1000)), retries, violations, detections: this.detections(),
       firstViolationMs: firsts.length ? Math.round(Math.min(...firsts) * 10) / 10 : null,
       witnesses, durationMs: Math.round(elapsedMs), roleOps,
       ...(error ? { error } : {}),

@@ -31,8 +31,10 @@ function cowBreak(ctx: Ctx, page: number): number {
   return 0;
 }
 
-/** Free a frame that an invalidation unmapped (after its invalidate_range_end). */
+/** Free a frame that an invalidation unmapped (after its invalidate_range_end); the oracle checks
+ *  that no device entry still maps it. */
 export function freeFrame(ctx: Ctx, pfn: number, page: number): void {
-  ctx.wasm.frame_free(pfn);
+  const ret = ctx.wasm.frame_release(pfn, page, ctx.tid, ctx.opts.oracle ? 1 : 0);
   ctx.trace(EV.FREE, pfn, page, ctx.wasm.frame_gen(pfn));
+  if (ret < 0) ctx.opts.onViolation(ret);
 }
