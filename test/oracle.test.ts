@@ -49,7 +49,7 @@ describe('oracle: every kind can fire', () => {
     invalidateRangeEnd(h.ctx, inv);
   });
 
-  it('device-pte-during-invalidation: callbacks returned with the device still mapping the range', async () => {
+  it('contract: callbacks returned true with the device still mapping the range', async () => {
     const h = await harness('interval-v5.5');
     expect(h.deviceFault(40, 44, false)).toBe('ok');
     const proto = h.ctx.proto;
@@ -61,7 +61,7 @@ describe('oracle: every kind can fire', () => {
     } finally {
       proto.invalidateStart = saved;
     }
-    expect(h.violations).toEqual([KIND.dpte]);
+    expect(h.violations).toEqual([L.V_CONTRACT]);
   });
 
   it('write-to-readonly: the device writes while the CPU PTE is read-only', async () => {

@@ -15,7 +15,8 @@ describe('sound kernel protocols: zero violations with all four roles in paralle
       const p = r.protocols[0];
       expect(p.error).toBeUndefined();
       expect(p.violations).toEqual({});
-      expect(p.verdict).toBe('pass');
+      expect(['pass', 'inconclusive']).toContain(p.verdict); // inconclusive: clean, but a race window was never hit
+      expect(p.coverage!.aba).toBeGreaterThan(0);
       expect(p.ops).toBeGreaterThanOrEqual(100_000);
       for (const role of ['cpu', 'invalidator', 'driver', 'dma'] as const) expect(p.roleOps[role] ?? 0).toBeGreaterThan(1000);
       expect(p.firstViolationMs).toBeNull();

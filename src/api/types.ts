@@ -83,11 +83,15 @@ export interface Witness {
   text: string;
 }
 
+export type Verdict = 'pass' | 'fail' | 'inconclusive';
+
 export interface ProtocolResult {
   name: string;
   description: string;
   expect: Expectation;
-  verdict: 'pass' | 'fail';
+  /** 'inconclusive': a sound protocol showed no violation but some relevant race window was never
+   *  hit (see `coverage`); it counts as matching its expectation (exit 0). */
+  verdict: Verdict;
   ops: number;
   opsPerSec: number;
   retries: number;
@@ -100,6 +104,8 @@ export interface ProtocolResult {
   firstViolationMs: number | null;
   witnesses: Witness[];
   durationMs: number;
+  /** Race-window coverage: how many times each dangerous interleaving happened (oracle/coverage.ts). */
+  coverage?: Record<string, number>;
   /** Operations per role. */
   roleOps: Partial<Record<RoleName, number>>;
   /** A harness failure (worker crash, plugin threw, harness watchdog): verdict is 'fail'. */

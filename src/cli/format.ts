@@ -36,13 +36,25 @@ export function formatMs(ms: number | null): string {
 
 export function verdictLabel(p: ProtocolResult): string {
   if (p.error) return 'ERROR';
-  return p.verdict === 'pass' ? 'pass' : 'FAIL';
+  return p.verdict === 'pass' ? 'pass' : p.verdict === 'inconclusive' ? 'inconclusive' : 'FAIL';
+}
+
+/** Does the verdict match the expectation (pass, or a sound protocol's inconclusive clean run)? */
+export const asExpected = (p: ProtocolResult): boolean => !p.error && (p.verdict === 'pass' || p.verdict === 'inconclusive');
+
+/** The coverage line: each race window and how often it was hit. */
+export function formatCoverage(p: ProtocolResult): string {
+  return Object.entries(p.coverage ?? {}).map(([w, n]) => `${w} ${int(n)}`).join(', ');
 }
 
 /** Why a verdict is not 'pass', in one line (undefined when it passed). */
 export function verdictReason(p: ProtocolResult): string | undefined {
   if (p.error) return `harness failure: ${oneLine(p.error.message)}${p.error.protocolMethod ? ` (in ${p.error.protocolMethod})` : ''}`;
   if (p.verdict === 'pass') return undefined;
+  if (p.verdict === 'inconclusive') {
+    const missed = Object.entries(p.coverage ?? {}).filter(([w, n]) => !n && w !== 'nonblock-failed').map(([w]) => w);
+    return `inconclusive: no violation, but these race windows were never hit: ${missed.join(', ')} (try a longer --duration)`;
+  }
   const seen = kindsSeen(p);
   if (p.expect === 'sound') {
     return seen.length > 0
@@ -92,6 +104,8 @@ export function formatVerdictTable(result: RunResult): string {
   ];
   const legend = [...used].filter((k) => KIND_SHORT[k] && KIND_SHORT[k] !== k).map((k) => `${KIND_SHORT[k]} = ${k}`);
   if (legend.length > 0) out.push(legend.join('; '));
+  const covered = result.protocols.filter((p) => p.coverage);
+  if (covered.length > 0) out.push('race windows hit:', ...covered.map((p) => `  ${p.name}: ${formatCoverage(p)}`));
   const notes = result.protocols.map((p) => [p.name, verdictReason(p)] as const).filter(([, r]) => r !== undefined);
   if (notes.length > 0) out.push('', ...notes.map(([n, r]) => `${n}: ${r}`));
   return out.join('\n');
@@ -127,7 +141,7 @@ export function formatErrors(result: RunResult): string {
 /** Exit code from a finished run: 3 on any harness failure, 1 on any verdict that differs, else 0. */
 export function exitCodeFor(result: RunResult): 0 | 1 | 3 {
   if (result.protocols.some((p) => p.error)) return 3;
-  if (result.protocols.some((p) => p.verdict !== 'pass')) return 1;
+  if (result.protocols.some((p) => !asExpected(p))) return 1;
   return 0;
 }
 
@@ -135,9 +149,10 @@ export function exitCodeFor(result: RunResult): 0 | 1 | 3 {
 export function formatSummary(result: RunResult, rerun: string): string {
   const ps = result.protocols;
   const errors = ps.filter((p) => p.error).length;
-  const differ = ps.filter((p) => !p.error && p.verdict !== 'pass').length;
+  const differ = ps.filter((p) => !p.error && !asExpected(p)).length;
+  const inconclusive = ps.filter((p) => !p.error && p.verdict === 'inconclusive').length;
   const ok = ps.length - errors - differ;
-  const parts = [`${ps.length} protocol${ps.length === 1 ? '' : 's'}: ${ok} as expected`];
+  const parts = [`${ps.length} protocol${ps.length === 1 ? '' : 's'}: ${ok} as expected${inconclusive ? ` (${inconclusive} inconclusive)` : ''}`];
   if (differ) parts.push(`${differ} differ${differ === 1 ? 's' : ''} from expectation`);
   if (errors) parts.push(`${errors} harness failure${errors === 1 ? '' : 's'}`);
   return [

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { create } from 'xmlbuilder2';
 import { VIOLATION_KINDS } from '../api/kinds.js';
 import type { ProtocolResult, RunResult, ViolationKind } from '../api/types.js';
-import { formatExpect, verdictReason } from './format.js';
+import { asExpected, formatExpect, verdictReason } from './format.js';
 
 /** One protocol in the JSON report (the names are an interface: scripts rely on them). */
 export interface JsonProtocol extends Omit<ProtocolResult, 'violations' | 'error'> {
@@ -44,6 +44,8 @@ export function toJsonReport(r: RunResult): JsonReport {
         opsPerSec: p.opsPerSec,
         retries: p.retries,
         violations,
+        detections: Object.fromEntries(VIOLATION_KINDS.map((k) => [k, p.detections?.[k] ?? 0])),
+        coverage: p.coverage ?? {},
         firstViolationMs: p.firstViolationMs ?? null,
         durationMs: p.durationMs,
         roleOps: p.roleOps,
@@ -63,7 +65,7 @@ const xmlText = (s: string) => s.replace(XML_BAD, '?');
 export function toJUnit(r: RunResult, timestamp = new Date()): string {
   const ps = r.protocols;
   const errors = ps.filter((p) => p.error).length;
-  const failures = ps.filter((p) => !p.error && p.verdict !== 'pass').length;
+  const failures = ps.filter((p) => !p.error && !asExpected(p)).length;
   const time = (ms: number) => (Math.max(0, ms) / 1000).toFixed(3);
   const total = ps.reduce((s, p) => s + (p.durationMs ?? 0), 0);
 
@@ -97,7 +99,7 @@ export function toJUnit(r: RunResult, timestamp = new Date()): string {
     if (p.error) {
       tc.ele('error', { message: xmlText(p.error.message.split('\n')[0]), type: 'HarnessFailure' })
         .txt(xmlText(p.error.stack ?? p.error.message));
-    } else if (p.verdict !== 'pass') {
+    } else if (!asExpected(p)) {
       const w = p.witnesses[0];
       tc.ele('failure', { message: xmlText(verdictReason(p) ?? 'verdict differs from expectation'), type: w ? w.kind : 'ExpectationNotMet' })
         .txt(xmlText(w ? `${w.text.trimEnd()}\n\n${summary}` : summary));

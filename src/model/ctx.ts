@@ -14,6 +14,7 @@ import { RwSem } from '../sync/rwsem.js';
 import { type SyncEnv, WAIT, block, now } from '../sync/env.js';
 import type { HmmWasm } from '../memory/wasm.js';
 import { Rng } from './random.js';
+import { snapshotDone, walkWindow, zapWindow } from '../oracle/coverage.js';
 
 /**
  * The protocol as the model calls it: its name, state and callbacks. The contract of each
@@ -162,6 +163,7 @@ export class Ctx implements Tracer {
     let ret: number;
     let faults = 0;
     this.trace(EV.WALK_BEGIN, range.start, range.end);
+    walkWindow(this, true);
     // with widenWindows, sometimes pause the walk half-way (the page-table walk is a race window)
     let stop = this.opts.widen && this.rng.chance(0.5) ? range.start + 1 + this.rng.int(Math.max(1, range.end - range.start - 1)) : -1;
     let paused = 0;
@@ -196,14 +198,32 @@ export class Ctx implements Tracer {
       this.opts.onViolation(-(L.V_PAGE_TABLE_USE_AFTER_FREE + 1));
       ret = L.EBUSY;
     }
+    walkWindow(this, false, ret === 0);
     if (this.ev) {
       const first = Atomics.load(i32, (r + L.R_HDR) >> 2);
       const valid = ret === 0 && (first & L.HMM_PFN_VALID) !== 0;
       this.trace(EV.WALK, range.start, range.end, ret, valid ? first & L.HMM_PFN_MASK : -1, valid ? Atomics.load(i32, (r + L.R_HDR + 4) >> 2) : 0);
     }
     // between the snapshot and the driver's check is where the seed's race lives
-    if (ret === 0) this.widen(0.5, 50);
+    if (ret === 0) {
+      this.widen(0.5, 50);
+      this.widenAba();
+    }
     return ret;
+  }
+
+  /**
+   * Widening of the ABA window: an invalidation that began after this driver's walk began gets up
+   * to 1 ms to end before the driver goes on to its check (a sound protocol retries; one that
+   * checks a flag that is valid again maps a stale snapshot).
+   */
+  private widenAba(): void {
+    if (!this.opts.widen) return;
+    const i32 = this.env.i32;
+    const since = i32[(this.layout.threadsBase + this.env.tid * L.THREAD_SIZE + L.T_INV_BEGUN) >> 2];
+    if (Atomics.load(i32, (L.BASE + L.H_INV_BEGUN) >> 2) <= since) return;
+    const until = now() + 1;
+    while (Atomics.load(i32, (L.BASE + L.H_INV_ENDED) >> 2) <= since && now() < until);
   }
 
   /**
@@ -213,6 +233,7 @@ export class Ctx implements Tracer {
    */
   programDevice(sub: Sub, range: HmmRange): void {
     this.widen();
+    snapshotDone(this);
     const ret = this.wasm.dev_program(sub.device, range.addr, this.env.tid, this.opts.oracle ? 1 : 0);
     if (this.ev) {
       const i32 = this.env.i32;
@@ -228,6 +249,7 @@ export class Ctx implements Tracer {
     const s = Math.max(start, sub.start);
     const e = Math.min(end, sub.end);
     if (s >= e) return;
+    zapWindow(this, this.opts.dmaTids[sub.device] ?? [], this.wasm.dmaseq_addr, s, e);
     this.wasm.dev_zap(sub.device, s, e);
     this.trace(EV.DEV_ZAP, s, e, sub.device);
   }

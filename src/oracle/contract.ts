@@ -27,9 +27,8 @@ interface BreachCtx {
   opts: { oracle: boolean; onViolation: (ret: number) => void };
 }
 
-/** Record breach `code` on [start, end) (device, or -1) and report it. */
-export function reportBreach(ctx: BreachCtx, code: number, start: number, end: number, device = -1): void {
-  if (!ctx.opts.oracle) return;
+/** Write breach `code` on [start, end) into this thread's T_VIOL (a Wasm check counted it). */
+export function breachDetails(ctx: BreachCtx, code: number, start: number, end: number, device = -1): void {
   const i32 = ctx.env.i32;
   const v = (ctx.layout.threadsBase + ctx.env.tid * L.THREAD_SIZE + L.T_VIOL) >> 2;
   i32[v] = L.V_CONTRACT;
@@ -39,6 +38,13 @@ export function reportBreach(ctx: BreachCtx, code: number, start: number, end: n
   i32[v + 4] = -1;
   i32[v + 5] = device;
   i32[v + 6] = 0;
+}
+
+/** Record breach `code` on [start, end) (device, or -1), count it and report it. */
+export function reportBreach(ctx: BreachCtx, code: number, start: number, end: number, device = -1): void {
+  if (!ctx.opts.oracle) return;
+  const i32 = ctx.env.i32;
+  breachDetails(ctx, code, start, end, device);
   Atomics.add(i32, ((L.BASE + L.H_VIOLATIONS) >> 2) + L.V_CONTRACT, 1);
   Atomics.add(i32, ((L.BASE + L.H_DETECTIONS) >> 2) + L.V_CONTRACT, 1);
   ctx.opts.onViolation(-(L.V_CONTRACT + 1));

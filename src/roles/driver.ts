@@ -7,6 +7,8 @@ import { L } from '../memory/layout.js';
 import { EV } from '../oracle/events.js';
 import type { RoleContext } from './role.js';
 import { callProto } from '../protocols/call.js';
+import { BREACH, heldLocks, reportBreach } from '../oracle/contract.js';
+import { snapshotDone } from '../oracle/coverage.js';
 
 export function driverOp(rc: RoleContext): void {
   const { ctx, rng, stats } = rc;
@@ -20,7 +22,10 @@ export function driverOp(rc: RoleContext): void {
   const range = ctx.range;
   range.setup(start, start + len, write, true, sub.id, rc.device);
   for (;;) {
+    const held = heldLocks(ctx);
     const r = callProto(ctx, 'populate', () => proto.populate(ctx, sub, range));
+    snapshotDone(ctx);
+    if (heldLocks(ctx) > held) reportBreach(ctx, BREACH.LOCK_HELD, start, start + len, rc.device);
     if (r === 'retry') {
       stats.retries++;
       Atomics.add(ctx.env.i32, (ctx.layout.threadsBase + ctx.tid * L.THREAD_SIZE + L.T_RETRIES) >> 2, 1);

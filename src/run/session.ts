@@ -19,7 +19,8 @@ import { epochNow } from '../oracle/oracle.js';
 import { PluginError } from '../protocols/call.js';
 import { DEFAULTS } from '../config/defaults.js';
 import type { RoleTask, RoleResult } from './thread.js';
-import type { Expectation, ProtocolResult, RoleName, Witness } from '../api/types.js';
+import type { Expectation, ProtocolResult, RoleName, Verdict, Witness } from '../api/types.js';
+import { RELEVANT_WINDOWS, readCoverage } from '../oracle/coverage.js';
 
 /** The run's settings: what every role thread gets (RoleTask), plus the protocol and the roles. */
 export interface SessionOptions
@@ -28,11 +29,19 @@ export interface SessionOptions
   roles: RoleName[];
 }
 
-/** Sound: no violation. Broken: at least one declared kind, and nothing undeclared. */
-export function verdictOf(expect: Expectation, violations: Partial<Record<ViolationKind, number>>, error?: unknown): 'pass' | 'fail' {
+/**
+ * Sound: no violation (and, when `coverage` is given, every relevant race window hit at least
+ * once, else 'inconclusive'). Broken: at least one declared kind, and nothing undeclared.
+ */
+export function verdictOf(
+  expect: Expectation, violations: Partial<Record<ViolationKind, number>>, error?: unknown, coverage?: Partial<Record<string, number>>,
+): Verdict {
   if (error) return 'fail';
   const seen = (Object.keys(violations) as ViolationKind[]).filter((k) => (violations[k] ?? 0) > 0);
-  if (expect === 'sound') return seen.length === 0 ? 'pass' : 'fail';
+  if (expect === 'sound') {
+    if (seen.length) return 'fail';
+    return coverage && RELEVANT_WINDOWS.some((w) => !coverage[w]) ? 'inconclusive' : 'pass';
+  }
   return seen.length > 0 && seen.every((k) => expect.violates.includes(k)) ? 'pass' : 'fail';
 }
 
@@ -216,9 +225,10 @@ export class Session {
     if (!error && crashed) error = { message: `harness: worker crashed: ${crashed.message}`, stack: crashed.stack };
     if (!error && harnessError) error = { message: `harness: ${harnessError}` };
     const expect = proto.expect ?? 'sound';
+    const coverage = readCoverage(this.i32, this.layout.threadsBase, this.layout.config.threads);
     return {
       name: proto.name, description: proto.description, expect,
-      verdict: verdictOf(expect, violations, error),
+      verdict: verdictOf(expect, violations, error, coverage), coverage,
       ops, opsPerSec: Math.round(ops / (Math.max(elapsedMs, 1) / 1000)), retries, violations, detections: this.detections(),
       firstViolationMs: firsts.length ? Math.round(Math.min(...firsts) * 10) / 10 : null,
       witnesses, durationMs: Math.round(elapsedMs), roleOps,

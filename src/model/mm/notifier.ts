@@ -14,38 +14,65 @@ import { EV, INV_EVENTS, type InvEvent } from '../../oracle/events.js';
 import type { Ctx } from '../ctx.js';
 import type { Invalidation } from '../range.js';
 import { callProto } from '../../protocols/call.js';
+import { BREACH, breachDetails, heldLocks, reportBreach } from '../../oracle/contract.js';
+import { WINDOW, countWindow, windowsAtCallbacksDone } from '../../oracle/coverage.js';
+
+/** Invalidations whose start has run (and, for each, the locks its thread held before it). */
+const begun = new WeakMap<Invalidation, number>();
 
 /**
  * mmu_notifier_invalidate_range_start. Returns the Invalidation to pass to end, or null when a
  * non-blockable start failed (-EAGAIN): then the caller must not change the page table and
- * must not call end. Caller holds whatever the CPU-side operation holds (mmap_lock, anon_vma).
+ * must not call end. A blockable start that fails is a contract breach: reported, then ignored
+ * as the kernel does (the CPU side proceeds). Caller holds whatever the CPU-side operation holds
+ * (mmap_lock, anon_vma).
  */
 export function invalidateRangeStart(ctx: Ctx, start: number, end: number, event: InvEvent, blockable = true): Invalidation | null {
   const inv: Invalidation = { start, end, event, blockable, subs: ctx.subsIn(start, end) };
   ctx.trace(EV.INV_START, start, end, INV_EVENTS.indexOf(event), blockable ? 1 : 0, 1);
+  const held = heldLocks(ctx);
+  Atomics.add(ctx.env.i32, (L.BASE + L.H_INV_BEGUN) >> 2, 1);
   const ok = callProto(ctx, 'invalidateStart', () => ctx.proto.invalidateStart(ctx, inv));
   if (!ok) {
     ctx.trace(EV.INV_START, start, end, INV_EVENTS.indexOf(event), blockable ? 1 : 0, 0);
-    if (blockable) throw new Error(`protocol ${ctx.proto.name}: invalidateStart returned false for a blockable invalidation`);
-    return null;
+    if (heldLocks(ctx) > held) reportBreach(ctx, BREACH.LOCK_HELD, start, end); // no end will release it
+    if (!blockable) {
+      Atomics.add(ctx.env.i32, (L.BASE + L.H_INV_ENDED) >> 2, 1);
+      countWindow(ctx, WINDOW.NONBLOCK_FAILED);
+      return null;
+    }
+    reportBreach(ctx, BREACH.BLOCKABLE_FALSE, start, end);
   }
+  begun.set(inv, held);
   // the mark first, then the scan: a program racing with them stores before it checks the mark,
-  // so either it sees the mark or the scan sees its entry
+  // so either it sees the mark or the scan sees its entry. Entries left by a start that claimed
+  // success are its contract breach; after a failed start they are the consequence.
   ctx.wasm.inval_mark(start, end, 1);
   if (ctx.opts.oracle) {
-    const kind = L.V_DEVICE_PTE_DURING_INVALIDATION;
-    for (const d of devicesOf(inv)) if (ctx.wasm.check_zapped(d, start, end, ctx.tid, kind) >= 0) ctx.opts.onViolation(-(kind + 1));
+    const kind = ok ? L.V_CONTRACT : L.V_DEVICE_PTE_DURING_INVALIDATION;
+    for (const d of devicesOf(inv)) {
+      const page = ctx.wasm.check_zapped(d, start, end, ctx.tid, kind);
+      if (page < 0) continue;
+      if (ok) breachDetails(ctx, BREACH.NOT_ZAPPED, page, end);
+      ctx.opts.onViolation(-(kind + 1));
+    }
   }
   ctx.trace(EV.INV_CALLBACKS_DONE, start, end);
+  windowsAtCallbacksDone(ctx, start, end);
   ctx.widen();
   return inv;
 }
 
 /** mmu_notifier_invalidate_range_end. Frames unmapped by the change are freed after this. */
 export function invalidateRangeEnd(ctx: Ctx, inv: Invalidation): void {
-  ctx.wasm.inval_mark(inv.start, inv.end, -1);
+  const held = begun.get(inv);
+  if (held === undefined) reportBreach(ctx, BREACH.END_WITHOUT_START, inv.start, inv.end);
+  else ctx.wasm.inval_mark(inv.start, inv.end, -1);
+  begun.delete(inv);
   callProto(ctx, 'invalidateEnd', () => ctx.proto.invalidateEnd(ctx, inv));
+  Atomics.add(ctx.env.i32, (L.BASE + L.H_INV_ENDED) >> 2, 1);
   ctx.trace(EV.INV_END, inv.start, inv.end);
+  if (held !== undefined && heldLocks(ctx) > held) reportBreach(ctx, BREACH.LOCK_HELD, inv.start, inv.end);
   // a protection change is done: no device entry may allow more than the new PTE
   if (ctx.opts.oracle && inv.event === 'protection')
     for (const d of devicesOf(inv)) {

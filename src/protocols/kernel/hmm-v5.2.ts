@@ -78,7 +78,7 @@ export function hmm_range_valid(range: HmmRange): boolean {
 const protocol: MirrorProtocol = {
   name: 'hmm-v5.2',
   description: 'HMM range->valid flag + driver lock (Linux 5.2, the 2019 scheme): ABA race under migration/reclaim/DONTNEED/COW',
-  expect: { violates: ['use-after-free', 'device-pte-during-invalidation'] },
+  expect: { violates: ['use-after-free', 'device-pte-during-invalidation', 'contract'] },
   mmState: { lock: 'mutex', notifiers: 'word', wq: 'waitqueue' },
   subState: { user_lock: 'mutex' },
   rangeState: { valid: 'word' },

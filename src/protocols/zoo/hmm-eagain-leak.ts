@@ -31,7 +31,7 @@ const protocol: MirrorProtocol = {
   ...base,
   name: 'hmm-eagain-leak',
   description: 'BROKEN hmm-v5.2: a failed non-blockable start leaks the notifier count: ranges never valid again',
-  expect: { violates: ['stall', 'use-after-free', 'device-pte-during-invalidation'] },
+  expect: { violates: ['stall', 'use-after-free', 'device-pte-during-invalidation', 'contract'] },
   invalidateStart,
 };
 export default protocol;

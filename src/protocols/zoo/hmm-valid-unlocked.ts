@@ -11,7 +11,7 @@ const protocol: MirrorProtocol = {
   ...base,
   name: 'hmm-valid-unlocked',
   description: 'BROKEN hmm-v5.2: checks range->valid before taking the driver lock',
-  expect: { violates: ['use-after-free', 'device-pte-during-invalidation'] },
+  expect: { violates: ['use-after-free', 'device-pte-during-invalidation', 'contract'] },
   populate(ctx, sub, range) {
     hmm_range_register(ctx, range);
     hmm_range_wait_until_valid(ctx, range, TIMEOUT_IN_MSEC);

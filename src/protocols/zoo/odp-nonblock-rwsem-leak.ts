@@ -33,7 +33,7 @@ const protocol: MirrorProtocol = {
   ...base,
   name: 'odp-nonblock-rwsem-leak',
   description: 'BROKEN odp-v5.4: -EAGAIN from a non-blockable start with umem_rwsem still read-held',
-  expect: { violates: ['deadlock'] },
+  expect: { violates: ['deadlock', 'contract'] },
   invalidateStart,
 };
 export default protocol;
