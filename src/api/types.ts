@@ -46,6 +46,8 @@ export interface StressOptions {
   widenWindows?: boolean;
   /** No progress by a thread for this long is a deadlock/stall (default 2000 ms). */
   watchdogMs?: number;
+  /** A wait-for cycle among lock waiters unchanged this long is a deadlock at once (default 100 ms). */
+  deadlockMs?: number;
   /** Stop a protocol's run at its first violation (default false). */
   stopOnViolation?: boolean;
   /** Called about every 100 ms while a protocol runs. */

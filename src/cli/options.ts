@@ -21,6 +21,7 @@ export const LIMITS = {
   ops: { min: 1, max: Number.MAX_SAFE_INTEGER },
   durationMs: { min: 1, max: 24 * 3600 * 1000 },
   watchdogMs: { min: 50, max: 3600 * 1000 },
+  deadlockMs: { min: 10, max: 3600 * 1000 },
 } as const;
 
 const INT_RE = /^[+]?\d+$/;
@@ -137,6 +138,7 @@ export interface StressFlags {
   devices?: number;
   subs?: number;
   watchdog?: number;
+  deadlock?: number;
   widen?: boolean;
   json?: string;
   junit?: string;
@@ -156,6 +158,7 @@ export function toStressOptions(flags: StressFlags, protocols: string[]): Stress
   if (flags.devices !== undefined) opts.devices = flags.devices;
   if (flags.subs !== undefined) opts.subsPerDevice = flags.subs;
   if (flags.watchdog !== undefined) opts.watchdogMs = flags.watchdog;
+  if (flags.deadlock !== undefined) opts.deadlockMs = flags.deadlock;
   if (flags.widen === false) opts.widenWindows = false;
   const pages = opts.pages ?? 256;
   const subs = opts.subsPerDevice ?? Math.min(4, pages / 64);

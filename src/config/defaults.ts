@@ -11,6 +11,7 @@ export const DEFAULTS = {
   devices: 1,
   subsPerDevice: 4,
   watchdogMs: 2000,
+  deadlockMs: 100, // a wait-for cycle unchanged this long is a deadlock at once
   rangeMax: 64,
   ringEntries: 16384, // per thread: the invalidator writes ~30 events an op; a descheduled driver needs its history
   lockTimeoutMs: 15000,

@@ -10,6 +10,9 @@ import { readRings, type RenderNames } from './events.js';
 import { renderEvents, formatLines } from './witness.js';
 import type { MirrorProtocol } from '../protocols/api.js';
 import type { Witness, WitnessEvent } from '../api/types.js';
+import { CALLBACKS } from '../protocols/call.js';
+
+const fmtFor = (ms: number) => (ms >= 1000 ? `${Math.round(ms / 100) / 10} s` : `${Math.round(ms)} ms`);
 
 /** Names of lock/queue words: mmap_lock, anon_vma, the protocol's declared state, DMA in-flight words. */
 export function lockNames(lay: Layout, proto: MirrorProtocol): Map<number, string> {
@@ -35,6 +38,8 @@ function nameOf(names: Map<number, string>, a: number): string {
 interface ThreadState {
   tid: number;
   role: string;
+  /** The protocol callback it is in (T_CALLBACK), or '' */
+  callback: string;
   waitAddr: number;
   waitKind: number;
   held: { addr: number; mode: number }[];
@@ -48,10 +53,52 @@ function threadState(i32: Int32Array, lay: Layout, tid: number, roles: string[])
     const v = i32[t + (L.T_HELD >> 2) + i];
     held.push({ addr: v & ~3, mode: v & 3 });
   }
-  return { tid, role: roles[tid] ?? '?', waitAddr: Atomics.load(i32, t + (L.T_WAIT_ADDR >> 2)), waitKind: Atomics.load(i32, t + (L.T_WAIT_KIND >> 2)), held };
+  const cb = Atomics.load(i32, t + (L.T_CALLBACK >> 2));
+  return { tid, role: roles[tid] ?? '?', callback: cb > 0 ? (CALLBACKS[cb - 1] ?? '') : '', waitAddr: Atomics.load(i32, t + (L.T_WAIT_ADDR >> 2)), waitKind: Atomics.load(i32, t + (L.T_WAIT_KIND >> 2)), held };
 }
 
 const MODE = ['', 'mutex', 'read', 'write'];
+
+/** Wait-for edges of thread `s`: a thread blocked on a lock waits for its holders, and a reader
+ *  blocked on a rwsem also for the writers queued ahead of it (writers go first). */
+function waitsForOf(states: ThreadState[], s: ThreadState | undefined): number[] {
+  if (!s || !(s.waitKind >= 1 && s.waitKind <= 3)) return [];
+  const line = s.waitAddr - (s.waitAddr % 64);
+  const out = states.filter((o) => o.held.some((h) => h.addr === line)).map((h) => h.tid);
+  if (s.waitKind === 2) for (const o of states) if (o.waitKind === 3 && o.waitAddr - (o.waitAddr % 64) === line && o.tid !== s.tid) out.push(o.tid);
+  return out;
+}
+
+/**
+ * A wait-for cycle among the threads right now, or null: the threads in it (in wait order) and a
+ * signature (each one's wait word and held locks) that stays the same while the cycle does.
+ */
+export function waitForCycle(i32: Int32Array, lay: Layout, roles: string[]): { tids: number[]; signature: string } | null {
+  const threads = lay.config.threads - 1;
+  const states = Array.from({ length: threads }, (_, t) => threadState(i32, lay, t, roles));
+  const color = new Array<number>(threads).fill(0);
+  const path: number[] = [];
+  const dfs = (u: number): number[] | null => {
+    color[u] = 1;
+    path.push(u);
+    for (const v of waitsForOf(states, states[u])) {
+      if (color[v] === 1) return path.slice(path.indexOf(v));
+      if (color[v] === 0) {
+        const c = dfs(v);
+        if (c) return c;
+      }
+    }
+    path.pop();
+    color[u] = 2;
+    return null;
+  };
+  for (let t = 0; t < threads; t++) {
+    if (color[t]) continue;
+    const c = dfs(t);
+    if (c) return { tids: c, signature: c.map((u) => `${u}:${states[u].waitAddr}:${states[u].held.map((h) => h.addr).join('+')}`).join(' ') };
+  }
+  return null;
+}
 
 /**
  * Build the liveness violation for the threads in `stuck` (no progress for `forMs`).
@@ -61,6 +108,10 @@ export function livenessWitness(
   i32: Int32Array, lay: Layout, proto: MirrorProtocol, names: RenderNames, stuck: number[], forMs: number, atMs: number, seed: number,
   /** Per thread: ms it has been seen blocked on the same lock without a break (watchdog samples). */
   blockedForMs: number[] = [],
+  /** A wait-for cycle seen unchanged (threads in wait order), when that is what ended the run. */
+  cycle?: number[],
+  /** The rerun line's flags (protocol spec and every non-default flag), without the seed. */
+  rerun = `--protocol ${proto.name}`,
 ): Witness {
   const lnames = lockNames(lay, proto);
   const threads = lay.config.threads - 1; // the last thread record is the main thread's
@@ -70,14 +121,7 @@ export function livenessWitness(
   const holdersOf = (lockAddr: number) => states.filter((o) => o.held.some((h) => h.addr === lockAddr));
   // wait-for graph: a thread blocked on a lock waits for its holders, and a reader blocked on a
   // rwsem also for the writers queued ahead of it (writers go first)
-  const waitsFor = (t: number): number[] => {
-    const s = states[t];
-    if (!s || !isLock(s)) return [];
-    const line = lineOf(s.waitAddr);
-    const out = holdersOf(line).map((h) => h.tid);
-    if (s.waitKind === 2) for (const o of states) if (o.waitKind === 3 && lineOf(o.waitAddr) === line && o.tid !== t) out.push(o.tid);
-    return out;
-  };
+  const waitsFor = (t: number): number[] => waitsForOf(states, states[t]);
   const reachesCycle = (t: number): boolean => {
     const onPath = new Set<number>();
     const done = new Set<number>();
@@ -94,7 +138,7 @@ export function livenessWitness(
   };
   // deadlock: a stuck thread blocked on one lock for most of the bound (nobody releases it), in
   // or behind a wait-for cycle, or blocked on a lock only stuck threads hold
-  const deadlocked = stuck.filter((t) => {
+  const deadlocked = cycle ?? stuck.filter((t) => {
     if (!isLock(states[t])) return false;
     if ((blockedForMs[t] ?? 0) >= forMs / 2) return true;
     if (reachesCycle(t)) return true;
@@ -103,6 +147,7 @@ export function livenessWitness(
   });
   const kind = deadlocked.length ? 'deadlock' : 'stall';
   const lines: string[] = [];
+  if (cycle) lines.push(`wait-for cycle, unchanged for ${forMs} ms: ${[...cycle, cycle[0]].map((t) => `T${t} ${states[t].role}`).join(' -> ')}`);
   for (const t of stuck) {
     const s = states[t];
     if (s.waitAddr) {
@@ -112,7 +157,8 @@ export function livenessWitness(
         const holders = holdersOf(lockAddr).map((o) => `T${o.tid} ${o.role} (${MODE[o.held.find((h) => h.addr === lockAddr)!.mode]}${stuck.includes(o.tid) ? ', stuck' : ''})`);
         lines.push(`T${t} ${s.role} blocked on ${WAIT_NAMES[s.waitKind]} ${nameOf(lnames, s.waitAddr)}; held by: ${holders.join(', ') || 'nobody'}; waiters: ${waiters.join(', ')}`);
       } else lines.push(`T${t} ${s.role} sleeping on ${WAIT_NAMES[s.waitKind] ?? 'wait'} ${nameOf(lnames, s.waitAddr)} for a condition that never came true; waiters: ${waiters.join(', ')}`);
-    } else lines.push(`T${t} ${s.role} made no progress for ${forMs} ms (not blocked: retrying or spinning)`);
+    } else if (s.callback) lines.push(`T${t} ${s.role}: ${s.callback}() has not returned for ${fmtFor(forMs)}`);
+    else lines.push(`T${t} ${s.role} made no progress for ${forMs} ms (not blocked: retrying or spinning)`);
   }
   lines.push('locks held:');
   for (const s of states)
@@ -122,7 +168,12 @@ export function livenessWitness(
   const last: WitnessEvent[] = [];
   for (const s of states) last.push(...renderEvents(evs.filter((e) => e.thread === s.tid).slice(-4), names));
   last.sort((a, b) => a.ticket - b.ticket);
-  const summary = `${kind}: ${stuck.map((t) => `T${t} ${states[t].role}`).join(', ')} made no progress for ${forMs} ms`;
-  const text = `${proto.name}: ${summary}\n${lines.join('\n')}\nlast events:\n${formatLines(last)}\nrerun: hmmsim stress --protocol ${proto.name} --seed ${seed}`;
+  const inCallback = stuck.filter((t) => states[t].callback && !states[t].waitAddr);
+  const summary = cycle
+    ? `${kind}: wait-for cycle ${cycle.map((t) => `T${t} ${states[t].role}`).join(' -> ')} unchanged for ${forMs} ms`
+    : inCallback.length
+      ? `${kind}: ${inCallback.map((t) => `T${t} ${states[t].role}: ${states[t].callback}() has not returned for ${fmtFor(forMs)}`).join('; ')}`
+      : `${kind}: ${stuck.map((t) => `T${t} ${states[t].role}`).join(', ')} made no progress for ${forMs} ms`;
+  const text = `${proto.name}: ${summary}\n${lines.join('\n')}\nlast events:\n${formatLines(last)}\nrerun: hmmsim stress ${rerun} --seed ${seed}`;
   return { kind, thread: stuck[0], role: states[stuck[0]].role, atMs, page: -1, summary, events: last, text };
 }

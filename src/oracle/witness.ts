@@ -142,11 +142,11 @@ export function formatLines(lines: WitnessEvent[]): string {
   return lines.map((l) => (l.thread < 0 ? `   ${l.text}` : `T${l.thread} ${l.role.padEnd(11)} ${l.text}`)).join('\n');
 }
 
-export function renderWitness(c: Capture, names: RenderNames, protocol: string, seed: number): Witness {
+export function renderWitness(c: Capture, names: RenderNames, protocol: string, seed: number, rerun = `--protocol ${protocol}`): Witness {
   const events = renderEvents(selectWitnessEvents(c), names);
   const what = c.kind === 'contract' ? ` (${contractName(c.pfn)})` : c.pfn >= 0 ? ` (pfn ${c.pfn}${c.genWant !== c.genHave && c.genHave >= 0 ? `, gen ${c.genWant} -> ${c.genHave}` : ''})` : '';
   const entry = c.kind !== 'contract' && c.device >= 0 && c.programmer >= 0 ? ` in dev${c.device}'s entry programmed by T${c.programmer} ${names.roles[c.programmer] ?? ''}` : '';
   const summary = `${c.kind} on page 0x${c.page.toString(16)}${what}${entry} detected by T${c.thread} ${names.roles[c.thread] ?? ''} at ${c.atMs.toFixed(1)} ms`;
-  const text = `${protocol}: ${summary}\n${formatLines(events)}\nrerun: hmmsim stress --protocol ${protocol} --seed ${seed}`;
+  const text = `${protocol}: ${summary}\n${formatLines(events)}\nrerun: hmmsim stress ${rerun} --seed ${seed}`;
   return { kind: c.kind, thread: c.thread, role: names.roles[c.thread] ?? '?', atMs: c.atMs, page: c.page, summary, events, text };
 }

@@ -3,6 +3,7 @@
  * names the protocol and the method (exit 3); the harness's own control flow passes through.
  */
 import { Stopped, LockTimeout } from '../sync/env.js';
+import { L } from '../memory/layout.js';
 
 /** A protocol method threw something that is not the harness's own control flow. */
 export class PluginError extends Error {
@@ -17,12 +18,26 @@ export class PluginError extends Error {
   }
 }
 
-/** Call a protocol method, naming it if it throws. Stopped/LockTimeout pass through. */
-export function callProto<T>(ctx: { proto: { name: string } }, method: string, fn: () => T): T {
+/** The callbacks a thread can be inside (its record's T_CALLBACK: index + 1), for liveness and crash reports. */
+export const CALLBACKS = ['invalidateStart', 'invalidateEnd', 'populate', 'subscriptionRemove', 'subscriptionAdd', 'init'] as const;
+
+interface CallCtx {
+  proto: { name: string };
+  env?: { i32: Int32Array; tid: number };
+  layout?: { threadsBase: number };
+}
+
+/** Call a protocol method, naming it if it throws, and recording in the thread's record which
+ *  callback it is in while it runs. Stopped/LockTimeout pass through. */
+export function callProto<T>(ctx: CallCtx, method: string, fn: () => T): T {
+  const at = ctx.env && ctx.layout ? (ctx.layout.threadsBase + ctx.env.tid * L.THREAD_SIZE + L.T_CALLBACK) >> 2 : -1;
+  const outer = at >= 0 ? Atomics.exchange(ctx.env!.i32, at, CALLBACKS.indexOf(method as (typeof CALLBACKS)[number]) + 1) : 0;
   try {
     return fn();
   } catch (e) {
     if (e instanceof Stopped || e instanceof LockTimeout || e instanceof PluginError) throw e;
     throw new PluginError(ctx.proto.name, method, e);
+  } finally {
+    if (at >= 0) Atomics.store(ctx.env!.i32, at, outer);
   }
 }

@@ -81,6 +81,7 @@ export async function runStress(opts: StressOptions): Promise<RunResult> {
   const devices = intOpt('devices', opts.devices, DEFAULTS.devices, 1, 64);
   const subsPerDevice = intOpt('subsPerDevice', opts.subsPerDevice, Math.min(DEFAULTS.subsPerDevice, pages / 64), 1, 1024);
   const watchdogMs = intOpt('watchdogMs', opts.watchdogMs, DEFAULTS.watchdogMs, 50, 3600_000);
+  const deadlockMs = intOpt('deadlockMs', opts.deadlockMs, DEFAULTS.deadlockMs, 10, 3600_000);
   const seed = opts.seed === undefined ? (Math.random() * 2 ** 31) >>> 0 : intOpt('seed', opts.seed, 0, 0, 2 ** 32 - 1);
   const events: EventName[] = opts.events ?? DEFAULT_EVENTS;
   for (const e of events) if (!(EVENT_NAMES as readonly string[]).includes(e)) throw new ConfigError(`unknown event '${e}': use ${EVENT_NAMES.join(',')}`);
@@ -102,7 +103,7 @@ export async function runStress(opts: StressOptions): Promise<RunResult> {
       throw e;
     }
   }
-  const config = { durationMs: Number.isFinite(durationMs) && opts.ops === undefined ? durationMs : opts.durationMs ?? null, ops: opts.ops ?? null, threads: n, roles: Object.fromEntries(ROLE_NAMES.map((r) => [r, roles.filter((x) => x === r).length])), events, pages, devices, subsPerDevice, oracle: opts.oracle ?? true, recordEvents: opts.recordEvents ?? true, widenWindows: opts.widenWindows ?? true, watchdogMs };
+  const config = { durationMs: Number.isFinite(durationMs) && opts.ops === undefined ? durationMs : opts.durationMs ?? null, ops: opts.ops ?? null, threads: n, roles: Object.fromEntries(ROLE_NAMES.map((r) => [r, roles.filter((x) => x === r).length])), events, pages, devices, subsPerDevice, oracle: opts.oracle ?? true, recordEvents: opts.recordEvents ?? true, widenWindows: opts.widenWindows ?? true, watchdogMs, deadlockMs };
 
   const pool = new Piscina({
     filename: new URL('./worker-entry.cjs', import.meta.url).href,
@@ -115,7 +116,7 @@ export async function runStress(opts: StressOptions): Promise<RunResult> {
   try {
     for (const l of loaded) {
       if (opts.signal?.aborted) break;
-      results.push(await runOne(pool, l, layoutFor(l.proto), roles, { ...opts, durationMs, opsBudget, seed, events, watchdogMs }));
+      results.push(await runOne(pool, l, layoutFor(l.proto), roles, { ...opts, durationMs, opsBudget, seed, events, watchdogMs, deadlockMs }));
     }
   } finally {
     await pool.destroy();
@@ -129,6 +130,26 @@ interface RunOneOpts extends StressOptions {
   seed: number;
   events: EventName[];
   watchdogMs: number;
+  deadlockMs: number;
+}
+
+/** The stress flags that repeat one protocol's run: its spec (a plugin's path) and every flag that
+ *  differs from the default (the seed is added by whoever prints the line). */
+export function rerunFlags(where: string, o: StressOptions): string {
+  const q = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+  const ms = (n: number) => (n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`);
+  const parts = [`--protocol ${q(where)}`];
+  if (o.durationMs !== undefined && o.durationMs !== DEFAULTS.durationMs && !(o.ops !== undefined && o.durationMs >= 24 * 3600_000)) parts.push(`--duration ${ms(o.durationMs)}`);
+  if (o.ops !== undefined) parts.push(`--ops ${o.ops}`);
+  if (o.threads !== undefined && o.threads !== DEFAULTS.threads) parts.push(`--threads ${o.threads}`);
+  if (o.events && o.events.join(',') !== DEFAULT_EVENTS.join(',')) parts.push(`--events ${o.events.join(',')}`);
+  if (o.pages !== undefined && o.pages !== DEFAULTS.pages) parts.push(`--pages ${o.pages}`);
+  if (o.devices !== undefined && o.devices !== DEFAULTS.devices) parts.push(`--devices ${o.devices}`);
+  if (o.subsPerDevice !== undefined && o.subsPerDevice !== DEFAULTS.subsPerDevice) parts.push(`--subs ${o.subsPerDevice}`);
+  if (o.watchdogMs !== undefined && o.watchdogMs !== DEFAULTS.watchdogMs) parts.push(`--watchdog ${ms(o.watchdogMs)}`);
+  if (o.deadlockMs !== undefined && o.deadlockMs !== DEFAULTS.deadlockMs) parts.push(`--deadlock ${ms(o.deadlockMs)}`);
+  if (o.widenWindows === false) parts.push('--no-widen');
+  return parts.join(' ');
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -139,7 +160,7 @@ async function runOne(pool: Piscina, l: Loaded, layout: LayoutConfig, roles: Rol
     s = new Session({
       proto: l.proto, protocolUrl: l.url, protocolWhere: l.where, module: loadModule(), layout, roles, seed: o.seed, events: o.events,
       oracle: o.oracle ?? true, recordEvents: o.recordEvents ?? true, widen: o.widenWindows ?? true, stopOnViolation: o.stopOnViolation ?? false,
-      lockTimeoutMs: DEFAULTS.lockTimeoutMs, sliceMs: DEFAULTS.sliceMs,
+      lockTimeoutMs: DEFAULTS.lockTimeoutMs, sliceMs: DEFAULTS.sliceMs, deadlockMs: o.deadlockMs, rerun: rerunFlags(l.where, o),
     });
   } catch (e) {
     const err = e as Error;
@@ -182,6 +203,7 @@ async function runOne(pool: Piscina, l: Loaded, layout: LayoutConfig, roles: Rol
   while (!s.stopped() && pending()) {
     await sleep(20);
     if (s.stopped()) break;
+    if (settled.some((x) => x instanceof Error)) break; // a crashed worker ends its protocol's run at once
     if (s.watchdog(o.watchdogMs)) break;
     const elapsed = s.elapsedMs();
     const ops = s.ops();
@@ -203,9 +225,13 @@ async function runOne(pool: Piscina, l: Loaded, layout: LayoutConfig, roles: Rol
   while (pending() && Date.now() < harnessDeadline) await sleep(10);
   const hung = settled.map((x, t) => (x === undefined ? t : -1)).filter((t) => t >= 0);
   if (hung.length) {
+    // the callbacks named in the liveness witness never returned: ending them is part of the verdict
+    const named = s.liveness !== undefined && hung.every((t) => s.livenessThreads.includes(t));
+    const inCallback = hung.map((t) => `T${t}${s.callbackOf(t) ? ` (in ${s.callbackOf(t)}())` : ''}`).join(', ');
     ac.abort();
     await Promise.allSettled(promises);
-    harnessError ??= `T${hung.join(', T')} did not stop within the harness timeout and were terminated`;
+    if (named) for (const t of hung) settled[t] = undefined;
+    else harnessError ??= `${inCallback} did not stop within the harness timeout and were terminated`;
   }
   return s.summarize(settled, elapsedMs, harnessError);
 }

@@ -14,9 +14,9 @@ import { Ctx } from '../model/ctx.js';
 import type { RenderNames } from '../oracle/events.js';
 import type { MirrorProtocol } from '../protocols/api.js';
 import { renderWitness } from '../oracle/witness.js';
-import { livenessWitness } from '../oracle/watchdog.js';
+import { livenessWitness, waitForCycle } from '../oracle/watchdog.js';
 import { epochNow } from '../oracle/oracle.js';
-import { PluginError } from '../protocols/call.js';
+import { CALLBACKS, PluginError } from '../protocols/call.js';
 import { DEFAULTS } from '../config/defaults.js';
 import type { RoleTask, RoleResult } from './thread.js';
 import type { Expectation, ProtocolResult, RoleName, Verdict, Witness } from '../api/types.js';
@@ -27,6 +27,10 @@ export interface SessionOptions
   extends Pick<RoleTask, 'protocolUrl' | 'protocolWhere' | 'module' | 'layout' | 'seed' | 'events' | 'oracle' | 'recordEvents' | 'widen' | 'stopOnViolation' | 'lockTimeoutMs' | 'sliceMs'> {
   proto: MirrorProtocol;
   roles: RoleName[];
+  /** A wait-for cycle unchanged this long is a deadlock at once (default DEFAULTS.deadlockMs). */
+  deadlockMs?: number;
+  /** The rerun line's flags: protocol spec (its path for a plugin) and every non-default flag. */
+  rerun?: string;
 }
 
 /**
@@ -65,6 +69,10 @@ export class Session {
   /** Per thread, from the watchdog's samples: the lock word it is blocked on, and since when. */
   private blocked: { addr: number; since: number }[] = [];
   liveness: Witness | undefined;
+  /** The threads the liveness witness names (a thread stuck in a callback may have to be terminated). */
+  livenessThreads: number[] = [];
+  /** The wait-for cycle last seen, and since when (performance.now()). */
+  private cycle: { signature: string; since: number } | undefined;
 
   /** Lay out and initialise memory and protocol state. Throws PluginError if the protocol's init() throws. */
   constructor(readonly options: SessionOptions) {
@@ -193,15 +201,32 @@ export class Session {
       const b = (this.blocked[t] ??= { addr: 0, since: nowMs });
       if (addr !== b.addr) this.blocked[t] = { addr, since: nowMs };
     }
-    const stuck = this.lastProgress.map((p, t) => (nowMs - p.at >= boundMs ? t : -1)).filter((t) => t >= 0);
+    // a wait-for cycle that stays the same (and its threads make no progress) is a deadlock now
+    const cycle = waitForCycle(this.i32, this.layout, this.names.roles);
+    const signature = cycle ? `${cycle.signature} ${cycle.tids.map((t) => this.lastProgress[t].v).join(',')}` : '';
+    if (!cycle) this.cycle = undefined;
+    else if (this.cycle?.signature !== signature) this.cycle = { signature, since: nowMs };
+    const deadlockMs = this.options.deadlockMs ?? DEFAULTS.deadlockMs;
+    const cycleFor = cycle && this.cycle ? nowMs - this.cycle.since : 0;
+    const stuck = cycle && cycleFor >= deadlockMs ? cycle.tids : this.lastProgress.map((p, t) => (nowMs - p.at >= boundMs ? t : -1)).filter((t) => t >= 0);
     if (!stuck.length) return undefined;
-    const forMs = Math.round(nowMs - Math.min(...stuck.map((t) => this.lastProgress[t].at)));
+    const forMs = Math.round(cycle && cycleFor >= deadlockMs ? cycleFor : nowMs - Math.min(...stuck.map((t) => this.lastProgress[t].at)));
     const blockedForMs = this.blocked.map((b) => (b.addr ? nowMs - b.since : 0));
-    this.liveness = livenessWitness(this.i32, this.layout, this.options.proto, this.names, stuck, forMs, epochNow() - this.startEpoch, this.options.seed, blockedForMs);
+    this.livenessThreads = stuck;
+    this.liveness = livenessWitness(
+      this.i32, this.layout, this.options.proto, this.names, stuck, forMs, epochNow() - this.startEpoch, this.options.seed, blockedForMs,
+      cycle && cycleFor >= deadlockMs ? cycle.tids : undefined, this.options.rerun,
+    );
     Atomics.add(this.i32, VIOL + VIOLATION_KINDS.indexOf(this.liveness.kind), 1);
     Atomics.add(this.i32, DETECT + VIOLATION_KINDS.indexOf(this.liveness.kind), 1);
     this.stop();
     return this.liveness;
+  }
+
+  /** The protocol callback thread `t` is inside, or '' (its record's T_CALLBACK). */
+  callbackOf(t: number): string {
+    const cb = Atomics.load(this.i32, (this.layout.threadsBase + t * L.THREAD_SIZE + L.T_CALLBACK) >> 2);
+    return cb > 0 ? (CALLBACKS[cb - 1] ?? '') : '';
   }
 
   /** Counters, verdict and rendered witnesses, from what the threads returned. */
@@ -218,11 +243,18 @@ export class Session {
     const violations = this.violations();
     const firsts = ok.map((r) => r.firstViolationMs).filter((x): x is number => x !== null);
     if (this.liveness) firsts.push(this.liveness.atMs);
-    const witnesses = ok.flatMap((r) => r.captures).sort((a, b) => a.atMs - b.atMs).map((c) => renderWitness(c, this.names, proto.name, this.options.seed));
+    const witnesses = ok.flatMap((r) => r.captures).sort((a, b) => a.atMs - b.atMs).map((c) => renderWitness(c, this.names, proto.name, this.options.seed, this.options.rerun));
     if (this.liveness) witnesses.push(this.liveness);
     let error = ok.find((r) => r.error)?.error;
-    const crashed = settled.find((s) => s instanceof Error) as Error | undefined;
-    if (!error && crashed) error = { message: `harness: worker crashed: ${crashed.message}`, stack: crashed.stack };
+    const crashedAt = settled.findIndex((s) => s instanceof Error);
+    if (!error && crashedAt >= 0) {
+      const crashed = settled[crashedAt] as Error;
+      const cb = this.callbackOf(crashedAt);
+      error = {
+        message: `harness: T${crashedAt} ${this.names.roles[crashedAt]}: worker crashed${cb ? ` in ${cb}()` : ''}: ${crashed.message}`,
+        stack: crashed.stack, ...(cb ? { protocolMethod: cb } : {}),
+      };
+    }
     if (!error && harnessError) error = { message: `harness: ${harnessError}` };
     const expect = proto.expect ?? 'sound';
     const coverage = readCoverage(this.i32, this.layout.threadsBase, this.layout.config.threads);

@@ -72,6 +72,11 @@ export function addStressCommand(program: Command, state: CommandState): void {
         parseDuration(v, 'watchdog', LIMITS.watchdogMs.min, LIMITS.watchdogMs.max),
       ),
     )
+    .addOption(
+      new Option('--deadlock <time>', 'a wait-for cycle among lock waiters unchanged this long is a deadlock at once (default 100ms)').argParser((v) =>
+        parseDuration(v, 'deadlock', LIMITS.deadlockMs.min, LIMITS.deadlockMs.max),
+      ),
+    )
     .option('--no-widen', 'no seeded tiny delays at ctx calls (they widen race windows; sound protocols stay sound)')
     .addOption(new Option('--json <file>', 'write the JSON report here (atomically)').argParser(parseOutFile('--json')))
     .addOption(new Option('--junit <file>', 'write a JUnit XML report here (atomically)').argParser(parseOutFile('--junit')))
@@ -112,6 +117,7 @@ export function rerunCommand(f: StressFlags): string {
   if (f.devices !== undefined) parts.push(`--devices ${f.devices}`);
   if (f.subs !== undefined) parts.push(`--subs ${f.subs}`);
   if (f.watchdog !== undefined) parts.push(`--watchdog ${fmtMs(f.watchdog)}`);
+  if (f.deadlock !== undefined) parts.push(`--deadlock ${fmtMs(f.deadlock)}`);
   if (f.widen === false) parts.push('--no-widen');
   return parts.join(' ');
 }
