@@ -61,7 +61,7 @@ export const L = {
   H_FIRST_TABLE_FRAME: 120,
   H_FLAGS: 124, // bit 0: oracle on, bit 1: events on
   // hot lines, one each
-  H_TICKET: 128, // global event ticket (i32, atomic add)
+  H_TICKET: 128, // global event ticket (i64, atomic add: never wraps)
   H_STOP: 192, // stop flag: workers leave their loops when non-zero
   H_GO: 256, // start barrier: [ready count, go flag]
   H_FREE_HEAD: 320, // i64: frame free-stack head (pfn+1 in low 32 bits, ABA tag in high 32)
@@ -179,8 +179,10 @@ export const L = {
 
   // ---- event rings: per thread, RING_ENTRIES entries of 8 words ----
   EV_SIZE: 32,
-  EV_TICKET: 0,
-  EV_TYPE: 4,
+  EV_TICKET: 0, // the ticket's low word
+  EV_TYPE: 4, // [7:0] type, [31:8] the ticket's high word; 0 while the entry is being written
+  EV_TYPE_MASK: 0xff,
+  EV_TICKET_HI_SHIFT: 8,
   EV_A: 8,
   EV_B: 12,
   EV_C: 16,

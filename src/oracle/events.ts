@@ -177,18 +177,23 @@ export function eventPages(e: RawEvent): [number, number] | null {
   return null;
 }
 
-/** Copy every thread's ring (seqlock-style: torn entries are dropped), ordered by ticket. */
+/** Copy every thread's ring (seqlock-style: torn entries are dropped), ordered by ticket (64-bit:
+ *  the low word in EV_TICKET, the high word above the type in EV_TYPE). */
 export function readRings(i32: Int32Array, ringsBase: number, threads: number, entries: number, minTicket = 0): RawEvent[] {
   const out: RawEvent[] = [];
   const W = L.EV_SIZE >> 2;
+  const T = L.EV_TICKET >> 2, Y = L.EV_TYPE >> 2;
   for (let t = 0; t < threads; t++) {
     const base = (ringsBase + t * entries * L.EV_SIZE) >> 2;
     for (let i = 0; i < entries; i++) {
       const s = base + i * W;
-      const ticket = Atomics.load(i32, s);
-      if (ticket === 0 || ticket <= minTicket) continue;
-      const ev: RawEvent = { ticket, thread: t, type: i32[s + 1], a: i32[s + 2], b: i32[s + 3], c: i32[s + 4], d: i32[s + 5], e: i32[s + 6], f: i32[s + 7] };
-      if (Atomics.load(i32, s) !== ticket) continue;
+      const typeWord = Atomics.load(i32, s + Y);
+      if (typeWord === 0) continue;
+      const lo = Atomics.load(i32, s + T);
+      const ticket = (typeWord >>> L.EV_TICKET_HI_SHIFT) * 2 ** 32 + (lo >>> 0);
+      if (ticket <= minTicket) continue;
+      const ev: RawEvent = { ticket, thread: t, type: typeWord & L.EV_TYPE_MASK, a: i32[s + 2], b: i32[s + 3], c: i32[s + 4], d: i32[s + 5], e: i32[s + 6], f: i32[s + 7] };
+      if (Atomics.load(i32, s + Y) !== typeWord || Atomics.load(i32, s + T) !== lo) continue;
       out.push(ev);
     }
   }

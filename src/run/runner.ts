@@ -222,7 +222,17 @@ async function runOne(pool: Piscina, l: Loaded, layout: LayoutConfig, roles: Rol
   const elapsedMs = s.elapsedMs();
   // every thread sees the stop flag within a wait slice; give them a bounded while, then kill
   const harnessDeadline = Date.now() + DEFAULTS.sliceMs * 20 + 5000;
-  while (pending() && Date.now() < harnessDeadline) await sleep(10);
+  // threads the liveness witness names as stuck in a callback may never return: once only they
+  // are left, they get a few slices, then are ended
+  let namedOnlySince = Infinity;
+  while (pending() && Date.now() < harnessDeadline) {
+    await sleep(10);
+    const left = settled.map((x, t) => (x === undefined ? t : -1)).filter((t) => t >= 0);
+    if (s.liveness && left.every((t) => s.livenessThreads.includes(t) && s.callbackOf(t))) {
+      namedOnlySince = Math.min(namedOnlySince, Date.now());
+      if (Date.now() - namedOnlySince > DEFAULTS.sliceMs * 4) break;
+    }
+  }
   const hung = settled.map((x, t) => (x === undefined ? t : -1)).filter((t) => t >= 0);
   if (hung.length) {
     // the callbacks named in the liveness witness never returned: ending them is part of the verdict
