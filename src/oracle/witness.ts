@@ -28,6 +28,20 @@ export function selectWitnessEvents(c: Capture): RawEvent[] {
   const evs = c.events;
   const det = evs.findIndex((e) => e.ticket === c.ticket);
   const end = det >= 0 ? det : evs.length - 1;
+  if (c.kind === 'contract') {
+    // the breaching callback: the detector's events from its inv_start / device fault on, and
+    // what other threads did to the range meanwhile
+    let from = Math.max(0, end - WITNESS_MAX_LINES);
+    for (let i = end; i >= 0; i--) {
+      const e = evs[i];
+      if (e.thread === c.thread && ((e.type === EV.INV_START && e.e === 1) || e.type === EV.WALK_BEGIN)) {
+        from = i;
+        break;
+      }
+    }
+    const keep = evs.slice(from, end + 1).filter((e) => e.thread === c.thread || covers(e, c.page));
+    return keep.length > WITNESS_MAX_LINES ? elide(keep, c, c.thread) : keep;
+  }
   // who put the stale entry there: the last PROGRAM of the page before detection (maybe the
   // detector itself); for a walk-time detection, the detector's own walk
   let prog = -1;
