@@ -30,10 +30,9 @@ describe('liveness', () => {
   });
 
   it('a worker that exits ends its protocol at once, naming thread, role and callback', async () => {
-    const t0 = Date.now();
-    const r = await runStress({ protocol: fx('exiting-plugin.mjs'), durationMs: 3000, seed: 3 });
+    const r = await runStress({ protocol: fx('exiting-plugin.mjs'), durationMs: 20_000, seed: 3 });
     const p = r.protocols[0];
-    expect(Date.now() - t0).toBeLessThan(2500); // not the 3 s run, nor the watchdog
+    expect(p.durationMs).toBeLessThan(2000); // not the 20 s run, nor the 2 s watchdog
     expect(p.error?.message).toMatch(/^harness: T1 driver: worker crashed in populate\(\)/);
     expect(p.violations.stall ?? 0).toBe(0);
   });
