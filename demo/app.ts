@@ -522,7 +522,7 @@ export async function startApp(wasmUrl: string): Promise<void> {
       const kind = VIOLATION_KINDS[e.a];
       if (!kind) continue;
       const atMs = s.elapsedMs();
-      const w = renderWitness({ kind, thread: e.thread, ticket: e.ticket, atMs, page: e.b, pfn: e.c, genWant: e.d, genHave: e.e, device: e.f, events: evs }, s.names, r.name, r.seed);
+      const w = renderWitness({ kind, thread: e.thread, ticket: e.ticket, atMs, page: e.b, pfn: e.c, genWant: e.d, genHave: e.e, device: e.f, programmer: -1, events: evs }, s.names, r.name, r.seed);
       if (violations.length < 200) violations.push({ kind, page: e.b, thread: e.thread, role: w.role, atMs, summary: w.summary, witness: w, live: true });
       added = true;
     }

@@ -22,7 +22,7 @@ for (let s = 1; s <= seeds; s++) {
   for (const p of res.protocols) {
     const kinds = Object.entries(p.violations).filter(([, n]) => n > 0).map(([k]) => k).join('+') || '-';
     const mark = p.error ? `ERROR(${p.error.message.slice(0, 60)})` : `${p.verdict}:${kinds}`;
-    (rows[p.name] ??= []).push(mark + (p.coverage ? '' : ''));
+    (rows[p.name] ??= []).push(mark + (p.coverage && p.expect === 'sound' ? `(aba ${p.coverage.aba})` : ''));
   }
 }
 for (const [name, marks] of Object.entries(rows)) {
