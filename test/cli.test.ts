@@ -166,7 +166,7 @@ describe('hmmsim stress: verdicts and exit codes', () => {
   it('exit 0: the same broken scheme declaring its violations matches its expectation', () => {
     const r = hmmsim(['stress', '--protocol', 'test/fixtures/broken-declared-plugin.mjs', '--duration', '500ms', '--quiet']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^fixture-no-retry-declared\s+violates uaf,pte-in-inval,write-ro,contract\s.*pass$/m);
+    expect(r.stdout).toMatch(/^fixture-no-retry-declared\s+violates uaf,pte-in-inval,write-ro,contract,protnone\s.*pass$/m);
     expect(r.stdout).toMatch(/^--- fixture-no-retry-declared: [a-z-]+ \(expected; /m);
   });
 

@@ -9,7 +9,7 @@ const protocol: MirrorProtocol = {
   ...base,
   name: 'interval-no-retry',
   description: 'BROKEN interval-v5.5: never calls read_retry',
-  expect: { violates: ['device-pte-during-invalidation', 'use-after-free', 'write-to-readonly', 'contract'] },
+  expect: { violates: ['device-pte-during-invalidation', 'use-after-free', 'write-to-readonly', 'contract', 'access-to-protnone'] },
   populate(ctx, sub, range) {
     range.notifierSeq = mmu_interval_read_begin(ctx, sub);
     ctx.mmapReadLock();

@@ -11,7 +11,7 @@ const protocol: MirrorProtocol = {
   ...base,
   name: 'interval-retry-unlocked',
   description: 'BROKEN interval-v5.5: read_retry before taking the driver lock',
-  expect: { violates: ['device-pte-during-invalidation', 'use-after-free', 'write-to-readonly', 'contract'] },
+  expect: { violates: ['device-pte-during-invalidation', 'use-after-free', 'write-to-readonly', 'contract', 'access-to-protnone'] },
   populate(ctx, sub, range) {
     range.notifierSeq = mmu_interval_read_begin(ctx, sub);
     ctx.mmapReadLock();

@@ -11,7 +11,7 @@ const protocol: MirrorProtocol = {
   ...base,
   name: 'odp-seq-only',
   description: 'BROKEN odp-v5.4: retry check ignores notifiers_count',
-  expect: { violates: ['device-pte-during-invalidation', 'use-after-free', 'write-to-readonly', 'contract'] },
+  expect: { violates: ['device-pte-during-invalidation', 'use-after-free', 'write-to-readonly', 'contract', 'access-to-protnone'] },
   populate(ctx, umem, range) {
     const current_seq = umem.state.notifiers_seq.read();
     ctx.mmapReadLock();

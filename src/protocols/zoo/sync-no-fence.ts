@@ -32,7 +32,7 @@ const protocol: MirrorProtocol = {
   ...base,
   name: 'sync-no-fence',
   description: 'BROKEN interval-v5.5: zaps device entries without waiting for DMA in flight',
-  expect: { violates: ['use-after-free', 'device-pte-during-invalidation', 'write-to-readonly', 'contract'] },
+  expect: { violates: ['use-after-free', 'device-pte-during-invalidation', 'write-to-readonly', 'contract', 'access-to-protnone'] },
   invalidateStart,
 };
 export default protocol;
