@@ -13,7 +13,7 @@ import { convert } from 'xmlbuilder2';
 const ROOT = resolve(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'hmmsim.js');
 const FIX = join(ROOT, 'test', 'fixtures');
-const KINDS = ['device-pte-during-invalidation', 'use-after-free', 'write-to-readonly', 'page-table-use-after-free', 'deadlock', 'stall'];
+const KINDS = ['device-pte-during-invalidation', 'use-after-free', 'write-to-readonly', 'page-table-use-after-free', 'deadlock', 'stall', 'access-to-protnone', 'contract'];
 const BUILTINS = ['interval-v5.5', 'odp-v5.4', 'kvm', 'hmm-v5.2'];
 const SHORT = ['--duration', '300ms', '--quiet'];
 

@@ -192,7 +192,8 @@ export function readRings(i32: Int32Array, ringsBase: number, threads: number, e
       const lo = Atomics.load(i32, s + T);
       const ticket = (typeWord >>> L.EV_TICKET_HI_SHIFT) * 2 ** 32 + (lo >>> 0);
       if (ticket <= minTicket) continue;
-      const ev: RawEvent = { ticket, thread: t, type: typeWord & L.EV_TYPE_MASK, a: i32[s + 2], b: i32[s + 3], c: i32[s + 4], d: i32[s + 5], e: i32[s + 6], f: i32[s + 7] };
+      const type = typeWord & L.EV_TYPE_MASK;
+      const ev: RawEvent = { ticket, thread: t, type, a: i32[s + 2], b: i32[s + 3], c: i32[s + 4], d: i32[s + 5], e: i32[s + 6], f: i32[s + 7] };
       if (Atomics.load(i32, s + Y) !== typeWord || Atomics.load(i32, s + T) !== lo) continue;
       out.push(ev);
     }

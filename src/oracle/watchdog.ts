@@ -54,7 +54,10 @@ function threadState(i32: Int32Array, lay: Layout, tid: number, roles: string[])
     held.push({ addr: v & ~3, mode: v & 3 });
   }
   const cb = Atomics.load(i32, t + (L.T_CALLBACK >> 2));
-  return { tid, role: roles[tid] ?? '?', callback: cb > 0 ? (CALLBACKS[cb - 1] ?? '') : '', waitAddr: Atomics.load(i32, t + (L.T_WAIT_ADDR >> 2)), waitKind: Atomics.load(i32, t + (L.T_WAIT_KIND >> 2)), held };
+  return {
+    tid, role: roles[tid] ?? '?', callback: cb > 0 ? (CALLBACKS[cb - 1] ?? '') : '',
+    waitAddr: Atomics.load(i32, t + (L.T_WAIT_ADDR >> 2)), waitKind: Atomics.load(i32, t + (L.T_WAIT_KIND >> 2)), held,
+  };
 }
 
 const MODE = ['', 'mutex', 'read', 'write'];
@@ -65,7 +68,8 @@ function waitsForOf(states: ThreadState[], s: ThreadState | undefined): number[]
   if (!s || !(s.waitKind >= 1 && s.waitKind <= 3)) return [];
   const line = s.waitAddr - (s.waitAddr % 64);
   const out = states.filter((o) => o.held.some((h) => h.addr === line)).map((h) => h.tid);
-  if (s.waitKind === 2) for (const o of states) if (o.waitKind === 3 && o.waitAddr - (o.waitAddr % 64) === line && o.tid !== s.tid) out.push(o.tid);
+  if (s.waitKind === 2)
+    for (const o of states) if (o.waitKind === 3 && o.waitAddr - (o.waitAddr % 64) === line && o.tid !== s.tid) out.push(o.tid);
   return out;
 }
 
