@@ -576,7 +576,9 @@ export function dev_program(dev: u32, r: u32, tid: u32, oracle: i32): i32 {
     const gen = <i32>(e >>> 32);
     let d = L.DEV_VALID | <i32>(pfn << <u32>L.DEV_PFN_SHIFT);
     if (lo & L.HMM_PFN_WRITE) d |= L.DEV_WRITE;
-    atomic.store<i32>(devtidAddr(dev, page), <i32>tid + 1);
+    // who programmed it (the oracle's bookkeeping only; a plain store: the checks that read it
+    // tolerate a racing re-program, the entry's own store below orders it)
+    if (oracle) store<i32>(devtidAddr(dev, page), <i32>tid + 1);
     atomic.store<i64>(devpteAddr(dev, page), (<i64>gen << 32) | <i64>(<u32>d));
     if (!oracle) continue;
     const kind = entryStale(page, pfn, gen, (lo & L.HMM_PFN_WRITE) != 0);
