@@ -6,13 +6,13 @@
  * state (single-threaded) -> start one thread per `tasks[i]` (thread.ts) -> wait for ready() ==
  * n -> go() -> poll(): counters, watchdog -> stop() -> summarize(results).
  */
-import { L, computeLayout, type Layout } from '../memory/layout.js';
+import { L, addr, computeLayout, type Layout, type LayoutConfig } from '../memory/layout.js';
 import { writeHeader } from '../memory/header.js';
 import { VIOLATION_KINDS, type ViolationKind } from '../api/kinds.js';
 import { instantiate, createSharedMemory, type HmmWasm } from '../memory/wasm.js';
 import { Ctx } from '../model/ctx.js';
 import type { RenderNames } from '../oracle/events.js';
-import type { MirrorProtocol } from '../protocols/api.js';
+import { schemaLines, type MirrorProtocol } from '../protocols/api.js';
 import { renderWitness } from '../oracle/witness.js';
 import { livenessWitness } from '../oracle/watchdog.js';
 import { epochNow } from '../oracle/oracle.js';
@@ -26,6 +26,20 @@ export interface SessionOptions
   extends Pick<RoleTask, 'protocolUrl' | 'protocolWhere' | 'module' | 'layout' | 'seed' | 'events' | 'oracle' | 'recordEvents' | 'widen' | 'stopOnViolation' | 'lockTimeoutMs' | 'sliceMs'> {
   proto: MirrorProtocol;
   roles: RoleName[];
+}
+
+/** The memory a run of `proto` needs: the run's sizes, one record per role thread plus the main thread's, the protocol's state lines. */
+export function layoutConfigFor(
+  proto: MirrorProtocol,
+  run: { pages: number; devices: number; subsPerDevice: number; roleThreads: number },
+): LayoutConfig {
+  return {
+    pages: run.pages, devices: run.devices, subsPerDevice: run.subsPerDevice, threads: run.roleThreads + 1,
+    rangeMax: DEFAULTS.rangeMax, ringEntries: DEFAULTS.ringEntries,
+    protoMmLines: Math.max(1, schemaLines(proto.mmState)),
+    protoSubLines: Math.max(1, schemaLines(proto.subState)),
+    protoRangeLines: Math.max(1, schemaLines(proto.rangeState)),
+  };
 }
 
 /** Sound: no violation. Broken: at least one declared kind, and nothing undeclared. */
