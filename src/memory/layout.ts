@@ -138,6 +138,7 @@ export const addr = {
   frame: (lay: Layout, pfn: number) => lay.framesBase + pfn * L.FRAME_SIZE,
   vma: (lay: Layout, page: number) => lay.vmaBase + page * 4,
   dir: (lay: Layout, idx: number) => lay.dirBase + idx * 4,
+  inval: (lay: Layout, page: number) => lay.invalBase + page * 4,
   devpte: (lay: Layout, dev: number, page: number) => lay.devptBase + (dev * lay.config.pages + page) * 8,
   range: (lay: Layout, tid: number) => lay.rangesBase + tid * lay.rangeSize,
   thread: (lay: Layout, tid: number) => lay.threadsBase + tid * L.THREAD_SIZE,
