@@ -108,7 +108,7 @@ export function computeLayout(cfg: LayoutConfig): Layout {
   const swapBase = take(config.pages * 4);
   const invalBase = take(config.pages * 4);
   const devptBase = take(config.devices * config.pages * 8);
-  const rangeSize = alignLine(L.R_HDR + config.rangeMax * 8);
+  const rangeSize = alignLine(L.R_HDR + config.rangeMax * L.HMM_PFN_SIZE);
   const rangesBase = take(config.threads * rangeSize);
   const threadsBase = take(config.threads * L.THREAD_SIZE);
   const ringsBase = take(config.threads * config.ringEntries * L.EV_SIZE);
@@ -131,6 +131,16 @@ export function computeLayout(cfg: LayoutConfig): Layout {
     protoMmBase, protoSubBase, protoRangeBase, subrecBase, dmaseqBase, totalBytes, wasmPages,
   };
 }
+
+/** Int32Array index of the header word at byte offset `off` (an L.H_ constant). */
+export const headerWord = (off: number): number => (L.BASE + off) >> 2;
+/** The stop flag: every thread leaves its loop, and every wait its sleep, once it is non-zero. */
+export const STOP_WORD = headerWord(L.H_STOP);
+/** Start barrier: threads count themselves in READY_WORD, then wait for GO_WORD. */
+export const READY_WORD = headerWord(L.H_GO);
+export const GO_WORD = headerWord(L.H_GO_FLAG);
+/** Violation counters by kind code: VIOLATIONS_WORD + code. */
+export const VIOLATIONS_WORD = headerWord(L.H_VIOLATIONS);
 
 /** Helpers for addresses computed the same way in Wasm. */
 export const addr = {
