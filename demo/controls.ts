@@ -94,7 +94,9 @@ export class Controls {
 
   /** Idle: the inputs and Start work; running: only Stop. */
   setIdle(idle: boolean): void {
-    const inputs = [this.protocolSelect, this.seedInput, this.workersInput, this.durationInput, this.widenInput, this.stopFirstInput, this.reseedButton];
+    const inputs = [
+      this.protocolSelect, this.seedInput, this.workersInput, this.durationInput, this.widenInput, this.stopFirstInput, this.reseedButton,
+    ];
     for (const el of inputs) el.disabled = !idle;
     for (const box of this.eventsBox.querySelectorAll('input')) box.disabled = !idle;
     this.startButton.disabled = !idle;

@@ -36,7 +36,9 @@ export class Counters {
    * Show the counters: live ones read from the shared memory while `running`, the final
    * result's once there is one. `firstViolationMs` is the earliest one listed so far.
    */
-  update(session: Session, elapsedMs: number, running: boolean, now: number, firstViolationMs: number | null, result?: ProtocolResult): void {
+  update(
+    session: Session, elapsedMs: number, running: boolean, now: number, firstViolationMs: number | null, result?: ProtocolResult,
+  ): void {
     const ops = result ? result.ops : session.ops();
     const rate = this.rate;
     if (running && now - rate.at >= RATE_WINDOW_MS) {

@@ -46,7 +46,8 @@ export class DemoRun {
   ) {
     const { name, proto, workers, seed, events } = settings;
     const roles = dealRoles(workers);
-    const layout = layoutConfigFor(proto, { pages: DEFAULTS.pages, devices: DEFAULTS.devices, subsPerDevice: DEFAULTS.subsPerDevice, roleThreads: workers });
+    const { pages, devices, subsPerDevice } = DEFAULTS;
+    const layout = layoutConfigFor(proto, { pages, devices, subsPerDevice, roleThreads: workers });
     const session = new Session({
       proto, protocolUrl: name, protocolWhere: name, module, layout, roles, seed, events,
       oracle: true, recordEvents: true, widen: settings.widen, stopOnViolation: settings.stopOnViolation,
@@ -135,6 +136,7 @@ export class DemoRun {
     this.showCounters(performance.now());
     view.onDone();
     const total = Object.values(result.violations).reduce((a, b) => a + (b ?? 0), 0);
-    showState('stopped', `stopped after ${(result.durationMs / 1000).toFixed(1)} s: ${fmt(result.ops)} ops, ${total} violation${total === 1 ? '' : 's'}`);
+    const seconds = (result.durationMs / 1000).toFixed(1);
+    showState('stopped', `stopped after ${seconds} s: ${fmt(result.ops)} ops, ${total} violation${total === 1 ? '' : 's'}`);
   }
 }

@@ -76,7 +76,9 @@ export class ViolationList {
       const kind = VIOLATION_KINDS[e.a];
       if (!kind) continue;
       const atMs = session.elapsedMs();
-      const capture = { kind, thread: e.thread, ticket: e.ticket, atMs, page: e.b, pfn: e.c, genWant: e.d, genHave: e.e, device: e.f, events };
+      const capture = {
+        kind, thread: e.thread, ticket: e.ticket, atMs, page: e.b, pfn: e.c, genWant: e.d, genHave: e.e, device: e.f, events,
+      };
       const w = renderWitness(capture, session.names, protocol, seed);
       if (this.entries.length < MAX_LIVE) this.entries.push({ ...entryOf(w, true), atMs });
       added = true;
@@ -118,7 +120,8 @@ export class ViolationList {
       const k = document.createElement('span');
       k.className = 'kind';
       k.textContent = v.kind;
-      li.append(k, ` ${v.page >= 0 ? `page ${hex(v.page)}, ` : ''}T${v.thread} ${v.role}, ${v.live ? 'seen ≈' : ''}${v.atMs.toFixed(v.live ? 0 : 1)} ms`);
+      const at = `${v.live ? 'seen ≈' : ''}${v.atMs.toFixed(v.live ? 0 : 1)} ms`;
+      li.append(k, ` ${v.page >= 0 ? `page ${hex(v.page)}, ` : ''}T${v.thread} ${v.role}, ${at}`);
       if (v.live) {
         const s = document.createElement('span');
         s.className = 'live';

@@ -21,7 +21,9 @@ export type ResolvedProtocol = { kind: 'all' } | { kind: 'builtin'; name: string
 export function pluginFile(spec: string): string {
   const file = resolve(spec);
   if (!existsSync(file))
-    throw new ConfigError(`protocol file ${spec} not found (looked at ${file}): give a path to an .mjs/.js module, or a built-in name (hmmsim list)`);
+    throw new ConfigError(
+      `protocol file ${spec} not found (looked at ${file}): give a path to an .mjs/.js module, or a built-in name (hmmsim list)`,
+    );
   if (!statSync(file).isFile()) throw new ConfigError(`protocol file ${spec} is not a file: give a path to an .mjs/.js module`);
   return file;
 }
@@ -55,7 +57,9 @@ export function resolveProtocols(specs: string | readonly string[], builtins: re
     } else {
       const near = builtins.filter((b) => b.toLowerCase() === spec.toLowerCase());
       const hint = near.length > 0 ? ` (did you mean ${near[0]}?)` : '';
-      throw new ConfigError(`unknown protocol '${spec}'${hint}: use one of ${builtins.join(', ')}, all, or a path to a plugin module (./my-driver.mjs)`);
+      throw new ConfigError(
+        `unknown protocol '${spec}'${hint}: use one of ${builtins.join(', ')}, all, or a path to a plugin module (./my-driver.mjs)`,
+      );
     }
   }
   return all ? [{ kind: 'all' }, ...out.filter((p) => p.kind === 'plugin')] : out;

@@ -80,8 +80,8 @@ export class Ctx implements Tracer {
       }
     this.ranges = [];
     for (let t = 0; t < layout.config.threads; t++) this.ranges.push(new HmmRange(this, t, addr.range(layout, t), proto, (i) => addr.protoRange(layout, t, i)));
-    this.mmapLock = new RwSem(env, L.BASE + L.H_MMAP_LOCK, 'mmap_lock');
-    this.anonVmaLock = new RwSem(env, L.BASE + L.H_ANON_VMA_LOCK, 'anon_vma');
+    this.mmapLock = new RwSem(env, addr.header(L.H_MMAP_LOCK), 'mmap_lock');
+    this.anonVmaLock = new RwSem(env, addr.header(L.H_ANON_VMA_LOCK), 'anon_vma');
   }
 
   get tid(): number {

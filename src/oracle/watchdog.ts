@@ -14,8 +14,8 @@ import type { Witness, WitnessEvent } from '../api/types.js';
 /** Names of lock/queue words: mmap_lock, anon_vma, the protocol's declared state, DMA in-flight words. */
 export function lockNames(lay: Layout, proto: MirrorProtocol): Map<number, string> {
   const m = new Map<number, string>();
-  m.set(L.BASE + L.H_MMAP_LOCK, 'mmap_lock');
-  m.set(L.BASE + L.H_ANON_VMA_LOCK, 'anon_vma');
+  m.set(addr.header(L.H_MMAP_LOCK), 'mmap_lock');
+  m.set(addr.header(L.H_ANON_VMA_LOCK), 'anon_vma');
   Object.keys(proto.mmState ?? {}).forEach((n, i) => m.set(addr.protoMm(lay, i), n));
   const nSubs = lay.config.devices * lay.config.subsPerDevice;
   for (let s = 0; s < nSubs; s++) Object.keys(proto.subState ?? {}).forEach((n, i) => m.set(addr.protoSub(lay, s, i), `sub${s}.${n}`));

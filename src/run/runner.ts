@@ -75,14 +75,16 @@ function intOpt(name: string, value: number | undefined, fallback: number, limit
 }
 
 export async function runStress(opts: StressOptions): Promise<RunResult> {
-  const durationMs =
-    opts.ops !== undefined && opts.durationMs === undefined ? LIMITS.durationMs.max : intOpt('durationMs', opts.durationMs, DEFAULTS.durationMs, LIMITS.durationMs);
+  // --ops alone: no deadline but the longest one allowed
+  const opsOnly = opts.ops !== undefined && opts.durationMs === undefined;
+  const durationMs = opsOnly ? LIMITS.durationMs.max : intOpt('durationMs', opts.durationMs, DEFAULTS.durationMs, LIMITS.durationMs);
   const opsBudget = opts.ops === undefined ? Infinity : intOpt('ops', opts.ops, 0, LIMITS.ops);
   // role threads: whether every role has one is checked below, with a message that says so
   const threads = intOpt('threads', opts.threads, DEFAULTS.threads, { min: 1, max: LIMITS.threads.max });
   const pages = intOpt('pages', opts.pages, DEFAULTS.pages, LIMITS.pages);
   const devices = intOpt('devices', opts.devices, DEFAULTS.devices, LIMITS.devices);
-  const subsPerDevice = intOpt('subsPerDevice', opts.subsPerDevice, Math.min(DEFAULTS.subsPerDevice, pages / LIMITS.pages.multipleOf), LIMITS.subs);
+  const defaultSubs = Math.min(DEFAULTS.subsPerDevice, pages / LIMITS.pages.multipleOf);
+  const subsPerDevice = intOpt('subsPerDevice', opts.subsPerDevice, defaultSubs, LIMITS.subs);
   const watchdogMs = intOpt('watchdogMs', opts.watchdogMs, DEFAULTS.watchdogMs, LIMITS.watchdogMs);
   const seed = opts.seed === undefined ? (Math.random() * 2 ** 31) >>> 0 : intOpt('seed', opts.seed, 0, LIMITS.seed);
   const events: EventName[] = opts.events ?? DEFAULT_EVENTS;
@@ -102,7 +104,15 @@ export async function runStress(opts: StressOptions): Promise<RunResult> {
       throw e;
     }
   }
-  const config = { durationMs: Number.isFinite(durationMs) && opts.ops === undefined ? durationMs : opts.durationMs ?? null, ops: opts.ops ?? null, threads: n, roles: Object.fromEntries(ROLE_NAMES.map((r) => [r, roles.filter((x) => x === r).length])), events, pages, devices, subsPerDevice, oracle: opts.oracle ?? true, recordEvents: opts.recordEvents ?? true, widenWindows: opts.widenWindows ?? true, watchdogMs };
+  const config = {
+    durationMs: Number.isFinite(durationMs) && opts.ops === undefined ? durationMs : (opts.durationMs ?? null),
+    ops: opts.ops ?? null,
+    threads: n,
+    roles: Object.fromEntries(ROLE_NAMES.map((r) => [r, roles.filter((x) => x === r).length])),
+    events, pages, devices, subsPerDevice,
+    oracle: opts.oracle ?? true, recordEvents: opts.recordEvents ?? true, widenWindows: opts.widenWindows ?? true,
+    watchdogMs,
+  };
 
   const pool = new Piscina({
     filename: new URL('./worker-entry.cjs', import.meta.url).href,
@@ -115,7 +125,8 @@ export async function runStress(opts: StressOptions): Promise<RunResult> {
   try {
     for (const protocol of loaded) {
       if (opts.signal?.aborted) break;
-      results.push(await runOne(pool, protocol, layoutFor(protocol.proto), roles, { ...opts, durationMs, opsBudget, seed, events, watchdogMs }));
+      const runOptions = { ...opts, durationMs, opsBudget, seed, events, watchdogMs };
+      results.push(await runOne(pool, protocol, layoutFor(protocol.proto), roles, runOptions));
     }
   } finally {
     await pool.destroy();
@@ -136,13 +147,16 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** How often the monitor polls, by phase (ms): the barrier is short, a run long. */
 const POLL_MS = { starting: 2, running: 20, stopping: 10, done: 0 } as const;
 
-async function runOne(pool: Piscina, protocol: Loaded, layout: LayoutConfig, roles: RoleName[], options: RunOneOpts): Promise<ProtocolResult> {
+async function runOne(
+  pool: Piscina, protocol: Loaded, layout: LayoutConfig, roles: RoleName[], options: RunOneOpts,
+): Promise<ProtocolResult> {
   const proto = protocol.proto;
   let session: Session;
   try {
     session = new Session({
       proto, protocolUrl: protocol.url, protocolWhere: protocol.where, module: loadModule(), layout, roles, seed: options.seed,
-      events: options.events, oracle: options.oracle ?? true, recordEvents: options.recordEvents ?? true, widen: options.widenWindows ?? true,
+      events: options.events, oracle: options.oracle ?? true, recordEvents: options.recordEvents ?? true,
+      widen: options.widenWindows ?? true,
       stopOnViolation: options.stopOnViolation ?? false, lockTimeoutMs: DEFAULTS.lockTimeoutMs, sliceMs: DEFAULTS.sliceMs,
     });
   } catch (e) {
@@ -162,7 +176,8 @@ async function runOne(pool: Piscina, protocol: Loaded, layout: LayoutConfig, rol
     ),
   );
   const monitor = new RunMonitor(session, settled, {
-    durationMs: options.durationMs, opsBudget: options.opsBudget, watchdogMs: options.watchdogMs, stopOnViolation: options.stopOnViolation ?? false,
+    durationMs: options.durationMs, opsBudget: options.opsBudget, watchdogMs: options.watchdogMs,
+    stopOnViolation: options.stopOnViolation ?? false,
     barrierMs: DEFAULTS.barrierMs, sliceMs: DEFAULTS.sliceMs, expect: proto.expect ?? 'sound',
   });
   let lastReport = 0;

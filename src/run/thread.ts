@@ -86,7 +86,7 @@ export async function runRoleThread(task: RoleTask, loadProto: () => Promise<Mir
       if (performance.now() > deadline) throw new Error(`T${task.tid}: start barrier timed out after ${task.barrierTimeoutMs} ms`);
       Atomics.wait(i32, GO_WORD, 0, 50);
     }
-    startEpoch = new Float64Array(task.memory.buffer, L.BASE + L.H_START_EPOCH, 1)[0] || epochNow(); // written before go
+    startEpoch = new Float64Array(task.memory.buffer, addr.header(L.H_START_EPOCH), 1)[0] || epochNow(); // written before go
 
     const rc: RoleContext = {
       ctx, rng: new Rng(task.seed, task.tid), stats, role: task.role, device: task.device, events: task.events,
