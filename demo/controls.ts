@@ -47,7 +47,7 @@ export class Controls {
   private readonly stopButton = $<HTMLButtonElement>('stop');
   private readonly eventsBox = $('events');
 
-  /** Fill the inputs from the URL (?protocol=&events=&seed=&workers=) and wire Start and Stop. */
+  /** Fill the inputs from the URL (?protocol=&events=&seed=&workers=), bound them by LIMITS, wire Start and Stop. */
   constructor(onStart: () => void, onStop: () => void) {
     const params = new URLSearchParams(location.search);
     const select = this.protocolSelect;
@@ -70,6 +70,10 @@ export class Controls {
       label.append(box, ` ${ev}`);
       this.eventsBox.append(label);
     }
+    this.workersInput.min = String(LIMITS.demoWorkers.min);
+    this.workersInput.max = String(LIMITS.demoWorkers.max);
+    this.seedInput.min = String(LIMITS.seed.min);
+    this.seedInput.max = String(LIMITS.seed.max);
     this.seedInput.value = params.get('seed') ?? randomSeed();
     if (params.get('workers')) this.workersInput.value = params.get('workers')!;
     this.reseedButton.onclick = () => (this.seedInput.value = randomSeed());
