@@ -41,7 +41,7 @@ export function setup(): i32 {
   return RANGES_BASE + tid * RANGE_SIZE;
 }
 @inline export function devpteAddr(dev: u32, page: u32): u32 {
-  return DEVPT_BASE + (dev * PAGES + page) * 8;
+  return DEVPT_BASE + (dev * PAGES + page) * <u32>L.DEVPTE_SIZE;
 }
 
 /** Where the layout's data region begins; the build checks static data ends below it. */

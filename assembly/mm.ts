@@ -232,8 +232,9 @@ export function zap_ptes(start: u32, end: u32, out: u32): i32 {
     if (!p) continue;
     const pte = atomic.xchg<i32>(p, 0);
     if ((pte & L.PTE_TYPE_MASK) == L.PTE_PRESENT) {
-      store<u32>(out + (<u32>n << 3), ptePfn(pte));
-      store<u32>(out + (<u32>n << 3) + 4, page);
+      const pair = out + <u32>n * <u32>L.ZAP_PAIR_SIZE;
+      store<u32>(pair + L.ZAP_PFN, ptePfn(pte));
+      store<u32>(pair + L.ZAP_PAGE, page);
       n++;
     }
   }
@@ -387,7 +388,7 @@ export function hmm_range_fault(r: u32, from: u32, tid: u32, stop: u32, paused: 
       store<i32>(r + L.R_WALK_GEN, curGen);
       return L.WALK_PAUSED;
     }
-    const out = pfns + ((page - start) << 3);
+    const out = pfns + (page - start) * <u32>L.HMM_PFN_SIZE;
     const vma = vma_get(page);
     if (!(vma & L.VM_MAPPED) || !(vma & L.VM_READ)) {
       store<i64>(out, <i64>L.HMM_PFN_ERROR);
@@ -479,7 +480,7 @@ export function dev_program(dev: u32, r: u32, tid: u32, oracle: i32): i32 {
   const pfns = r + <u32>L.R_HDR;
   let res = 0;
   for (let page = start; page < end; page++) {
-    const e = load<i64>(pfns + ((page - start) << 3));
+    const e = load<i64>(pfns + (page - start) * <u32>L.HMM_PFN_SIZE);
     const lo = <i32>e;
     if (!(lo & L.HMM_PFN_VALID)) continue;
     const pfn = <u32>(lo & L.HMM_PFN_MASK);

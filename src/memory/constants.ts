@@ -106,6 +106,7 @@ export const L = {
   DEV_VALID: 1,
   DEV_WRITE: 2,
   DEV_PFN_SHIFT: 2,
+  DEVPTE_SIZE: 8,
 
   // ---- hmm_pfns entries: one i64 per page ----
   // low word: [31] valid, [30] write, [29] error, [28:0] pfn ; high word: frame gen seen by the walk
@@ -130,7 +131,10 @@ export const L = {
   R_WALK_DIR: 40, // walk state kept across fault-in resumes: directory word in use,
   R_WALK_D: 44, // ... its value (table pfn + 1) ...
   R_WALK_GEN: 48, // ... and the table's gen when the walk entered it
-  R_HDR: 64, // the hmm_pfns array follows the header
+  R_HDR: 64, // the hmm_pfns array follows the header (a zap uses it as scratch: ZAP_ pairs)
+  ZAP_PAIR_SIZE: 8, // a zap's list of unmapped frames: (pfn, page) pairs
+  ZAP_PFN: 0,
+  ZAP_PAGE: 4,
   RF_FAULT: 1,
   RF_WRITE: 2,
 

@@ -107,7 +107,7 @@ export function computeLayout(cfg: LayoutConfig): Layout {
   const vmaBase = take(config.pages * 4);
   const swapBase = take(config.pages * 4);
   const invalBase = take(config.pages * 4);
-  const devptBase = take(config.devices * config.pages * 8);
+  const devptBase = take(config.devices * config.pages * L.DEVPTE_SIZE);
   const rangeSize = alignLine(L.R_HDR + config.rangeMax * L.HMM_PFN_SIZE);
   const rangesBase = take(config.threads * rangeSize);
   const threadsBase = take(config.threads * L.THREAD_SIZE);
@@ -149,7 +149,7 @@ export const addr = {
   vma: (lay: Layout, page: number) => lay.vmaBase + page * 4,
   dir: (lay: Layout, idx: number) => lay.dirBase + idx * 4,
   inval: (lay: Layout, page: number) => lay.invalBase + page * 4,
-  devpte: (lay: Layout, dev: number, page: number) => lay.devptBase + (dev * lay.config.pages + page) * 8,
+  devpte: (lay: Layout, dev: number, page: number) => lay.devptBase + (dev * lay.config.pages + page) * L.DEVPTE_SIZE,
   range: (lay: Layout, tid: number) => lay.rangesBase + tid * lay.rangeSize,
   thread: (lay: Layout, tid: number) => lay.threadsBase + tid * L.THREAD_SIZE,
   ring: (lay: Layout, tid: number) => lay.ringsBase + tid * lay.config.ringEntries * L.EV_SIZE,
