@@ -149,7 +149,7 @@ export async function runPages({ quick, log, mod }) {
         const ops = p.opsPerSec ?? perSec(p.ops, ms);
         if (ops > 0) c.ns.push(1e9 / ops);
         const drv = perSec(p.roleOps?.driver ?? 0, ms);
-        if (drv > 0) c.driverNs.push(1e9 / drv);
+        if (drv !== null && drv > 0) c.driverNs.push(1e9 / drv);
       } catch (e) {
         c.error = e.message;
         errors.push(`${c.protocol} pages=${c.pages}: ${e.message}`);
@@ -189,6 +189,7 @@ async function brokenProtocols(mod) {
   return { names: named.map((x) => x.name).filter((n) => !SOUND.includes(n)), source: 'listProtocols() (no expect given: every name not in the sound list)' };
 }
 
+/** @param {{ quick: boolean, log: (line: string) => void, mod: any, seeds?: number }} options */
 export async function runDetect({ quick, log, mod, seeds: seedsOpt }) {
   const seeds = seedsOpt ?? (quick ? 5 : 20);
   const capMs = quick ? 3000 : 6000; // above the watchdog's 2 s, so stalls and deadlocks can be seen

@@ -11,7 +11,7 @@ import { VIOLATION_KINDS, type ViolationKind } from '../src/api/kinds.js';
 import { schemaLines, type MirrorProtocol } from '../src/protocols/api.js';
 import { EV, readRings } from '../src/oracle/events.js';
 import { renderWitness } from '../src/oracle/witness.js';
-import { DEFAULT_EVENTS, EVENT_NAMES, type EventName, type ProtocolResult, type RoleName, type Witness } from '../src/api/types.js';
+import { DEFAULT_EVENTS, EVENT_NAMES, type EventName, type ProtocolResult, type Witness } from '../src/api/types.js';
 import type { RoleResult, RoleTask } from '../src/run/thread.js';
 import { PROTOCOL_NAMES, getProtocol } from './protocols.js';
 import { DEFAULTS, dealRoles } from '../src/config/defaults.js';
@@ -198,7 +198,7 @@ class Grid {
   private readonly cell: number;
   private readonly size: number;
   constructor(
-    private readonly canvas: HTMLCanvasElement,
+    canvas: HTMLCanvasElement,
     private readonly pages: number,
   ) {
     this.cols = Math.ceil(Math.sqrt(pages));
@@ -399,7 +399,7 @@ export async function startApp(wasmUrl: string): Promise<void> {
     box.textContent = '';
     $('witness-text').textContent = w?.text ?? '';
     $('witness-title').textContent = w ? `${w.summary}${v?.live ? ' — live snapshot of the event rings; the oracle\'s own capture replaces it when the run stops' : ''}` : 'the interleaving that led to the violation, one lane per thread';
-    if (!w || !w.events.length) {
+    if (!w?.events.length) {
       const p = document.createElement('p');
       p.className = 'empty';
       p.textContent = w ? 'no events recorded for this one' : 'no witness selected';

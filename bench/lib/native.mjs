@@ -26,7 +26,7 @@ function layoutHeader() {
 }
 
 function findCompiler() {
-  for (const cc of [process.env.CC, 'cc', 'gcc', 'clang'].filter(Boolean)) {
+  for (const cc of /** @type {string[]} */ ([process.env.CC, 'cc', 'gcc', 'clang'].filter(Boolean))) {
     const r = spawnSync(cc, ['--version'], { encoding: 'utf8' });
     if (r.status === 0) return { cc, version: r.stdout.split('\n')[0].trim() };
   }
@@ -53,7 +53,7 @@ export function buildNative() {
 /** Run the harness in a mode; parses its one JSON line. */
 export function runNative(nat, args, timeoutMs = 120_000) {
   const out = execFileSync(nat.bin, args.map(String), { encoding: 'utf8', timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
-  return JSON.parse(out.trim().split('\n').pop());
+  return JSON.parse(out.trim().split('\n').pop() ?? '');
 }
 
 export function cleanupNative(nat) {
