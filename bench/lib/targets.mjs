@@ -1,5 +1,5 @@
 /**
- * targets.mjs — issue 6's benchmark goals, evaluated against a results object. Goals, not test
+ * targets.mjs — the benchmark goals, evaluated against a results object. Goals, not test
  * assertions: nothing fails when one is missed; the table and PERFORMANCE.md say where each stands.
  */
 const fx = (x) => (x == null ? null : `${x.toFixed(2)}x`);

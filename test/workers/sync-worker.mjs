@@ -1,6 +1,7 @@
 // sync-worker.mjs — one thread of the sync primitives' stress tests (test/sync.test.ts).
 //
-// Plain JS on purpose: vitest does not transform code inside worker threads (DESIGN.md 7), so
+// Plain JS on purpose: vitest does not transform code inside worker threads (docs/ARCHITECTURE.md,
+// Toolchain facts), so
 // this imports the COMPILED modules from dist/ (`npm run build` / `npx tsc -p .` first).
 //
 // workerData: { memory, tid, scenario, a: {addresses}, p: {params} }
