@@ -79,7 +79,7 @@ export function zapWindow(ctx: CovCtx, dmaTids: number[], dmaseqAddr: (t: number
   for (const t of dmaTids) {
     const a = dmaseqAddr(t) >> 2;
     if ((Atomics.load(i32, a) & 1) === 0) continue;
-    const page = i32[a + (L.DMASEQ_PAGE >> 2)];
+    const page = i32[a + (L.DS_PAGE >> 2)];
     if (start <= page && page < end) countWindow(ctx, WINDOW.ZAP_DURING_DMA);
   }
 }

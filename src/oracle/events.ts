@@ -179,22 +179,28 @@ export function eventPages(e: RawEvent): [number, number] | null {
 
 /** Copy every thread's ring (seqlock-style: torn entries are dropped), ordered by ticket (64-bit:
  *  the low word in EV_TICKET, the high word above the type in EV_TYPE). */
+/** An event entry's fields as word indexes from its start. */
+const EV_WORD = {
+  ticket: L.EV_TICKET >> 2, type: L.EV_TYPE >> 2, a: L.EV_A >> 2, b: L.EV_B >> 2, c: L.EV_C >> 2, d: L.EV_D >> 2, e: L.EV_E >> 2, f: L.EV_F >> 2,
+} as const;
+
 export function readRings(i32: Int32Array, ringsBase: number, threads: number, entries: number, minTicket = 0): RawEvent[] {
   const out: RawEvent[] = [];
   const W = L.EV_SIZE >> 2;
-  const T = L.EV_TICKET >> 2, Y = L.EV_TYPE >> 2;
   for (let t = 0; t < threads; t++) {
     const base = (ringsBase + t * entries * L.EV_SIZE) >> 2;
     for (let i = 0; i < entries; i++) {
       const s = base + i * W;
-      const typeWord = Atomics.load(i32, s + Y);
+      const typeWord = Atomics.load(i32, s + EV_WORD.type);
       if (typeWord === 0) continue;
-      const lo = Atomics.load(i32, s + T);
+      const lo = Atomics.load(i32, s + EV_WORD.ticket);
       const ticket = (typeWord >>> L.EV_TICKET_HI_SHIFT) * 2 ** 32 + (lo >>> 0);
       if (ticket <= minTicket) continue;
-      const type = typeWord & L.EV_TYPE_MASK;
-      const ev: RawEvent = { ticket, thread: t, type, a: i32[s + 2], b: i32[s + 3], c: i32[s + 4], d: i32[s + 5], e: i32[s + 6], f: i32[s + 7] };
-      if (Atomics.load(i32, s + Y) !== typeWord || Atomics.load(i32, s + T) !== lo) continue;
+      const ev: RawEvent = {
+        ticket, thread: t, type: typeWord & L.EV_TYPE_MASK, a: i32[s + EV_WORD.a], b: i32[s + EV_WORD.b], c: i32[s + EV_WORD.c],
+        d: i32[s + EV_WORD.d], e: i32[s + EV_WORD.e], f: i32[s + EV_WORD.f],
+      };
+      if (Atomics.load(i32, s + EV_WORD.type) !== typeWord || Atomics.load(i32, s + EV_WORD.ticket) !== lo) continue;
       out.push(ev);
     }
   }
