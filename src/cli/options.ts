@@ -18,6 +18,7 @@ export const LIMITS = {
   threads: { min: 4, max: 128 },
   subs: { min: 1, max: 1024 },
   seed: { min: 0, max: 0xffffffff },
+  seeds: { min: 1, max: 1_000_000 },
   ops: { min: 1, max: Number.MAX_SAFE_INTEGER },
   durationMs: { min: 1, max: 24 * 3600 * 1000 },
   watchdogMs: { min: 50, max: 3600 * 1000 },
@@ -140,7 +141,11 @@ export interface StressFlags {
   widen?: boolean;
   json?: string;
   junit?: string;
+  html?: string;
   quiet?: boolean;
+  seeds?: number;
+  shard?: { index: number; count: number };
+  budget?: number;
 }
 
 /** Flags -> StressOptions (without the callbacks). Cross-flag checks throw ConfigError. */
@@ -161,7 +166,9 @@ export function toStressOptions(flags: StressFlags, protocols: string[]): Stress
   const subs = opts.subsPerDevice ?? Math.min(4, pages / 64);
   if (pages % subs !== 0 || pages < subs)
     throw new ConfigError(`--pages (${pages}) must be a multiple of --subs (${subs})`);
-  if (flags.json !== undefined && flags.json === flags.junit)
-    throw new ConfigError('--json and --junit must name different files');
+  const outs = [flags.json, flags.junit, flags.html].filter((f) => f !== undefined);
+  if (new Set(outs).size !== outs.length) throw new ConfigError('--json, --junit and --html must name different files');
+  if (flags.budget !== undefined && flags.duration !== undefined)
+    throw new ConfigError('--budget and --duration both set how long protocols run: give one (--budget divides its time among the units)');
   return opts;
 }
