@@ -181,7 +181,10 @@ describe('merge: one campaign, every shard once', () => {
 describe('hmmsim stress --shard / --seeds / --budget and hmmsim merge, end to end', () => {
   it('two shards of kvm,hmm-v5.2 x 2 seeds merge into one report whose counts are the shards\' sums', async () => {
     const dir = tmp();
-    const shardArgs = (i: number) => ['stress', '-p', 'kvm,hmm-v5.2', '--seeds', '2', '--seed', '11', '-d', '300ms', '-q', '--shard', `${i}/2`, '--json', join(dir, `s${i}.json`)];
+    const shardArgs = (i: number) => [
+      'stress', '-p', 'kvm,hmm-v5.2', '--seeds', '2', '--seed', '11', '-d', '300ms', '-q', '--shard', `${i}/2`, '--json', join(dir, `s${i}.json`),
+      '--html', join(dir, `s${i}.html`),
+    ];
     const runs = await hmmsimAll([1, 2].map(shardArgs));
     for (const r of runs) {
       expect(r.stderr).toBe('');
@@ -192,6 +195,7 @@ describe('hmmsim stress --shard / --seeds / --budget and hmmsim merge, end to en
     expect(shards.map((s) => s.campaign.shard)).toEqual([{ index: 1, count: 2 }, { index: 2, count: 2 }]);
     expect(shards[0].campaign.id).toBe(shards[1].campaign.id);
     expect(shards[0].campaign.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(readFileSync(join(dir, 's1.html'), 'utf8')).toMatch(/^<!DOCTYPE html>[^]*campaign <code>[0-9a-f]{16}<\/code>: shard 1\/2[^]*<\/html>\n$/);
 
     const out = join(dir, 'merged.json');
     const m = hmmsim(['merge', dir, '--json', out, '--junit', join(dir, 'merged.xml')]);

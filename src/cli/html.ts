@@ -188,7 +188,7 @@ function lanesSvg(events: WitnessEvent[]): string {
     const y = 3 + lane * laneH + 4;
     return `<rect class="${eventClass(e.text)}" x="${left + i * step}" y="${y}" width="${Math.max(2, step - 2)}" height="${laneH - 8}" rx="1"><title>${i + 1}. T${e.thread} ${esc(e.text)}</title></rect>`;
   });
-  return `<svg class="lanes" role="img" aria-label="witness timeline, one lane per thread" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg">${lanes.join('')}${marks.join('')}</svg>`;
+  return `<svg class="lanes" role="img" aria-label="witness timeline, one lane per thread" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${lanes.join('')}${marks.join('')}</svg>`;
 }
 
 /** The demo's timeline: a row per event, a column (lane) per thread. */
