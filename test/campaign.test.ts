@@ -9,7 +9,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { campaignId, parseShard, planCampaign } from '../src/cli/plan.js';
-import { boundsOf, combineProtocol, dedupeWitnesses, ruleOfThree, sumCoverage, witnessSignature } from '../src/cli/combine.js';
+import { combineProtocol, dedupeWitnesses, sumCoverage, witnessSignature } from '../src/cli/combine.js';
+import { boundsOf, ruleOfThree } from '../src/cli/bounds.js';
 import { checkShards, mergeShards, readShard } from '../src/cli/merge.js';
 
 const ROOT = resolve(import.meta.dirname, '..');

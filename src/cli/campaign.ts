@@ -15,7 +15,7 @@ import type { RunnerApi } from './runner-api.js';
 import { io } from './io.js';
 import { ConfigError } from '../api/errors.js';
 import { formatPlan, planCampaign, portableSpec, type CampaignPlan, type Shard, type Unit } from './plan.js';
-import { combineProtocol, type ProtocolLike } from './combine.js';
+import type { ProtocolLike } from './combine.js';
 import { toHtml } from './html.js';
 
 export interface CampaignOut {
@@ -108,7 +108,7 @@ export async function campaign(runner: RunnerApi, base: StressOptions, out: Camp
     progress.stop();
     process.off('SIGINT', onSigint);
   }
-  const result = combineRuns(runs, groups.map(([, units]) => units), seed, protocols.length);
+  const result = await combineRuns(runs, groups.map(([, units]) => units), seed, protocols.length);
   const meta = campaignMeta(plan, runs, out.rerun);
 
   let code: number = exitCodeFor(result);
@@ -149,7 +149,8 @@ function groupBySeed(units: Unit[]): Map<number, Unit[]> {
  * The runs of several seeds as one result: one entry per protocol (combined when it ran under
  * several seeds), in the order the protocols were given. Run i's protocols are group i's units, in order.
  */
-function combineRuns(runs: { seed: number; result: RunResult }[], groups: Unit[][], seed: number, protocolCount: number): RunResult {
+async function combineRuns(runs: { seed: number; result: RunResult }[], groups: Unit[][], seed: number, protocolCount: number): Promise<RunResult> {
+  const { combineProtocol } = await import('./combine.js'); // with the runner: not loaded for --help
   const byName = new Map<string, { parts: { result: ProtocolLike; seed: number }[]; position: number }>();
   runs.forEach((run, i) =>
     run.result.protocols.forEach((p, j) => {

@@ -8,6 +8,8 @@
 import { createHash } from 'node:crypto';
 import type { Expectation, ProtocolResult, Witness } from '../api/types.js';
 import { verdictOf } from '../run/session.js';
+import { isRecord } from './bounds.js';
+export { boundsOf, ruleOfThree, type Bounds } from './bounds.js';
 
 /** A protocol's result as a report carries it: the runner's fields and whatever newer ones it adds. */
 export type ProtocolLike = Omit<ProtocolResult, 'error'> & {
@@ -22,17 +24,6 @@ export interface Part {
   result: ProtocolLike;
   seed: number;
   shard?: number;
-}
-
-/** 95% upper bound on a rate after n trials with no event: 3/n (rule of three; null when n is 0). */
-export const ruleOfThree = (n: number): number | null => (n > 0 ? 3 / n : null);
-
-export interface Bounds {
-  /** Per operation, over `ops` operations. */
-  ops: number;
-  perOp: number | null;
-  /** Per hit of each race window, when the run counted coverage. */
-  windows?: Record<string, { hits: number; perHit: number | null }>;
 }
 
 /**
@@ -68,7 +59,6 @@ export function sumCoverage(a: unknown, b: unknown): unknown {
   return a;
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 function sumMap<K extends string>(maps: Partial<Record<K, number>>[]): Partial<Record<K, number>> {
   const out: Partial<Record<K, number>> = {};
@@ -104,18 +94,6 @@ function combinedVerdict(expect: Expectation, parts: Part[], violations: Protoco
   const verdicts = parts.map((p) => p.result.verdict as string);
   if (judged === 'pass' && verdicts.length > 0 && verdicts.every((v) => v === 'inconclusive')) return 'inconclusive' as ProtocolLike['verdict'];
   return judged;
-}
-
-/** Bounds for a clean protocol (no violation, no harness failure), else undefined. */
-export function boundsOf(p: Pick<ProtocolLike, 'ops' | 'violations' | 'error' | 'coverage'>): Bounds | undefined {
-  if (p.error || Object.values(p.violations).some((n) => (n ?? 0) > 0)) return undefined;
-  const bounds: Bounds = { ops: p.ops, perOp: ruleOfThree(p.ops) };
-  if (isRecord(p.coverage)) {
-    bounds.windows = {};
-    for (const [window, hits] of Object.entries(p.coverage))
-      if (typeof hits === 'number') bounds.windows[window] = { hits, perHit: ruleOfThree(hits) };
-  }
-  return bounds;
 }
 
 /** One protocol's parts (all of the same protocol, in unit order) as one result. */

@@ -6,7 +6,7 @@
  */
 import { KIND_SHORT } from '../api/kinds.js';
 import type { Expectation, WitnessEvent } from '../api/types.js';
-import { boundsOf, type Bounds } from './combine.js';
+import { boundsOf, type Bounds } from './bounds.js';
 
 interface HtmlWitness {
   kind: string;

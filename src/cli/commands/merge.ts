@@ -9,7 +9,6 @@ import { EXIT_NOTE, io, type CommandState } from '../io.js';
 import { exitCodeFor, formatVerdictTable } from '../format.js';
 import { toJUnit, writeFileAtomic } from '../report.js';
 import { toHtml } from '../html.js';
-import { asRunResult, checkShards, expandInputs, formatMergeNotes, mergeShards, readShard } from '../merge.js';
 
 interface MergeFlags {
   json?: string;
@@ -39,6 +38,7 @@ or (without --allow-partial) a missing shard: one line on stderr, exit 2, and no
 ${EXIT_NOTE}`,
     )
     .action(async (inputs: string[], flags: MergeFlags) => {
+      const { asRunResult, checkShards, expandInputs, formatMergeNotes, mergeShards, readShard } = await import('../merge.js');
       const outs = [flags.json, flags.junit, flags.html].filter((f) => f !== undefined);
       if (new Set(outs).size !== outs.length) throw new ConfigError('--json, --junit and --html must name different files');
       const files = expandInputs(inputs).filter((f) => !outs.includes(f));
@@ -54,9 +54,9 @@ ${EXIT_NOTE}`,
       const result = asRunResult(merged);
       // everything rendered before anything is written: a failure leaves every output as it was
       const rendered: [string | undefined, string][] = [
-        [flags.json, JSON.stringify(merged, null, 2) + '\n'],
-        [flags.junit, toJUnit(result)],
-        [flags.html, toHtml(merged)],
+        [flags.json, flags.json ? JSON.stringify(merged, null, 2) + '\n' : ''],
+        [flags.junit, flags.junit ? toJUnit(result) : ''],
+        [flags.html, flags.html ? toHtml(merged) : ''],
       ];
       state.code = exitCodeFor(result);
       if (result.protocols.length > 0) io.out(formatVerdictTable(result));
