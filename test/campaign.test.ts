@@ -245,4 +245,15 @@ describe('hmmsim stress --shard / --seeds / --budget and hmmsim merge, end to en
     const both = hmmsim(['stress', '-p', 'kvm', '--budget', '1s', '-d', '1s']);
     expect(both.code).toBe(2);
   }, 30_000);
+
+  it('the default campaign takes --shard, --seed, --budget: shard 1 of 50 runs the first built-in only', () => {
+    const dir = tmp();
+    const r = hmmsim(['--shard', '1/50', '--seed', '4', '--budget', '2400ms', '-q', '--json', join(dir, 'd.json')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^shard 1\/50: 1 unit .*: interval-v5\.5@4$/m);
+    const j = JSON.parse(readFileSync(join(dir, 'd.json'), 'utf8'));
+    expect(j.campaign.shard).toEqual({ index: 1, count: 50 });
+    expect(j.protocols.map((p: { name: string }) => p.name)).toEqual(['interval-v5.5']);
+    expect(j.campaign.rerun).toMatch(/^hmmsim stress --protocol all --budget 2400ms --shard 1\/50$/);
+  }, 30_000);
 });
