@@ -6,6 +6,8 @@
  *      side by side: N shard processes at once (`--shard i/N`, then `hmmsim merge`) and one
  *      process doing every unit. Prints that both ran the same units and protocols, the ops and
  *      violation counts of each, and the throughput ratio (ops per second of wall time).
+ *      Then each shard alone, one after another: the slowest one's wall time is what N machines
+ *      like this one would take for the campaign (shards share nothing until the merge).
  *   2. `hmmsim merge` of 100 shard reports (copies of a real shard, relabelled 1/100 .. 100/100):
  *      wall time of the whole command, and of mergeShards alone in this process.
  *
@@ -66,6 +68,18 @@ const singleWall = (performance.now() - t0) / 1000;
 if (single.code !== 0 && single.code !== 1) throw new Error(`single run failed: ${single.out}`);
 const one = JSON.parse(readFileSync(join(dir, 'single.json'), 'utf8'));
 
+// 3. each shard alone, as if on its own machine
+const alone = [];
+for (let i = 0; i < SHARDS; i++) {
+  t0 = performance.now();
+  const r = await hmmsim([...common, '--shard', `${i + 1}/${SHARDS}`, '--json', join(dir, `alone${i + 1}.json`)]);
+  if (r.code !== 0 && r.code !== 1) throw new Error(`shard alone failed: ${r.out}`);
+  const report = JSON.parse(readFileSync(join(dir, `alone${i + 1}.json`), 'utf8'));
+  alone.push({ wallS: (performance.now() - t0) / 1000, ops: report.protocols.reduce((s, p) => s + p.ops, 0) });
+}
+const machinesWall = Math.max(...alone.map((a) => a.wallS));
+const machinesOps = alone.reduce((s, a) => s + a.ops, 0);
+
 const unitsKey = (units) => units.map((u) => `${u.protocol}@${u.seed}`).sort().join(',');
 const sameUnits = unitsKey(merged.campaign.units) === unitsKey(one.campaign.units);
 const sameCampaign = merged.campaign.id === one.campaign.id;
@@ -74,7 +88,7 @@ const shardedOps = opsOf(merged);
 const singleOps = opsOf(one);
 const ratio = shardedOps / shardedWall / (singleOps / singleWall);
 
-// 3. merging 100 shard files
+// 4. merging 100 shard files
 const template = JSON.parse(readFileSync(join(dir, 'shards', 's1.json'), 'utf8'));
 mkdirSync(join(dir, 'many'));
 for (let i = 1; i <= MERGE_FILES; i++) {
@@ -102,6 +116,7 @@ const result = {
   sharded: { wallS: shardedWall, ops: shardedOps, opsPerWallS: shardedOps / shardedWall, perProtocol: totals(merged) },
   single: { wallS: singleWall, ops: singleOps, opsPerWallS: singleOps / singleWall, perProtocol: totals(one) },
   throughputRatio: ratio,
+  machines: { shards: alone, wallS: machinesWall, ops: machinesOps, opsPerWallS: machinesOps / machinesWall, ratioToSingle: machinesOps / machinesWall / (singleOps / singleWall) },
   merge100: { files: MERGE_FILES, commandWallS: mergeWall, inProcessS: mergeInProcess },
 };
 mkdirSync(join(OUT, '..'), { recursive: true });
@@ -117,5 +132,9 @@ for (const name of Object.keys(result.single.perProtocol)) {
   console.log(`${name.padEnd(24)} ${f(a?.ops ?? 0).padStart(22)}  ${f(b.ops).padStart(15)}  ${a?.violations ?? '-'} / ${b.violations}`);
 }
 console.log(`${SHARDS} processes: ${shardedWall.toFixed(1)} s wall, ${f(shardedOps / shardedWall)} ops/s; 1 process: ${singleWall.toFixed(1)} s wall, ${f(singleOps / singleWall)} ops/s; ratio ${ratio.toFixed(2)}x`);
+console.log(
+  `${SHARDS} machines (each shard alone, the slowest ${machinesWall.toFixed(1)} s): ${f(machinesOps / machinesWall)} ops/s, ` +
+    `${result.machines.ratioToSingle.toFixed(2)}x one process (shard walls ${alone.map((a) => a.wallS.toFixed(1)).join(', ')} s)`,
+);
 console.log(`merge of ${MERGE_FILES} shard files: ${mergeWall.toFixed(2)} s (the command, with --json and --html), ${mergeInProcess.toFixed(3)} s in process`);
 console.log(`wrote ${OUT}`);
