@@ -47,13 +47,20 @@ function hmmsim(argv) {
 const dir = mkdtempSync(join(tmpdir(), 'hmmsim-bench-campaign-'));
 const common = ['stress', '-p', PROTOCOLS, '--seeds', String(SEEDS), '--seed', String(SEED), '--ops', String(OPS), '-q'];
 const totals = (report) =>
-  Object.fromEntries(report.protocols.map((p) => [p.name, { ops: p.ops, violations: Object.values(p.violations).reduce((s, n) => s + n, 0), coverage: p.coverage ?? null }]));
+  Object.fromEntries(
+    report.protocols.map((p) => [
+      p.name,
+      { ops: p.ops, violations: Object.values(p.violations).reduce((s, n) => s + n, 0), coverage: p.coverage ?? null },
+    ]),
+  );
 
 // 1. N processes at once, then merge
 mkdirSync(join(dir, 'shards'));
 let t0 = performance.now();
 const shardRuns = await Promise.all(
-  Array.from({ length: SHARDS }, (_, i) => hmmsim([...common, '--shard', `${i + 1}/${SHARDS}`, '--json', join(dir, 'shards', `s${i + 1}.json`)])),
+  Array.from({ length: SHARDS }, (_, i) =>
+    hmmsim([...common, '--shard', `${i + 1}/${SHARDS}`, '--json', join(dir, 'shards', `s${i + 1}.json`)]),
+  ),
 );
 const shardedWall = (performance.now() - t0) / 1000;
 for (const r of shardRuns) if (r.code !== 0 && r.code !== 1) throw new Error(`shard failed (${r.code}): ${r.out}`);
@@ -80,7 +87,11 @@ for (let i = 0; i < SHARDS; i++) {
 const machinesWall = Math.max(...alone.map((a) => a.wallS));
 const machinesOps = alone.reduce((s, a) => s + a.ops, 0);
 
-const unitsKey = (units) => units.map((u) => `${u.protocol}@${u.seed}`).sort().join(',');
+const unitsKey = (units) =>
+  units
+    .map((u) => `${u.protocol}@${u.seed}`)
+    .sort()
+    .join(',');
 const sameUnits = unitsKey(merged.campaign.units) === unitsKey(one.campaign.units);
 const sameCampaign = merged.campaign.id === one.campaign.id;
 const opsOf = (r) => r.protocols.reduce((s, p) => s + p.ops, 0);
@@ -116,14 +127,23 @@ const result = {
   sharded: { wallS: shardedWall, ops: shardedOps, opsPerWallS: shardedOps / shardedWall, perProtocol: totals(merged) },
   single: { wallS: singleWall, ops: singleOps, opsPerWallS: singleOps / singleWall, perProtocol: totals(one) },
   throughputRatio: ratio,
-  machines: { shards: alone, wallS: machinesWall, ops: machinesOps, opsPerWallS: machinesOps / machinesWall, ratioToSingle: machinesOps / machinesWall / (singleOps / singleWall) },
+  machines: {
+    shards: alone,
+    wallS: machinesWall,
+    ops: machinesOps,
+    opsPerWallS: machinesOps / machinesWall,
+    ratioToSingle: machinesOps / machinesWall / (singleOps / singleWall),
+  },
   merge100: { files: MERGE_FILES, commandWallS: mergeWall, inProcessS: mergeInProcess },
 };
 mkdirSync(join(OUT, '..'), { recursive: true });
 writeFileSync(OUT, JSON.stringify(result, null, 2) + '\n');
 
 const f = (n) => Math.round(n).toLocaleString('en-US');
-console.log(`campaign ${PROTOCOLS} x ${SEEDS} seeds, ${f(OPS)} ops per unit (${one.campaign.unitCount} units), ${cpus().length} cpus, load ${result.loadavg.map((l) => l.toFixed(1)).join(' ')}`);
+console.log(
+  `campaign ${PROTOCOLS} x ${SEEDS} seeds, ${f(OPS)} ops per unit (${one.campaign.unitCount} units), ` +
+    `${cpus().length} cpus, load ${result.loadavg.map((l) => l.toFixed(1)).join(' ')}`,
+);
 console.log(`same campaign id: ${sameCampaign}; same units: ${sameUnits}`);
 console.log('protocol                 ops (N shards, merged)  ops (1 process)  violations (merged / 1 process)');
 for (const name of Object.keys(result.single.perProtocol)) {
@@ -131,10 +151,16 @@ for (const name of Object.keys(result.single.perProtocol)) {
   const b = result.single.perProtocol[name];
   console.log(`${name.padEnd(24)} ${f(a?.ops ?? 0).padStart(22)}  ${f(b.ops).padStart(15)}  ${a?.violations ?? '-'} / ${b.violations}`);
 }
-console.log(`${SHARDS} processes: ${shardedWall.toFixed(1)} s wall, ${f(shardedOps / shardedWall)} ops/s; 1 process: ${singleWall.toFixed(1)} s wall, ${f(singleOps / singleWall)} ops/s; ratio ${ratio.toFixed(2)}x`);
+console.log(
+  `${SHARDS} processes: ${shardedWall.toFixed(1)} s wall, ${f(shardedOps / shardedWall)} ops/s; ` +
+    `1 process: ${singleWall.toFixed(1)} s wall, ${f(singleOps / singleWall)} ops/s; ratio ${ratio.toFixed(2)}x`,
+);
 console.log(
   `${SHARDS} machines (each shard alone, the slowest ${machinesWall.toFixed(1)} s): ${f(machinesOps / machinesWall)} ops/s, ` +
     `${result.machines.ratioToSingle.toFixed(2)}x one process (shard walls ${alone.map((a) => a.wallS.toFixed(1)).join(', ')} s)`,
 );
-console.log(`merge of ${MERGE_FILES} shard files: ${mergeWall.toFixed(2)} s (the command, with --json and --html), ${mergeInProcess.toFixed(3)} s in process`);
+console.log(
+  `merge of ${MERGE_FILES} shard files: ${mergeWall.toFixed(2)} s (the command, with --json and --html), ` +
+    `${mergeInProcess.toFixed(3)} s in process`,
+);
 console.log(`wrote ${OUT}`);

@@ -65,7 +65,10 @@ describe('the GitHub Actions campaign workflow, run locally', () => {
     const runs = await Promise.all(
       shards.map((shard) => {
         const env = Object.fromEntries(
-          Object.entries(shardStep.env!).map(([k, v]) => [k, evalExpression(String(v), { ...inputs, 'matrix.shard': shard, 'strategy.job-total': shards.length })]),
+          Object.entries(shardStep.env!).map(([k, v]) => [
+            k,
+            evalExpression(String(v), { ...inputs, 'matrix.shard': shard, 'strategy.job-total': shards.length }),
+          ]),
         );
         return sh('bash', shardStep.run!, { ...env, OUT_DIR: outDir });
       }),
@@ -75,11 +78,21 @@ describe('the GitHub Actions campaign workflow, run locally', () => {
     const merge = await sh('bash', mergeStep.run!, mergeEnv);
     expect([0, 1], merge.out).toContain(merge.code); // 1: hmm-v5.2 showed nothing in its 300 ms units
     const merged = JSON.parse(readFileSync(join(dir, 'report', 'campaign.json'), 'utf8'));
-    expect(merged.campaign).toMatchObject({ shardCount: shards.length, shards, missingShards: [], unitCount: 4, seed: 9876543210 % 2 ** 32, seedCount: 2 });
+    expect(merged.campaign).toMatchObject({
+      shardCount: shards.length,
+      shards,
+      missingShards: [],
+      unitCount: 4,
+      seed: 9876543210 % 2 ** 32,
+      seedCount: 2,
+    });
     expect(merged.campaign.budget).toMatchObject({ ms: 1200, unitMs: 300, unitsRun: 4, unitsPlanned: 4 });
     const perShard = [1, 2, 3, 4].map((i) => JSON.parse(readFileSync(join(outDir, `shard-${i}.json`), 'utf8')));
     for (const name of ['kvm', 'hmm-v5.2']) {
-      const sum = perShard.flatMap((s) => s.protocols).filter((p) => p.name === name).reduce((n, p) => n + p.ops, 0);
+      const sum = perShard
+        .flatMap((s) => s.protocols)
+        .filter((p) => p.name === name)
+        .reduce((n, p) => n + p.ops, 0);
       expect(merged.protocols.find((p: { name: string }) => p.name === name).ops).toBe(sum);
     }
     expect(merged.protocols.find((p: { name: string }) => p.name === 'kvm').verdict).toBe('pass');
@@ -92,7 +105,9 @@ describe('the Kubernetes Indexed Job, run locally', () => {
   it('maps JOB_COMPLETION_INDEX to the shard and completions to the shard count; its merge job merges them', async () => {
     const docs = parseAllDocuments(readFileSync(join(ROOT, 'deploy/k8s/campaign-job.yaml'), 'utf8')).map((d) => d.toJS());
     const job = docs.find((d: { kind: string; metadata: { name: string } }) => d.kind === 'Job' && d.metadata.name === 'hmmsim-campaign');
-    const mergeJob = docs.find((d: { kind: string; metadata: { name: string } }) => d.kind === 'Job' && d.metadata.name === 'hmmsim-campaign-merge');
+    const mergeJob = docs.find(
+      (d: { kind: string; metadata: { name: string } }) => d.kind === 'Job' && d.metadata.name === 'hmmsim-campaign-merge',
+    );
     expect(job.spec.completionMode).toBe('Indexed');
     const container = job.spec.template.spec.containers[0];
     const env = Object.fromEntries(container.env.map((e: { name: string; value: string }) => [e.name, e.value]));
@@ -103,7 +118,15 @@ describe('the Kubernetes Indexed Job, run locally', () => {
     mkdirSync(join(dir, 'bin'));
     writeFileSync(join(dir, 'bin', 'hmmsim'), `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, 'bin/hmmsim.js')}" "$@"\n`);
     chmodSync(join(dir, 'bin', 'hmmsim'), 0o755);
-    const local = { ...env, SHARD_COUNT: '2', PROTOCOLS: 'kvm', SEEDS: '2', BUDGET: '600ms', OUT_DIR: dir, PATH: `${join(dir, 'bin')}:${process.env.PATH}` };
+    const local = {
+      ...env,
+      SHARD_COUNT: '2',
+      PROTOCOLS: 'kvm',
+      SEEDS: '2',
+      BUDGET: '600ms',
+      OUT_DIR: dir,
+      PATH: `${join(dir, 'bin')}:${process.env.PATH}`,
+    };
     const script = container.args.join('\n');
     const runs = await Promise.all([0, 1].map((index) => sh('sh', script, { ...local, JOB_COMPLETION_INDEX: String(index) })));
     for (const r of runs) expect(r.code, r.out).toBe(0);

@@ -82,9 +82,18 @@ describe('plan: the campaign split into shards', () => {
 
 const ev = (thread: number, role: string, text: string, ticket = 0) => ({ thread, role, text, ticket });
 const witness = (page: number, extra: Record<string, unknown> = {}) => ({
-  kind: 'use-after-free' as const, thread: 1, role: 'driver', atMs: page, page, summary: `uaf on page ${page}`,
+  kind: 'use-after-free' as const,
+  thread: 1,
+  role: 'driver',
+  atMs: page,
+  page,
+  summary: `uaf on page ${page}`,
   events: [
-    ev(1, 'driver', `hmm_range_fault [0x${page.toString(16)},0x${(page + 4).toString(16)}) returns 0 pfn[0x${page.toString(16)}]=${page * 7} gen 1`),
+    ev(
+      1,
+      'driver',
+      `hmm_range_fault [0x${page.toString(16)},0x${(page + 4).toString(16)}) returns 0 pfn[0x${page.toString(16)}]=${page * 7} gen 1`,
+    ),
     ev(0, 'invalidator', `free pfn ${page * 7} (page 0x${page.toString(16)}) gen 1->2`),
     ev(1, 'driver', `dev0[0x${page.toString(16)}] -> pfn ${page * 7} gen 2 != 1  USE-AFTER-FREE`),
   ],
@@ -124,8 +133,18 @@ describe('combine: counts, coverage, signatures, bounds', () => {
     const part = (uaf: number, verdict: 'pass' | 'fail') => ({
       seed: 1,
       result: {
-        name: 'b', description: '', expect: { violates: ['use-after-free'] }, verdict, ops: 100, opsPerSec: 1, retries: 1,
-        violations: { 'use-after-free': uaf }, firstViolationMs: uaf ? 5 : null, witnesses: [], durationMs: 100, roleOps: { cpu: 100 },
+        name: 'b',
+        description: '',
+        expect: { violates: ['use-after-free'] },
+        verdict,
+        ops: 100,
+        opsPerSec: 1,
+        retries: 1,
+        violations: { 'use-after-free': uaf },
+        firstViolationMs: uaf ? 5 : null,
+        witnesses: [],
+        durationMs: 100,
+        roleOps: { cpu: 100 },
       },
     });
     const c = combineProtocol([part(0, 'fail'), part(2, 'pass')] as never);
@@ -137,16 +156,39 @@ describe('combine: counts, coverage, signatures, bounds', () => {
 /** A fabricated shard report: protocol 'kvm' with `ops` ops and coverage. */
 function fakeShard(dir: string, index: number, count: number, over: { id?: string; version?: string } = {}): string {
   const report = {
-    version: over.version ?? '0.1.0', seed: 9, config: { durationMs: 300 },
-    protocols: [{
-      name: 'kvm', description: '', expect: 'sound', verdict: 'pass', ops: 1000 * index, opsPerSec: 1, retries: 0,
-      violations: { 'use-after-free': 0 }, firstViolationMs: null, durationMs: 300, roleOps: {}, witnesses: [], error: null,
-      coverage: { 'fault-vs-inv': index },
-    }],
+    version: over.version ?? '0.1.0',
+    seed: 9,
+    config: { durationMs: 300 },
+    protocols: [
+      {
+        name: 'kvm',
+        description: '',
+        expect: 'sound',
+        verdict: 'pass',
+        ops: 1000 * index,
+        opsPerSec: 1,
+        retries: 0,
+        violations: { 'use-after-free': 0 },
+        firstViolationMs: null,
+        durationMs: 300,
+        roleOps: {},
+        witnesses: [],
+        error: null,
+        coverage: { 'fault-vs-inv': index },
+      },
+    ],
     campaign: {
-      id: over.id ?? 'c0ffee', version: over.version ?? '0.1.0', shard: { index, count }, seed: 9, seedCount: 1, modes: ['stress'],
-      protocols: ['kvm'], unitCount: count, units: [{ unit: index - 1, protocol: 'kvm', seed: 9, mode: 'stress', ran: true, ops: 1000 * index }],
-      budget: null, rerun: 'hmmsim stress --protocol kvm',
+      id: over.id ?? 'c0ffee',
+      version: over.version ?? '0.1.0',
+      shard: { index, count },
+      seed: 9,
+      seedCount: 1,
+      modes: ['stress'],
+      protocols: ['kvm'],
+      unitCount: count,
+      units: [{ unit: index - 1, protocol: 'kvm', seed: 9, mode: 'stress', ran: true, ops: 1000 * index }],
+      budget: null,
+      rerun: 'hmmsim stress --protocol kvm',
     },
   };
   const file = join(dir, `shard-${index}-${over.id ?? 'c0ffee'}-${over.version ?? 'v'}.json`);
@@ -180,11 +222,25 @@ describe('merge: one campaign, every shard once', () => {
 });
 
 describe('hmmsim stress --shard / --seeds / --budget and hmmsim merge, end to end', () => {
-  it('two shards of kvm,hmm-v5.2 x 2 seeds merge into one report whose counts are the shards\' sums', async () => {
+  it("two shards of kvm,hmm-v5.2 x 2 seeds merge into one report whose counts are the shards' sums", async () => {
     const dir = tmp();
     const shardArgs = (i: number) => [
-      'stress', '-p', 'kvm,hmm-v5.2', '--seeds', '2', '--seed', '11', '-d', '300ms', '-q', '--shard', `${i}/2`, '--json', join(dir, `s${i}.json`),
-      '--html', join(dir, `s${i}.html`),
+      'stress',
+      '-p',
+      'kvm,hmm-v5.2',
+      '--seeds',
+      '2',
+      '--seed',
+      '11',
+      '-d',
+      '300ms',
+      '-q',
+      '--shard',
+      `${i}/2`,
+      '--json',
+      join(dir, `s${i}.json`),
+      '--html',
+      join(dir, `s${i}.html`),
     ];
     const runs = await hmmsimAll([1, 2].map(shardArgs));
     for (const r of runs) {
@@ -193,10 +249,15 @@ describe('hmmsim stress --shard / --seeds / --budget and hmmsim merge, end to en
     }
     expect(runs[0].stdout).toMatch(/^shard 1\/2: 2 units .*: kvm@11, kvm@12$/m);
     const shards = [1, 2].map((i) => JSON.parse(readFileSync(join(dir, `s${i}.json`), 'utf8')));
-    expect(shards.map((s) => s.campaign.shard)).toEqual([{ index: 1, count: 2 }, { index: 2, count: 2 }]);
+    expect(shards.map((s) => s.campaign.shard)).toEqual([
+      { index: 1, count: 2 },
+      { index: 2, count: 2 },
+    ]);
     expect(shards[0].campaign.id).toBe(shards[1].campaign.id);
     expect(shards[0].campaign.version).toMatch(/^\d+\.\d+\.\d+/);
-    expect(readFileSync(join(dir, 's1.html'), 'utf8')).toMatch(/^<!DOCTYPE html>[^]*campaign <code>[0-9a-f]{16}<\/code>: shard 1\/2[^]*<\/html>\n$/);
+    expect(readFileSync(join(dir, 's1.html'), 'utf8')).toMatch(
+      /^<!DOCTYPE html>[^]*campaign <code>[0-9a-f]{16}<\/code>: shard 1\/2[^]*<\/html>\n$/,
+    );
 
     const out = join(dir, 'merged.json');
     const m = hmmsim(['merge', dir, '--json', out, '--junit', join(dir, 'merged.xml')]);
@@ -228,7 +289,7 @@ describe('hmmsim stress --shard / --seeds / --budget and hmmsim merge, end to en
     expect(readFileSync(out, 'utf8')).toBe(before);
   }, 60_000);
 
-  it('--budget: the plan says each unit\'s share, the report how much ran; --shard without --seed is refused', () => {
+  it("--budget: the plan says each unit's share, the report how much ran; --shard without --seed is refused", () => {
     const dir = tmp();
     const r = hmmsim(['stress', '-p', 'kvm', '--seeds', '2', '--seed', '3', '--budget', '600ms', '-q', '--json', join(dir, 'b.json')]);
     expect(r.code).toBe(0);

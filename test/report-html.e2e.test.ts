@@ -42,7 +42,15 @@ describe.runIf(haveChromium)('--html report in headless Chromium, offline', () =
     html = join(dir, 'report.html');
     const r = spawnSync(
       process.execPath,
-      [join(ROOT, 'bin/hmmsim.js'), 'merge', join(ROOT, 'test/fixtures/campaign-shard.json'), '--html', html, '--json', join(dir, 'r.json')],
+      [
+        join(ROOT, 'bin/hmmsim.js'),
+        'merge',
+        join(ROOT, 'test/fixtures/campaign-shard.json'),
+        '--html',
+        html,
+        '--json',
+        join(dir, 'r.json'),
+      ],
       { cwd: ROOT, encoding: 'utf8', timeout: 60_000 },
     );
     if (r.status !== 0) throw new Error(`hmmsim exited ${r.status}: ${r.stderr}`);
@@ -51,7 +59,15 @@ describe.runIf(haveChromium)('--html report in headless Chromium, offline', () =
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, offline: true });
     await context.route('**/*', (route) => {

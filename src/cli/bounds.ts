@@ -19,7 +19,12 @@ export interface Bounds {
 export const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Bounds for a clean protocol (no violation, no harness failure), else undefined. */
-export function boundsOf(p: { ops: number; violations: ProtocolResult['violations']; error?: unknown; coverage?: unknown }): Bounds | undefined {
+export function boundsOf(p: {
+  ops: number;
+  violations: ProtocolResult['violations'];
+  error?: unknown;
+  coverage?: unknown;
+}): Bounds | undefined {
   if (p.error || Object.values(p.violations).some((n) => (n ?? 0) > 0)) return undefined;
   const bounds: Bounds = { ops: p.ops, perOp: ruleOfThree(p.ops) };
   if (isRecord(p.coverage)) {
@@ -29,4 +34,3 @@ export function boundsOf(p: { ops: number; violations: ProtocolResult['violation
   }
   return bounds;
 }
-

@@ -72,7 +72,8 @@ export async function campaign(runner: RunnerApi, base: StressOptions, out: Camp
   const specs = Array.isArray(base.protocol) ? base.protocol : [base.protocol];
   const protocols = [...new Set(specs.flatMap((s) => (s === 'all' ? builtins : [s])))];
   const { protocol: _p, seed: _s, onProgress: _o, signal: _g, ...shared } = base;
-  const plan = planCampaign({ protocols, seed, seeds: spec.seeds ?? 1, shard: spec.shard ?? { index: 1, count: 1 }, budgetMs: spec.budgetMs, base: shared });
+  const shard = spec.shard ?? { index: 1, count: 1 };
+  const plan = planCampaign({ protocols, seed, seeds: spec.seeds ?? 1, shard, budgetMs: spec.budgetMs, base: shared });
   const unitMs = plan.unitMs ?? base.durationMs;
   const planned = spec.shard !== undefined || (spec.seeds ?? 1) > 1 || spec.budgetMs !== undefined;
   if (planned) io.out(`${formatPlan(plan, unitMs ?? (base.ops === undefined ? 3000 : undefined), base.ops)}\n`);
@@ -100,7 +101,8 @@ export async function campaign(runner: RunnerApi, base: StressOptions, out: Camp
   try {
     for (const [unitSeed, units] of groups) {
       if (ac.signal.aborted) break;
-      const opts: StressOptions = { ...base, protocol: units.map((u) => u.protocol), seed: unitSeed, onProgress: (p) => progress.update(p), signal: ac.signal };
+      const protocol = units.map((u) => u.protocol);
+      const opts: StressOptions = { ...base, protocol, seed: unitSeed, onProgress: (p) => progress.update(p), signal: ac.signal };
       if (plan.unitMs !== null) opts.durationMs = plan.unitMs;
       runs.push({ seed: unitSeed, result: await runner.runStress(opts) });
     }
@@ -149,7 +151,12 @@ function groupBySeed(units: Unit[]): Map<number, Unit[]> {
  * The runs of several seeds as one result: one entry per protocol (combined when it ran under
  * several seeds), in the order the protocols were given. Run i's protocols are group i's units, in order.
  */
-async function combineRuns(runs: { seed: number; result: RunResult }[], groups: Unit[][], seed: number, protocolCount: number): Promise<RunResult> {
+async function combineRuns(
+  runs: { seed: number; result: RunResult }[],
+  groups: Unit[][],
+  seed: number,
+  protocolCount: number,
+): Promise<RunResult> {
   const { combineProtocol } = await import('./combine.js'); // with the runner: not loaded for --help
   const byName = new Map<string, { parts: { result: ProtocolLike; seed: number }[]; position: number }>();
   runs.forEach((run, i) =>
@@ -194,12 +201,16 @@ export function shardReport(result: RunResult, meta: CampaignMeta): ShardReport 
   return { ...json, campaign: meta };
 }
 
-const KNOWN = new Set(['name', 'description', 'expect', 'verdict', 'ops', 'opsPerSec', 'retries', 'violations', 'firstViolationMs', 'durationMs', 'roleOps', 'witnesses', 'error']);
+const KNOWN = new Set([
+  'name', 'description', 'expect', 'verdict', 'ops', 'opsPerSec', 'retries', 'violations', 'firstViolationMs', 'durationMs', 'roleOps',
+  'witnesses', 'error',
+]);
 const extraFields = (p: ProtocolResult): Record<string, unknown> =>
   Object.fromEntries(Object.entries(p).filter(([k]) => !KNOWN.has(k)));
 
 function formatRan(meta: CampaignMeta): string {
   const b = meta.budget!;
   return `budget: ran ${b.unitsRun} of ${b.unitsPlanned} units of this shard, ${(b.ranMs / 1000).toFixed(1)} s of protocol time ` +
-    `(${meta.shard.count > 1 ? `this shard's share of ` : ''}${(b.ms / 1000).toFixed(1)} s for the campaign), ${b.ranOps.toLocaleString('en-US')} ops`;
+    `(${meta.shard.count > 1 ? `this shard's share of ` : ''}${(b.ms / 1000).toFixed(1)} s for the campaign), ` +
+    `${b.ranOps.toLocaleString('en-US')} ops`;
 }

@@ -34,7 +34,10 @@ export interface Part {
 export function witnessShape(w: Pick<Witness, 'role' | 'events'>): string[] {
   const lines = [`detected by ${w.role}`];
   for (const e of w.events) {
-    const line = `${e.role} ${e.text.replace(/0x[0-9a-f]+|\d+(\.\d+)?/gi, '#').replace(/\s+/g, ' ').trim()}`;
+    const line = `${e.role} ${e.text
+      .replace(/0x[0-9a-f]+|\d+(\.\d+)?/gi, '#')
+      .replace(/\s+/g, ' ')
+      .trim()}`;
     if (lines[lines.length - 1] !== line) lines.push(line);
   }
   return lines;
@@ -59,7 +62,6 @@ export function sumCoverage(a: unknown, b: unknown): unknown {
   return a;
 }
 
-
 function sumMap<K extends string>(maps: Partial<Record<K, number>>[]): Partial<Record<K, number>> {
   const out: Partial<Record<K, number>> = {};
   for (const m of maps) for (const [k, v] of Object.entries(m) as [K, number | undefined][]) out[k] = (out[k] ?? 0) + (v ?? 0);
@@ -77,7 +79,9 @@ export function dedupeWitnesses(protocol: string, parts: Part[]): CombinedWitnes
       if (first) first.seen += seen;
       else
         bySig.set(signature, {
-          ...w, signature, seen,
+          ...w,
+          signature,
+          seen,
           seed: (w as Partial<CombinedWitness>).seed ?? part.seed,
           ...(part.shard !== undefined || (w as Partial<CombinedWitness>).shard !== undefined
             ? { shard: (w as Partial<CombinedWitness>).shard ?? part.shard }
@@ -89,10 +93,16 @@ export function dedupeWitnesses(protocol: string, parts: Part[]): CombinedWitnes
 }
 
 /** The verdict on combined counts: judged again on the sums; an 'inconclusive' every part agreed on stays. */
-function combinedVerdict(expect: Expectation, parts: Part[], violations: ProtocolResult['violations'], error: unknown): ProtocolLike['verdict'] {
+function combinedVerdict(
+  expect: Expectation,
+  parts: Part[],
+  violations: ProtocolResult['violations'],
+  error: unknown,
+): ProtocolLike['verdict'] {
   const judged = verdictOf(expect, violations, error);
   const verdicts = parts.map((p) => p.result.verdict as string);
-  if (judged === 'pass' && verdicts.length > 0 && verdicts.every((v) => v === 'inconclusive')) return 'inconclusive' as ProtocolLike['verdict'];
+  if (judged === 'pass' && verdicts.length > 0 && verdicts.every((v) => v === 'inconclusive'))
+    return 'inconclusive' as ProtocolLike['verdict'];
   return judged;
 }
 

@@ -41,7 +41,17 @@ export interface HtmlReport {
   seed: number;
   config: Record<string, unknown>;
   protocols: HtmlProtocol[];
-  campaign?: { id: string; shard?: { index: number; count: number }; shardCount?: number; shards?: number[]; missingShards?: number[]; seed: number; seedCount: number; rerun?: string; unitCount?: number };
+  campaign?: {
+    id: string;
+    shard?: { index: number; count: number };
+    shardCount?: number;
+    shards?: number[];
+    missingShards?: number[];
+    seed: number;
+    seedCount: number;
+    rerun?: string;
+    unitCount?: number;
+  };
 }
 
 const esc = (s: unknown): string =>
@@ -91,7 +101,9 @@ export function toHtml(report: HtmlReport): string {
     ? ''
     : c.shards
       ? `campaign <code>${esc(c.id)}</code>: ${c.shards.length} of ${c.shardCount} shards merged` +
-        (c.missingShards?.length ? ` <span class="fail">(missing ${c.missingShards.map((i) => `${i}/${c.shardCount}`).join(', ')})</span>` : '')
+        (c.missingShards?.length
+          ? ` <span class="fail">(missing ${c.missingShards.map((i) => `${i}/${c.shardCount}`).join(', ')})</span>`
+          : '')
       : `campaign <code>${esc(c.id)}</code>: shard ${c.shard?.index}/${c.shard?.count}`;
   const seeds = c && c.seedCount > 1 ? `seeds ${c.seed}..${(c.seed + c.seedCount - 1) >>> 0}` : `seed ${report.seed}`;
   const distinct = report.protocols.reduce((s, p) => s + p.witnesses.length, 0);
@@ -121,13 +133,18 @@ function verdictTable(protocols: HtmlProtocol[]): string {
     const viol = seen.length ? seen.map(([k, n]) => `${esc(KIND_SHORT[k] ?? k)}:${int(n ?? 0)}`).join(' ') : '0';
     const bounds = p.bounds === undefined ? boundsOf({ ...p, violations: p.violations, error: p.error ?? undefined }) : p.bounds;
     const label = p.error ? 'ERROR' : p.verdict;
-    return `<tr data-protocol="${esc(p.name)}"><td>${esc(p.name)}</td><td>${esc(expectText(p.expect))}</td><td class="r">${int(p.ops)}</td>` +
+    return (
+      `<tr data-protocol="${esc(p.name)}"><td>${esc(p.name)}</td><td>${esc(expectText(p.expect))}</td><td class="r">${int(p.ops)}</td>` +
       `<td class="r">${int(p.opsPerSec)}</td><td>${viol}</td><td class="r">${p.witnesses.length}</td>` +
       `<td>${bounds?.perOp != null ? `&lt; ${bounds.perOp.toExponential(2)} / op` : '-'}</td>` +
-      `<td class="${label === 'pass' ? 'pass' : label === 'inconclusive' ? 'inconclusive' : 'fail'}">${esc(label)}</td></tr>`;
+      `<td class="${label === 'pass' ? 'pass' : label === 'inconclusive' ? 'inconclusive' : 'fail'}">${esc(label)}</td></tr>`
+    );
   });
-  return `<table class="grid verdicts"><thead><tr><th>protocol</th><th>expect</th><th class="r">ops</th><th class="r">ops/s</th><th>violations</th>` +
-    `<th class="r">distinct</th><th>95% bound (rule of three)</th><th>verdict</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  return (
+    '<table class="grid verdicts"><thead><tr><th>protocol</th><th>expect</th><th class="r">ops</th>' +
+    '<th class="r">ops/s</th><th>violations</th>' +
+    `<th class="r">distinct</th><th>95% bound (rule of three)</th><th>verdict</th></tr></thead><tbody>${rows.join('')}</tbody></table>`
+  );
 }
 
 function coverageSection(protocols: HtmlProtocol[]): string {
@@ -139,10 +156,14 @@ function coverageSection(protocols: HtmlProtocol[]): string {
       const rows = Object.entries(p.coverage!).map(([window, hits]) => {
         const b = bounds?.windows?.[window];
         const bound = b ? (b.perHit === null ? 'never hit' : `&lt; ${b.perHit.toExponential(2)} / hit`) : '-';
-        return `<tr><td>${esc(window)}</td><td class="r">${typeof hits === 'number' ? int(hits) : esc(JSON.stringify(hits))}</td><td>${bound}</td></tr>`;
+        const shown = typeof hits === 'number' ? int(hits) : esc(JSON.stringify(hits));
+        return `<tr><td>${esc(window)}</td><td class="r">${shown}</td><td>${bound}</td></tr>`;
       });
-      return `<h3>${esc(p.name)}</h3><table class="grid coverage"><thead><tr><th>race window</th><th class="r">hits</th><th>95% bound</th></tr></thead>` +
-        `<tbody>${rows.join('')}</tbody></table>`;
+      return (
+        `<h3>${esc(p.name)}</h3><table class="grid coverage">` +
+        '<thead><tr><th>race window</th><th class="r">hits</th><th>95% bound</th></tr></thead>' +
+        `<tbody>${rows.join('')}</tbody></table>`
+      );
     })
     .join('\n');
 }
@@ -150,9 +171,19 @@ function coverageSection(protocols: HtmlProtocol[]): string {
 function witnessCard(p: HtmlProtocol, w: HtmlWitness, i: number, report: HtmlReport): string {
   const rerunLine = /^rerun: (.*)$/m.exec(w.text)?.[1];
   const rerun = rerunLine ?? `hmmsim stress --protocol ${p.name} --seed ${w.seed ?? report.seed}`;
-  const replay = Object.entries(w as object).filter(([k, v]) => /replay/i.test(k) && typeof v === 'string').map(([, v]) => v as string);
-  const extras = Object.entries(w as object).filter(([k]) => !['kind', 'thread', 'role', 'atMs', 'page', 'summary', 'events', 'text', 'signature', 'seen', 'seed', 'shard'].includes(k));
-  const where = [w.seed !== undefined ? `seed ${w.seed}` : '', w.shard !== undefined ? `shard ${w.shard}` : '', `at ${w.atMs.toFixed(1)} ms`].filter(Boolean).join(', ');
+  const replay = Object.entries(w as object)
+    .filter(([k, v]) => /replay/i.test(k) && typeof v === 'string')
+    .map(([, v]) => v as string);
+  const extras = Object.entries(w as object).filter(
+    ([k]) => !['kind', 'thread', 'role', 'atMs', 'page', 'summary', 'events', 'text', 'signature', 'seen', 'seed', 'shard'].includes(k),
+  );
+  const where = [
+    w.seed !== undefined ? `seed ${w.seed}` : '',
+    w.shard !== undefined ? `shard ${w.shard}` : '',
+    `at ${w.atMs.toFixed(1)} ms`,
+  ]
+    .filter(Boolean)
+    .join(', ');
   return `<section class="card witness" id="w-${esc(p.name)}-${i}" data-kind="${esc(w.kind)}" data-signature="${esc(w.signature ?? '')}">
 <h3>${esc(p.name)}: ${esc(w.kind)} <span class="dim">${w.seen !== undefined ? `seen ${int(w.seen)}x; ` : ''}${esc(where)}</span></h3>
 <div>${esc(w.summary)}</div>${w.signature ? `<div class="dim mono">signature ${esc(w.signature)}</div>` : ''}
@@ -186,19 +217,25 @@ function lanesSvg(events: WitnessEvent[]): string {
     const lane = threads.indexOf(e.thread);
     if (lane < 0) return '';
     const y = 3 + lane * laneH + 4;
-    return `<rect class="${eventClass(e.text)}" x="${left + i * step}" y="${y}" width="${Math.max(2, step - 2)}" height="${laneH - 8}" rx="1"><title>${i + 1}. T${e.thread} ${esc(e.text)}</title></rect>`;
+    const box = `x="${left + i * step}" y="${y}" width="${Math.max(2, step - 2)}" height="${laneH - 8}"`;
+    return `<rect class="${eventClass(e.text)}" ${box} rx="1"><title>${i + 1}. T${e.thread} ${esc(e.text)}</title></rect>`;
   });
-  return `<svg class="lanes" role="img" aria-label="witness timeline, one lane per thread" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">${lanes.join('')}${marks.join('')}</svg>`;
+  const size = `width="${width}" height="${height}" viewBox="0 0 ${width} ${height}"`;
+  const label = 'aria-label="witness timeline, one lane per thread"';
+  return `<svg class="lanes" role="img" ${label} ${size}>${lanes.join('')}${marks.join('')}</svg>`;
 }
 
 /** The demo's timeline: a row per event, a column (lane) per thread. */
 function timelineTable(events: WitnessEvent[]): string {
   const threads = threadsOf(events);
   if (events.length === 0) return '<p class="dim">no events recorded for this one</p>';
-  const head = `<tr><th class="n">#</th>${threads.map((t) => `<th>T${t} ${esc(events.find((e) => e.thread === t)?.role ?? '')}</th>`).join('')}</tr>`;
+  const lane = (t: number) => `<th>T${t} ${esc(events.find((e) => e.thread === t)?.role ?? '')}</th>`;
+  const head = `<tr><th class="n">#</th>${threads.map(lane).join('')}</tr>`;
   const rows = events.map((e, i) => {
     if (e.thread < 0) return `<tr><td class="n">${i + 1}</td><td class="gap" colspan="${threads.length}">${esc(e.text)}</td></tr>`;
-    const cells = threads.map((t) => (t === e.thread ? `<td class="ev ${eventClass(e.text)}" title="ticket ${e.ticket}">${esc(e.text)}</td>` : '<td></td>'));
+    const cells = threads.map((t) =>
+      t === e.thread ? `<td class="ev ${eventClass(e.text)}" title="ticket ${e.ticket}">${esc(e.text)}</td>` : '<td></td>',
+    );
     return `<tr><td class="n">${i + 1}</td>${cells.join('')}</tr>`;
   });
   return `<div class="timeline"><table><thead>${head}</thead><tbody>${rows.join('')}</tbody></table></div>`;

@@ -102,9 +102,21 @@ function buildProgram(state: CommandState): Command {
     .showSuggestionAfterError(true)
     .enablePositionalOptions()
     .addOption(new Option('--shard <i/N>', 'run shard i of N of the default campaign (needs --seed)').argParser(parseShard))
-    .addOption(new Option('-s, --seed <n>', 'seed for the workload choices (default: random, printed)').argParser(parseIntFlag('seed', LIMITS.seed.min, LIMITS.seed.max)))
-    .addOption(new Option('--seeds <k>', 'run the campaign under k seeds: --seed, --seed+1, ...').argParser(parseIntFlag('seeds', LIMITS.seeds.min, LIMITS.seeds.max)))
-    .addOption(new Option('--budget <time>', 'protocol time for the whole campaign, divided among its units (instead of ~2 s each)').argParser((v) => parseDuration(v, 'budget')))
+    .addOption(
+      new Option('-s, --seed <n>', 'seed for the workload choices (default: random, printed)').argParser(
+        parseIntFlag('seed', LIMITS.seed.min, LIMITS.seed.max),
+      ),
+    )
+    .addOption(
+      new Option('--seeds <k>', 'run the campaign under k seeds: --seed, --seed+1, ...').argParser(
+        parseIntFlag('seeds', LIMITS.seeds.min, LIMITS.seeds.max),
+      ),
+    )
+    .addOption(
+      new Option('--budget <time>', 'protocol time for the whole campaign, divided among its units (instead of ~2 s each)').argParser((v) =>
+        parseDuration(v, 'budget'),
+      ),
+    )
     .addOption(new Option('--json <file>', 'write the JSON report here').argParser(parseOutFile('--json')))
     .addOption(new Option('--junit <file>', 'write a JUnit XML report here').argParser(parseOutFile('--junit')))
     .addOption(new Option('--html <file>', 'write a self-contained HTML report here').argParser(parseOutFile('--html')))
@@ -150,7 +162,13 @@ Run \`hmmsim <command> --help\` for a command's flags; docs/cli.md has the repor
       state.code = await campaign(
         runner,
         base,
-        { quiet: flags.quiet === true, json: flags.json, junit: flags.junit, html: flags.html, rerun: `hmmsim stress --protocol all ${extra.join(' ')}` },
+        {
+          quiet: flags.quiet === true,
+          json: flags.json,
+          junit: flags.junit,
+          html: flags.html,
+          rerun: `hmmsim stress --protocol all ${extra.join(' ')}`,
+        },
         { shard: flags.shard, seeds: flags.seeds, budgetMs: flags.budget },
       );
     });

@@ -54,7 +54,10 @@ export function expandInputs(inputs: string[]): string[] {
     }
     if (!isDir) files.push(input);
     else {
-      const found = readdirSync(input).filter((f) => f.endsWith('.json')).sort().map((f) => join(input, f));
+      const found = readdirSync(input)
+        .filter((f) => f.endsWith('.json'))
+        .sort()
+        .map((f) => join(input, f));
       if (found.length === 0) throw new ConfigError(`${input}: no .json shard reports in this directory`);
       files.push(...found);
     }
@@ -94,12 +97,16 @@ export function checkShards(shards: Loaded[]): number[] {
     const c = s.report.campaign;
     if (s.report.version !== first.report.version)
       throw new ConfigError(
-        `version mismatch: ${first.file} was written by hmmsim ${first.report.version}, ${s.file} by ${s.report.version}: run every shard with one hmmsim version`,
+        `version mismatch: ${first.file} was written by hmmsim ${first.report.version}, ${s.file} by ${s.report.version}: ` +
+          'run every shard with one hmmsim version',
       );
     if (c.id !== c0.id)
       throw new ConfigError(`${first.file} is from campaign ${c0.id}, ${s.file} from campaign ${c.id}: merge the shards of one campaign`);
     if (c.shard.count !== c0.shard.count)
-      throw new ConfigError(`${first.file} is shard ${c0.shard.index}/${c0.shard.count}, ${s.file} is ${c.shard.index}/${c.shard.count}: merge shards of one split`);
+      throw new ConfigError(
+        `${first.file} is shard ${c0.shard.index}/${c0.shard.count}, ${s.file} is ${c.shard.index}/${c.shard.count}: ` +
+          'merge shards of one split',
+      );
     const dup = seen.get(c.shard.index);
     if (dup !== undefined) throw new ConfigError(`shard ${c.shard.index}/${c.shard.count} given twice: ${dup} and ${s.file}`);
     seen.set(c.shard.index, s.file);
@@ -114,7 +121,10 @@ export function mergeShards(shards: Loaded[], missing: number[]): MergedReport {
   const parts = new Map<string, { result: ProtocolLike; seed: number; shard: number }[]>();
   for (const s of sorted)
     for (const p of s.report.protocols)
-      parts.set(p.name, [...(parts.get(p.name) ?? []), { result: p as unknown as ProtocolLike, seed: s.report.seed, shard: s.report.campaign.shard.index }]);
+      parts.set(p.name, [
+        ...(parts.get(p.name) ?? []),
+        { result: p as unknown as ProtocolLike, seed: s.report.seed, shard: s.report.campaign.shard.index },
+      ]);
   const order = c0.protocols;
   const rank = (name: string) => (order.includes(name) ? order.indexOf(name) : order.length);
   const names = [...parts.keys()].sort((a, b) => rank(a) - rank(b));
@@ -135,11 +145,17 @@ export function mergeShards(shards: Loaded[], missing: number[]): MergedReport {
     campaign: {
       ...meta,
       units,
-      budget: budgets.length === 0 ? null : {
-        ms: budgets[0]!.ms, unitMs: budgets[0]!.unitMs,
-        ranMs: budgets.reduce((s, b) => s + b!.ranMs, 0), ranOps: budgets.reduce((s, b) => s + b!.ranOps, 0),
-        unitsRun: budgets.reduce((s, b) => s + b!.unitsRun, 0), unitsPlanned: budgets.reduce((s, b) => s + b!.unitsPlanned, 0),
-      },
+      budget:
+        budgets.length === 0
+          ? null
+          : {
+              ms: budgets[0]!.ms,
+              unitMs: budgets[0]!.unitMs,
+              ranMs: budgets.reduce((s, b) => s + b!.ranMs, 0),
+              ranOps: budgets.reduce((s, b) => s + b!.ranOps, 0),
+              unitsRun: budgets.reduce((s, b) => s + b!.unitsRun, 0),
+              unitsPlanned: budgets.reduce((s, b) => s + b!.unitsPlanned, 0),
+            },
       shardCount: c0.shard.count,
       shards: sorted.map((s) => s.report.campaign.shard.index),
       missingShards: missing,
@@ -150,7 +166,12 @@ export function mergeShards(shards: Loaded[], missing: number[]): MergedReport {
 }
 
 /** A merged (or shard) report as the verdict table, the witnesses and JUnit read it. */
-export function asRunResult(report: { version: string; seed: number; config: Record<string, unknown>; protocols: JsonProtocol[] }): RunResult {
+export function asRunResult(report: {
+  version: string;
+  seed: number;
+  config: Record<string, unknown>;
+  protocols: JsonProtocol[];
+}): RunResult {
   return {
     version: report.version,
     seed: report.seed,
@@ -172,10 +193,14 @@ export function formatMergeNotes(report: MergedReport): string {
     const distinct = (p.witnesses as { seen?: number }[]).length;
     if (distinct > 0) lines.push(`${p.name}: ${distinct} distinct violation${distinct === 1 ? '' : 's'} (by witness shape)`);
     if (!p.bounds) continue;
-    const rate = p.bounds.perOp === null ? 'no ops, no bound' : `violation rate < ${p.bounds.perOp.toExponential(2)} per op (95%, rule of three)`;
+    const rate =
+      p.bounds.perOp === null ? 'no ops, no bound' : `violation rate < ${p.bounds.perOp.toExponential(2)} per op (95%, rule of three)`;
     lines.push(`${p.name}: clean over ${p.ops.toLocaleString('en-US')} ops: ${rate}`);
     for (const [window, w] of Object.entries(p.bounds.windows ?? {}))
-      lines.push(`  window ${window}: ${w.hits.toLocaleString('en-US')} hits: ${w.perHit === null ? 'never hit, no bound' : `< ${w.perHit.toExponential(2)} per hit`}`);
+      lines.push(
+        `  window ${window}: ${w.hits.toLocaleString('en-US')} hits: ` +
+          (w.perHit === null ? 'never hit, no bound' : `< ${w.perHit.toExponential(2)} per hit`),
+      );
   }
   return lines.join('\n');
 }

@@ -82,7 +82,9 @@ export function campaignId(what: Record<string, unknown>): string {
 function canonical(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
   if (v !== null && typeof v === 'object') {
-    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
+    const entries = Object.entries(v as Record<string, unknown>)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
     return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${canonical(x)}`).join(',')}}`;
   }
   return JSON.stringify(v ?? null);
@@ -103,7 +105,8 @@ export function planCampaign(input: PlanInput): CampaignPlan {
   const seeds = campaignSeeds(input.seed, input.seeds);
   const modes: Mode[] = [...MODES];
   const units: Unit[] = [];
-  for (const seed of seeds) for (const mode of modes) for (const protocol of input.protocols) units.push({ unit: units.length, protocol, seed, mode });
+  for (const seed of seeds)
+    for (const mode of modes) for (const protocol of input.protocols) units.push({ unit: units.length, protocol, seed, mode });
   let unitMs: number | null = null;
   if (input.budgetMs !== undefined) {
     unitMs = Math.floor(input.budgetMs / units.length);
@@ -115,7 +118,10 @@ export function planCampaign(input: PlanInput): CampaignPlan {
   }
   const base = { ...input.base, ...(unitMs !== null ? { durationMs: unitMs } : {}) };
   const id = campaignId({
-    protocols: input.protocols.map(portableSpec), seeds, modes, budgetMs: input.budgetMs ?? null,
+    protocols: input.protocols.map(portableSpec),
+    seeds,
+    modes,
+    budgetMs: input.budgetMs ?? null,
     base: { ...base, widenWindows: base.widenWindows ?? true },
   });
   const mine = units.filter((u) => u.unit % input.shard.count === input.shard.index - 1);
@@ -128,11 +134,13 @@ export function formatPlan(plan: CampaignPlan, perUnitMs: number | undefined, pe
   const each = perUnitMs !== undefined ? fmtMs(perUnitMs) : undefined;
   const limit = [each && `${each}`, perUnitOps !== undefined && `${perUnitOps.toLocaleString('en-US')} ops`].filter(Boolean).join(' or ');
   const lines = [
-    `campaign ${plan.id}: ${plan.protocols.length} protocol${plan.protocols.length === 1 ? '' : 's'} x ${plan.seeds.length} seed${plan.seeds.length === 1 ? '' : 's'} ` +
-      `(${plan.seeds[0]}${plan.seeds.length > 1 ? `..${plan.seeds[plan.seeds.length - 1]}` : ''}) x ${plan.modes.length} mode (${plan.modes.join(',')}) = ${n} unit${n === 1 ? '' : 's'}` +
+    `campaign ${plan.id}: ${count(plan.protocols.length, 'protocol')} x ${count(plan.seeds.length, 'seed')} ` +
+      `(${plan.seeds[0]}${plan.seeds.length > 1 ? `..${plan.seeds[plan.seeds.length - 1]}` : ''}) ` +
+      `x ${plan.modes.length} mode (${plan.modes.join(',')}) = ${count(n, 'unit')}` +
       (limit ? `, ${limit} each` : ''),
   ];
-  if (plan.budgetMs !== null) lines.push(`budget ${fmtMs(plan.budgetMs)} of protocol time for the whole campaign: ${fmtMs(plan.unitMs!)} per unit`);
+  if (plan.budgetMs !== null)
+    lines.push(`budget ${fmtMs(plan.budgetMs)} of protocol time for the whole campaign: ${fmtMs(plan.unitMs!)} per unit`);
   const mineMs = perUnitMs !== undefined ? ` (about ${fmtMs(roundMs(perUnitMs * plan.mine.length))} of protocol time)` : '';
   lines.push(
     `shard ${plan.shard.index}/${plan.shard.count}: ${plan.mine.length} unit${plan.mine.length === 1 ? '' : 's'}${mineMs}` +
@@ -141,7 +149,12 @@ export function formatPlan(plan: CampaignPlan, perUnitMs: number | undefined, pe
   return lines.join('\n');
 }
 
+const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+
 const listUnits = (units: Unit[]) =>
-  units.slice(0, 8).map((u) => `${u.protocol}@${u.seed}`).join(', ') + (units.length > 8 ? `, ... (${units.length - 8} more)` : '');
+  units
+    .slice(0, 8)
+    .map((u) => `${u.protocol}@${u.seed}`)
+    .join(', ') + (units.length > 8 ? `, ... (${units.length - 8} more)` : '');
 
 const roundMs = (ms: number) => (ms >= 10_000 ? Math.round(ms / 1000) * 1000 : ms);

@@ -21,7 +21,7 @@ export function addMergeCommand(program: Command, state: CommandState): void {
   program
     .command('merge')
     .description(
-      'merge the JSON reports of a campaign\'s shards (hmmsim stress --shard i/N --json F): checks they are one campaign, ' +
+      "merge the JSON reports of a campaign's shards (hmmsim stress --shard i/N --json F): checks they are one campaign, " +
         'sums ops and coverage, deduplicates violations by witness shape, bounds the violation rate of clean protocols',
     )
     .argument('<inputs...>', 'shard report files, or directories holding them (every *.json inside)')
@@ -47,7 +47,8 @@ ${EXIT_NOTE}`,
       const c = shards[0].report.campaign;
       if (missing.length && !flags.allowPartial)
         throw new ConfigError(
-          `campaign ${c.id} is missing shard${missing.length === 1 ? '' : 's'} ${missing.map((i) => `${i}/${c.shard.count}`).join(', ')}: ` +
+          `campaign ${c.id} is missing shard${missing.length === 1 ? '' : 's'} ` +
+            `${missing.map((i) => `${i}/${c.shard.count}`).join(', ')}: ` +
             'give every shard, or --allow-partial to merge these',
         );
       const merged = mergeShards(shards, missing);

@@ -79,7 +79,10 @@ export function addStressCommand(program: Command, state: CommandState): void {
         parseIntFlag('seeds', LIMITS.seeds.min, LIMITS.seeds.max),
       ),
     )
-    .addOption(new Option('--shard <i/N>', 'run shard i of N of the campaign (protocols x seeds), for a CI matrix or an indexed job; needs --seed').argParser(parseShard))
+    .addOption(
+      new Option('--shard <i/N>', 'run shard i of N of the campaign (protocols x seeds): a CI matrix, an indexed job; needs --seed')
+        .argParser(parseShard),
+    )
     .addOption(
       new Option('--budget <time>', 'protocol time for the whole campaign (all shards), divided among its units: 10m, 2h').argParser((v) =>
         parseDuration(v, 'budget'),
@@ -87,7 +90,9 @@ export function addStressCommand(program: Command, state: CommandState): void {
     )
     .addOption(new Option('--json <file>', 'write the JSON report here (atomically)').argParser(parseOutFile('--json')))
     .addOption(new Option('--junit <file>', 'write a JUnit XML report here (atomically)').argParser(parseOutFile('--junit')))
-    .addOption(new Option('--html <file>', 'write a self-contained HTML report here (atomically)').argParser(parseOutFile('--html')))
+    .addOption(
+      new Option('--html <file>', 'write a self-contained HTML report here (atomically)').argParser(parseOutFile('--html')),
+    )
     .option('-q, --quiet', 'no live progress (the verdict table is still printed)')
     .addHelpText(
       'after',
