@@ -183,10 +183,10 @@ function fakeShard(dir: string, index: number, count: number, over: { id?: strin
       shard: { index, count },
       seed: 9,
       seedCount: 1,
-      modes: ['stress'],
+      modes: ['free'],
       protocols: ['kvm'],
       unitCount: count,
-      units: [{ unit: index - 1, protocol: 'kvm', seed: 9, mode: 'stress', ran: true, ops: 1000 * index }],
+      units: [{ unit: index - 1, protocol: 'kvm', seed: 9, mode: 'free', ran: true, ops: 1000 * index }],
       budget: null,
       rerun: 'hmmsim stress --protocol kvm',
     },
@@ -245,7 +245,7 @@ describe('hmmsim stress --shard / --seeds / --budget and hmmsim merge, end to en
     const runs = await hmmsimAll([1, 2].map(shardArgs));
     for (const r of runs) {
       expect(r.stderr).toBe('');
-      expect(r.stdout).toMatch(/^campaign [0-9a-f]{16}: 2 protocols x 2 seeds \(11\.\.12\) x 1 mode \(stress\) = 4 units, 300ms each$/m);
+      expect(r.stdout).toMatch(/^campaign [0-9a-f]{16}: 2 protocols x 2 seeds \(11\.\.12\) x 1 mode \(free\) = 4 units, 300ms each$/m);
     }
     expect(runs[0].stdout).toMatch(/^shard 1\/2: 2 units .*: kvm@11, kvm@12$/m);
     const shards = [1, 2].map((i) => JSON.parse(readFileSync(join(dir, `s${i}.json`), 'utf8')));

@@ -92,18 +92,14 @@ export function dedupeWitnesses(protocol: string, parts: Part[]): CombinedWitnes
   return [...bySig.values()];
 }
 
-/** The verdict on combined counts: judged again on the sums; an 'inconclusive' every part agreed on stays. */
-function combinedVerdict(
-  expect: Expectation,
-  parts: Part[],
-  violations: ProtocolResult['violations'],
-  error: unknown,
-): ProtocolLike['verdict'] {
-  const judged = verdictOf(expect, violations, error);
-  const verdicts = parts.map((p) => p.result.verdict as string);
-  if (judged === 'pass' && verdicts.length > 0 && verdicts.every((v) => v === 'inconclusive'))
-    return 'inconclusive' as ProtocolLike['verdict'];
-  return judged;
+/**
+ * The verdict on combined counts, judged again on the sums. The summed coverage is passed on: a
+ * verdictOf that judges coverage (a sound protocol whose race windows were never hit is
+ * 'inconclusive') judges the sums, so a window one shard missed and another hit counts as hit.
+ */
+function combinedVerdict(expect: Expectation, violations: ProtocolResult['violations'], error: unknown, coverage: unknown): ProtocolLike['verdict'] {
+  const judge = verdictOf as (expect: Expectation, violations: ProtocolResult['violations'], error: unknown, coverage?: unknown) => string;
+  return judge(expect, violations, error, coverage) as ProtocolLike['verdict'];
 }
 
 /** One protocol's parts (all of the same protocol, in unit order) as one result. */
@@ -119,7 +115,7 @@ export function combineProtocol(parts: Part[]): ProtocolLike & { witnesses: Comb
   for (const r of results) coverage = sumCoverage(coverage, r.coverage);
   const combined: ProtocolLike & { witnesses: CombinedWitness[] } = {
     ...first,
-    verdict: combinedVerdict(first.expect, parts, violations, error),
+    verdict: combinedVerdict(first.expect, violations, error, coverage),
     ops,
     opsPerSec: durationMs > 0 ? ops / (durationMs / 1000) : 0,
     retries: results.reduce((s, r) => s + (r.retries ?? 0), 0),
