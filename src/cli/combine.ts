@@ -97,7 +97,12 @@ export function dedupeWitnesses(protocol: string, parts: Part[]): CombinedWitnes
  * verdictOf that judges coverage (a sound protocol whose race windows were never hit is
  * 'inconclusive') judges the sums, so a window one shard missed and another hit counts as hit.
  */
-function combinedVerdict(expect: Expectation, violations: ProtocolResult['violations'], error: unknown, coverage: unknown): ProtocolLike['verdict'] {
+function combinedVerdict(
+  expect: Expectation,
+  violations: ProtocolResult['violations'],
+  error: unknown,
+  coverage: unknown,
+): ProtocolLike['verdict'] {
   const judge = verdictOf as (expect: Expectation, violations: ProtocolResult['violations'], error: unknown, coverage?: unknown) => string;
   return judge(expect, violations, error, coverage) as ProtocolLike['verdict'];
 }
