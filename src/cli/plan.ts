@@ -141,7 +141,8 @@ export function formatPlan(plan: CampaignPlan, perUnitMs: number | undefined, pe
   ];
   if (plan.budgetMs !== null)
     lines.push(`budget ${fmtMs(plan.budgetMs)} of protocol time for the whole campaign: ${fmtMs(plan.unitMs!)} per unit`);
-  const mineMs = perUnitMs !== undefined ? ` (about ${fmtMs(roundMs(perUnitMs * plan.mine.length))} of protocol time)` : '';
+  const mineMs =
+    perUnitMs !== undefined && plan.mine.length > 0 ? ` (about ${fmtMs(roundMs(perUnitMs * plan.mine.length))} of protocol time)` : '';
   lines.push(
     `shard ${plan.shard.index}/${plan.shard.count}: ${plan.mine.length} unit${plan.mine.length === 1 ? '' : 's'}${mineMs}` +
       (plan.mine.length ? `: ${listUnits(plan.mine)}` : ' (nothing to run)'),
