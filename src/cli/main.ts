@@ -130,6 +130,7 @@ function buildProgram(state: CommandState): Command {
 Examples:
   hmmsim                                      default campaign, every built-in protocol
   hmmsim --shard 2/4 --seed 7 --json s2.json  shard 2 of 4 of the default campaign (docs/campaigns.md)
+  hmmsim merge shards/ --html campaign.html   merge the shards' JSON reports, one HTML report
   hmmsim list                                 the built-in protocols and what each is expected to do
   hmmsim stress --protocol all --duration 5s --json report.json --junit junit.xml
   hmmsim stress --protocol ./my-driver.mjs --events migrate,reclaim --seed 42
