@@ -256,7 +256,7 @@ describe('hmmsim stress --shard / --seeds / --budget and hmmsim merge, end to en
     expect(shards[0].campaign.id).toBe(shards[1].campaign.id);
     expect(shards[0].campaign.version).toMatch(/^\d+\.\d+\.\d+/);
     expect(readFileSync(join(dir, 's1.html'), 'utf8')).toMatch(
-      /^<!DOCTYPE html>[^]*campaign <code>[0-9a-f]{16}<\/code>: shard 1\/2[^]*<\/html>\n$/,
+      /^<!DOCTYPE html>[\s\S]*campaign <code>[0-9a-f]{16}<\/code>: shard 1\/2[\s\S]*<\/html>\n$/,
     );
 
     const out = join(dir, 'merged.json');
