@@ -14,6 +14,7 @@ import { campaign } from './campaign.js';
 import { EXIT_NOTE, SEED_NOTE, io, isConfigError, oneLine, type CommandState } from './io.js';
 import { addListCommand } from './commands/list.js';
 import { addStressCommand } from './commands/stress.js';
+import { addMutateCommand } from './commands/mutate.js';
 
 /** The default campaign: about this long per protocol, and at most this long in all. */
 export const CAMPAIGN_MS_EACH = 2000;
@@ -95,6 +96,7 @@ Examples:
   hmmsim list                                 the built-in protocols and what each is expected to do
   hmmsim stress --protocol all --duration 5s --json report.json --junit junit.xml
   hmmsim stress --protocol ./my-driver.mjs --events migrate,reclaim --seed 42
+  hmmsim mutate --protocol interval-v5.5 --duration 3s --json mutants.json
 
 ${EXIT_NOTE}
 
@@ -104,7 +106,7 @@ Run \`hmmsim <command> --help\` for a command's flags; docs/cli.md has the repor
     )
     .action(async (command: string | undefined) => {
       if (command !== undefined) {
-        program.error(`unknown command '${command}': commands are stress, list, help (see hmmsim --help)`, {
+        program.error(`unknown command '${command}': commands are stress, mutate, list, help (see hmmsim --help)`, {
           exitCode: 2,
           code: 'hmmsim.unknownCommand',
         });
@@ -120,5 +122,6 @@ Run \`hmmsim <command> --help\` for a command's flags; docs/cli.md has the repor
 
   addListCommand(program, state);
   addStressCommand(program, state);
+  addMutateCommand(program, state);
   return program;
 }

@@ -17,6 +17,7 @@ import { VERSION } from '../api/version.js';
 import { Session, verdictOf } from './session.js';
 import { PluginError } from '../protocols/call.js';
 import type { RoleResult } from './thread.js';
+import type { MutationStats, MutationTask } from '../mutate/sites.js';
 import {
   DEFAULT_EVENTS, EVENT_NAMES, ROLE_NAMES, type EventName, type Expectation, type ProtocolResult, type RoleName,
   type RunResult, type StressOptions,
@@ -31,7 +32,7 @@ export interface ProtocolInfo {
   description: string;
 }
 
-interface Loaded {
+export interface Loaded {
   spec: string;
   url: string;
   where: string;
@@ -73,7 +74,17 @@ function intOpt(name: string, v: number | undefined, def: number, min: number, m
 }
 
 
-export async function runStress(opts: StressOptions): Promise<RunResult> {
+/** A run's validated settings: the protocols loaded, the roles dealt, the layout per protocol. */
+export interface PreparedRun {
+  loaded: Loaded[];
+  roles: RoleName[];
+  layoutFor: (p: MirrorProtocol) => LayoutConfig;
+  config: Record<string, unknown>;
+  runOpts: RunOneOpts;
+}
+
+/** Validate `opts` (ConfigError with a one-line fix otherwise) and load the protocols. */
+export async function prepareRun(opts: StressOptions): Promise<PreparedRun> {
   const durationMs = opts.ops !== undefined && opts.durationMs === undefined ? 24 * 3600_000 : intOpt('durationMs', opts.durationMs, DEFAULTS.durationMs, 1, 24 * 3600_000);
   const opsBudget = opts.ops === undefined ? Infinity : intOpt('ops', opts.ops, 0, 1, Number.MAX_SAFE_INTEGER);
   const threads = intOpt('threads', opts.threads, DEFAULTS.threads, 1, 128);
@@ -103,27 +114,36 @@ export async function runStress(opts: StressOptions): Promise<RunResult> {
     }
   }
   const config = { durationMs: Number.isFinite(durationMs) && opts.ops === undefined ? durationMs : opts.durationMs ?? null, ops: opts.ops ?? null, threads: n, roles: Object.fromEntries(ROLE_NAMES.map((r) => [r, roles.filter((x) => x === r).length])), events, pages, devices, subsPerDevice, oracle: opts.oracle ?? true, recordEvents: opts.recordEvents ?? true, widenWindows: opts.widenWindows ?? true, watchdogMs };
+  return { loaded, roles, layoutFor, config, runOpts: { ...opts, durationMs, opsBudget, seed, events, watchdogMs } };
+}
 
-  const pool = new Piscina({
+/** A pool with a worker for each of `threads` role threads (runs needing more wait for a free worker). */
+export function createPool(threads: number): Piscina {
+  return new Piscina({
     filename: new URL('./worker-entry.cjs', import.meta.url).href,
-    minThreads: n,
-    maxThreads: n,
+    minThreads: threads,
+    maxThreads: threads,
     concurrentTasksPerWorker: 1,
     idleTimeout: 30_000,
   });
+}
+
+export async function runStress(opts: StressOptions): Promise<RunResult> {
+  const { loaded, roles, layoutFor, config, runOpts } = await prepareRun(opts);
+  const pool = createPool(roles.length);
   const results: ProtocolResult[] = [];
   try {
     for (const l of loaded) {
       if (opts.signal?.aborted) break;
-      results.push(await runOne(pool, l, layoutFor(l.proto), roles, { ...opts, durationMs, opsBudget, seed, events, watchdogMs }));
+      results.push((await runOne(pool, l, layoutFor(l.proto), roles, runOpts)).result);
     }
   } finally {
     await pool.destroy();
   }
-  return { version: VERSION, seed, config, protocols: results };
+  return { version: VERSION, seed: runOpts.seed, config, protocols: results };
 }
 
-interface RunOneOpts extends StressOptions {
+export interface RunOneOpts extends StressOptions {
   durationMs: number;
   opsBudget: number;
   seed: number;
@@ -133,22 +153,24 @@ interface RunOneOpts extends StressOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function runOne(pool: Piscina, l: Loaded, layout: LayoutConfig, roles: RoleName[], o: RunOneOpts): Promise<ProtocolResult> {
+/** One protocol's run; `mutation` (docs/mutation.md) goes to every role thread and each one's stats come back. */
+export async function runOne(pool: Piscina, l: Loaded, layout: LayoutConfig, roles: RoleName[], o: RunOneOpts, mutation?: MutationTask): Promise<{ result: ProtocolResult; mutation: MutationStats[] }> {
   let s: Session;
   try {
     s = new Session({
       proto: l.proto, protocolUrl: l.url, protocolWhere: l.where, module: loadModule(), layout, roles, seed: o.seed, events: o.events,
       oracle: o.oracle ?? true, recordEvents: o.recordEvents ?? true, widen: o.widenWindows ?? true, stopOnViolation: o.stopOnViolation ?? false,
-      lockTimeoutMs: DEFAULTS.lockTimeoutMs, sliceMs: DEFAULTS.sliceMs,
+      lockTimeoutMs: DEFAULTS.lockTimeoutMs, sliceMs: DEFAULTS.sliceMs, mutation,
     });
   } catch (e) {
     const err = e as Error;
     const expect = l.proto.expect ?? 'sound';
-    return {
+    const result: ProtocolResult = {
       name: l.proto.name, description: l.proto.description, expect, verdict: 'fail', ops: 0, opsPerSec: 0, retries: 0, violations: {},
       firstViolationMs: null, witnesses: [], durationMs: 0, roleOps: {},
       error: { message: err.message, stack: err.stack, protocolMethod: e instanceof PluginError ? e.method : undefined },
     };
+    return { result, mutation: [] };
   }
   const ac = new AbortController();
   const settled: (RoleResult | Error | undefined)[] = Array.from({ length: s.n }, () => undefined);
@@ -207,5 +229,6 @@ async function runOne(pool: Piscina, l: Loaded, layout: LayoutConfig, roles: Rol
     await Promise.allSettled(promises);
     harnessError ??= `T${hung.join(', T')} did not stop within the harness timeout and were terminated`;
   }
-  return s.summarize(settled, elapsedMs, harnessError);
+  const stats = settled.flatMap((r) => (r && !(r instanceof Error) && r.mutation ? [r.mutation] : []));
+  return { result: s.summarize(settled, elapsedMs, harnessError), mutation: stats };
 }

@@ -20,6 +20,8 @@ import { cpuOp } from '../roles/cpu.js';
 import { invalidatorOp } from '../roles/invalidator.js';
 import { driverOp } from '../roles/driver.js';
 import { dmaOp } from '../roles/dma.js';
+import { MutationHook } from '../mutate/hook.js';
+import type { MutationStats, MutationTask } from '../mutate/sites.js';
 
 export interface RoleTask {
   memory: WebAssembly.Memory;
@@ -40,6 +42,8 @@ export interface RoleTask {
   lockTimeoutMs: number;
   sliceMs: number;
   barrierTimeoutMs: number;
+  /** Mutation testing (docs/mutation.md): discover the reached sites, or apply one mutant. */
+  mutation?: MutationTask;
 }
 
 export interface RoleResult {
@@ -49,7 +53,8 @@ export interface RoleResult {
   violations: Partial<Record<ViolationKind, number>>;
   firstViolationMs: number | null;
   captures: Capture[];
-  error?: { message: string; stack?: string; protocolMethod?: string };
+  error?: { message: string; stack?: string; protocolMethod?: string; lockTimeout?: boolean };
+  mutation?: MutationStats;
 }
 
 const OPS: Record<RoleName, (rc: RoleContext) => void> = { cpu: cpuOp, invalidator: invalidatorOp, driver: driverOp, dma: dmaOp };
@@ -58,9 +63,11 @@ export async function runRoleThread(task: RoleTask, loadProto: () => Promise<Mir
   const stats: RoleStats = { ops: 0, retries: 0, errors: 0, eagain: 0 };
   const i32 = new Int32Array(task.memory.buffer);
   let oracle: Oracle | undefined;
+  let mutation: MutationHook | undefined;
   const result = (): RoleResult => ({
     tid: task.tid, role: task.role, stats,
     violations: oracle?.counts ?? {}, firstViolationMs: oracle?.firstAtMs ?? null, captures: oracle?.captures ?? [],
+    ...(mutation ? { mutation: mutation.result() } : {}),
   });
   try {
     const proto = await loadProto();
@@ -77,6 +84,7 @@ export async function runRoleThread(task: RoleTask, loadProto: () => Promise<Mir
       role: task.role,
       fault: (page, write) => handleMmFault(ctx, page, write),
     });
+    if (task.mutation) ctx.hook = mutation = new MutationHook(ctx, task.mutation);
     i32[(layout.threadsBase + task.tid * L.THREAD_SIZE + L.T_ROLE) >> 2] = ROLE_CODES.indexOf(task.role);
 
     // start barrier: everyone instantiated before anyone touches shared state
@@ -112,6 +120,7 @@ export async function runRoleThread(task: RoleTask, loadProto: () => Promise<Mir
       message: e instanceof LockTimeout ? `T${task.tid} ${task.role}: ${err.message}` : err.message,
       stack: err.stack,
       protocolMethod: e instanceof PluginError ? e.method : undefined,
+      ...(e instanceof LockTimeout ? { lockTimeout: true } : {}),
     };
     return r;
   }
