@@ -57,7 +57,8 @@ export interface RoleResult {
   mutation?: MutationStats;
 }
 
-const OPS: Record<RoleName, (rc: RoleContext) => void> = { cpu: cpuOp, invalidator: invalidatorOp, driver: driverOp, dma: dmaOp };
+/** One operation of a role; `false`: it made no progress the watchdog should count (driver.ts). */
+const OPS: Record<RoleName, (rc: RoleContext) => void | boolean> = { cpu: cpuOp, invalidator: invalidatorOp, driver: driverOp, dma: dmaOp };
 
 export async function runRoleThread(task: RoleTask, loadProto: () => Promise<MirrorProtocol>): Promise<RoleResult> {
   const stats: RoleStats = { ops: 0, retries: 0, errors: 0, eagain: 0 };
@@ -104,9 +105,9 @@ export async function runRoleThread(task: RoleTask, loadProto: () => Promise<Mir
     };
     const op = OPS[task.role];
     while (Atomics.load(i32, STOP_IDX) === 0) {
-      op(rc);
+      const progressed = op(rc);
       stats.ops++;
-      wasm.progress(task.tid);
+      if (progressed !== false) wasm.progress(task.tid);
     }
     return result();
   } catch (e) {
