@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { convert } from 'xmlbuilder2';
 import { mutate, runStress, ConfigError } from '../dist/index.js';
+import { chainHooks, OPS, PERFORM, SKIP, STALE, type OpHook } from '../dist/model/hooks.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'hmmsim.js');
@@ -23,7 +24,8 @@ function hmmsim(args: string[]) {
 
 describe('mutate()', () => {
   it('reports a redundant lock as survived, and says its run reached it', async () => {
-    const r = await mutate({ protocol: fx('mutate-redundant-lock-plugin.mjs'), only: 'stats_lock', durationMs: 400, discoveryMs: 300, seed: 3 });
+    const protocol = fx('mutate-redundant-lock-plugin.mjs');
+    const r = await mutate({ protocol, only: 'stats_lock', durationMs: 400, discoveryMs: 300, seed: 3 });
     expect(r.baseline.verdict).toBe('pass');
     expect(r.baseline.sites.map((s) => s.description)).toContain('populate: skip-lock stats_lock (1st)');
     expect(r.mutants.map((m) => [m.description, m.outcome])).toEqual([['populate: skip-lock stats_lock (1st)', 'survived']]);
@@ -40,7 +42,8 @@ describe('mutate()', () => {
     for (const want of [
       'invalidateStart: skip-lock lock (1st)', 'invalidateStart: drop-write busy add (1st)', 'invalidateStart: drop-zap (1st)',
       'invalidateStart: drop-fence (1st)', 'invalidateEnd: drop-write seq add (1st)', 'invalidateEnd: drop-write busy add (1st)',
-      'populate: no-mmap-lock mmap_lock (1st)', 'populate: skip-lock lock (1st)', 'populate: stale-read busy (1st)', 'populate: stale-read seq (1st)',
+      'populate: no-mmap-lock mmap_lock (1st)', 'populate: skip-lock lock (1st)',
+      'populate: stale-read busy (1st)', 'populate: stale-read seq (1st)',
     ])
       expect(names).toContain(want);
     const alive = r.mutants.filter((m) => m.outcome !== 'killed').map((m) => `${m.description}: ${m.outcome} ${m.error ?? ''}`);
@@ -63,10 +66,32 @@ describe('mutate()', () => {
   });
 });
 
+describe('chainHooks', () => {
+  it('lets both hooks see every callback and operation; the first non-PERFORM answer wins', () => {
+    const seen: string[] = [];
+    const hook = (name: string, answer: number, value: number): OpHook => ({
+      enter: (cb) => void seen.push(`${name} enter ${cb}`),
+      exit: () => void seen.push(`${name} exit`),
+      before: (t, op) => (seen.push(`${name} ${op.method} ${t.field}`), answer),
+      stale: () => value,
+    });
+    const both = chainHooks(hook('sched', PERFORM, 1), hook('mutant', STALE, 42));
+    both.enter('populate');
+    expect(both.before({ field: 'mm.seq' }, OPS.read)).toBe(STALE);
+    expect(both.stale({ field: 'mm.seq' })).toBe(42);
+    both.exit();
+    expect(seen).toEqual([
+      'sched enter populate', 'mutant enter populate', 'sched read mm.seq', 'mutant read mm.seq', 'mutant exit', 'sched exit',
+    ]);
+    expect(chainHooks(hook('a', SKIP, 0), hook('b', PERFORM, 0)).before({ field: 'x' }, OPS.lock)).toBe(SKIP);
+  });
+});
+
 describe('hmmsim mutate', () => {
   it('prints the table and score, writes JSON and JUnit (one testcase per mutant)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hmmsim-mutate-'));
-    const args = ['mutate', '-p', fx('mutate-redundant-lock-plugin.mjs'), '--only', 'stats_lock', '--duration', '300ms', '--seed', '5', '-q'];
+    const plugin = fx('mutate-redundant-lock-plugin.mjs');
+    const args = ['mutate', '-p', plugin, '--only', 'stats_lock', '--duration', '300ms', '--seed', '5', '-q'];
     const r = hmmsim([...args, '--json', join(dir, 'm.json'), '--junit', join(dir, 'm.xml')]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/populate: skip-lock stats_lock \(1st\)\s+survived/);
@@ -74,7 +99,9 @@ describe('hmmsim mutate', () => {
     expect(r.stdout).toMatch(/\d+\. populate: skip-lock stats_lock \(1st\): reached [\d,]+ times in/);
     const j = JSON.parse(readFileSync(join(dir, 'm.json'), 'utf8'));
     expect(j).toMatchObject({ protocol: 'fixture-mutate-redundant-lock', seed: 5, killed: 0, survived: 1, errors: 0, score: 0 });
-    expect(j.mutants[0]).toMatchObject({ operator: 'skip-lock', outcome: 'survived', kinds: [], killMs: null, site: { callback: 'populate', field: 'mm.stats_lock', n: 1 } });
+    expect(j.mutants[0]).toMatchObject({
+      operator: 'skip-lock', outcome: 'survived', kinds: [], killMs: null, site: { callback: 'populate', field: 'mm.stats_lock', n: 1 },
+    });
     const doc = convert(readFileSync(join(dir, 'm.xml'), 'utf8'), { format: 'object' }) as any;
     const suite = doc.testsuites.testsuite;
     expect(suite['@tests']).toBe('1');

@@ -21,16 +21,20 @@ export function coverageText(m: MutantResult): string {
 export function formatScore(r: MutationReport): string {
   const judged = r.killed + r.survived;
   const pct = r.score === null ? '-' : `${Math.floor(r.score * 1000) / 10}%`;
-  return `mutation score ${pct}: ${r.killed} of ${judged} killed, ${r.survived} survived${r.errors ? `, ${r.errors} harness error${r.errors > 1 ? 's' : ''}` : ''}`;
+  const errors = r.errors ? `, ${r.errors} harness error${r.errors > 1 ? 's' : ''}` : '';
+  return `mutation score ${pct}: ${r.killed} of ${judged} killed, ${r.survived} survived${errors}`;
 }
 
 /** The table, a legend for short kind names, the score, and each survivor's coverage. */
 export function formatMutationReport(r: MutationReport): string {
   const out: string[] = [];
   const b = r.baseline;
-  out.push(`${r.protocol}: ${b.sites.length} site${b.sites.length === 1 ? '' : 's'} reached by the unmutated run (${int(b.ops)} ops, ${int(b.retries)} retries, ${formatMs(b.durationMs)}), verdict ${b.verdict}`);
+  const sites = `${b.sites.length} site${b.sites.length === 1 ? '' : 's'}`;
+  const run = `${int(b.ops)} ops, ${int(b.retries)} retries, ${formatMs(b.durationMs)}`;
+  out.push(`${r.protocol}: ${sites} reached by the unmutated run (${run}), verdict ${b.verdict}`);
   if (b.verdict !== 'pass') {
-    out.push(`the unmutated protocol ${b.error ? `failed: ${b.error}` : `violated (${Object.keys(b.violations).join(', ')})`}: mutation testing needs a protocol that passes this workload`);
+    const what = b.error ? `failed: ${b.error}` : `violated (${Object.keys(b.violations).join(', ')})`;
+    out.push(`the unmutated protocol ${what}: mutation testing needs a protocol that passes this workload`);
     return out.join('\n');
   }
   if (!r.mutants.length) return [...out, 'no mutants: no callback reached a mutable operation'].join('\n');
@@ -56,7 +60,9 @@ export function formatMutationReport(r: MutationReport): string {
   return out.join('\n');
 }
 
-const xmlText = (s: string) => s.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '?'); // eslint-disable-line no-control-regex
+// characters XML 1.0 cannot carry at all
+// eslint-disable-next-line no-control-regex
+const xmlText = (s: string) => s.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '?');
 
 /** JUnit: one testcase per mutant; survived = failure (the tests missed it), error = harness failure. */
 export function mutationJUnit(r: MutationReport, timestamp = new Date()): string {
@@ -67,8 +73,8 @@ export function mutationJUnit(r: MutationReport, timestamp = new Date()): string
     name: 'hmmsim', tests: String(r.mutants.length), failures: String(failures), errors: String(r.errors), time: time(total),
   });
   const suite = root.ele('testsuite', {
-    name: `hmmsim mutate ${r.protocol}`, tests: String(r.mutants.length), failures: String(failures), errors: String(r.errors), skipped: '0',
-    time: time(total), timestamp: timestamp.toISOString().replace(/\.\d{3}Z$/, ''),
+    name: `hmmsim mutate ${r.protocol}`, tests: String(r.mutants.length), failures: String(failures), errors: String(r.errors),
+    skipped: '0', time: time(total), timestamp: timestamp.toISOString().replace(/\.\d{3}Z$/, ''),
   });
   const props = suite.ele('properties');
   props.ele('property', { name: 'version', value: r.version });
@@ -78,8 +84,10 @@ export function mutationJUnit(r: MutationReport, timestamp = new Date()): string
   for (const m of r.mutants) {
     const tc = suite.ele('testcase', { classname: `hmmsim.mutate.${r.protocol}`, name: xmlText(m.description), time: time(m.durationMs) });
     if (m.outcome === 'survived') tc.ele('failure', { message: xmlText(`survived: ${coverageText(m)}`), type: 'MutantSurvived' });
-    else if (m.outcome === 'error') tc.ele('error', { message: xmlText((m.error ?? '').split('\n')[0]), type: 'HarnessFailure' }).txt(xmlText(m.error ?? ''));
-    tc.ele('system-out').txt(xmlText(m.outcome === 'killed' ? `killed by ${m.kinds.join(', ')} at ${formatMs(m.killMs)}\n${m.witness ?? ''}` : coverageText(m)));
+    else if (m.outcome === 'error')
+      tc.ele('error', { message: xmlText((m.error ?? '').split('\n')[0]), type: 'HarnessFailure' }).txt(xmlText(m.error ?? ''));
+    const out = m.outcome === 'killed' ? `killed by ${m.kinds.join(', ')} at ${formatMs(m.killMs)}\n${m.witness ?? ''}` : coverageText(m);
+    tc.ele('system-out').txt(xmlText(out));
   }
   return root.end({ prettyPrint: true }) + '\n';
 }

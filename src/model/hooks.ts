@@ -81,3 +81,30 @@ export const CTX_TARGETS = {
   fence: { field: 'deviceFence' },
   retryCheck: { field: 'hmmRangeFault' },
 } as const satisfies Record<string, HookTarget>;
+
+/**
+ * Two hooks on one thread (a scheduler and a mutant, say): both see every callback and
+ * operation, in order; the first answer other than PERFORM wins (and answers stale()).
+ */
+export function chainHooks(first: OpHook, second: OpHook): OpHook {
+  let staleFrom: OpHook = first;
+  return {
+    enter(callback) {
+      first.enter(callback);
+      second.enter(callback);
+    },
+    exit() {
+      second.exit();
+      first.exit();
+    },
+    before(target, op) {
+      const a = first.before(target, op);
+      const b = second.before(target, op);
+      staleFrom = a !== PERFORM ? first : second;
+      return a !== PERFORM ? a : b;
+    },
+    stale(target) {
+      return staleFrom.stale(target);
+    },
+  };
+}

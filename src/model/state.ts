@@ -204,7 +204,9 @@ export type StateField = Word | TracedMutex | TracedRwSem | SeqCount | TracedWai
 export type State = Record<string, any>;
 
 /** `scopeName`: mm, sub or range (a field's site name is scopeName.name). */
-export function buildState(t: Tracer, schema: StateSchema | undefined, scope: number, owner: number, lineAddr: (i: number) => number, prefix: string, scopeName = ''): State {
+export function buildState(
+  t: Tracer, schema: StateSchema | undefined, scope: number, owner: number, lineAddr: (i: number) => number, prefix: string, scopeName = '',
+): State {
   const st: State = {};
   if (!schema) return st;
   Object.entries(schema).forEach(([name, type]: [string, FieldType], i) => {

@@ -152,7 +152,8 @@ export class MutationHook implements OpHook {
     const dot = field.indexOf('.');
     const scope = field.slice(0, dot);
     const name = field.slice(dot + 1);
-    const states = scope === 'mm' ? [this.scope.mm] : scope === 'sub' ? this.scope.subs.map((s) => s.state) : this.scope.ranges.map((r) => r.state);
+    const { mm, subs, ranges } = this.scope;
+    const states = scope === 'mm' ? [mm] : scope === 'sub' ? subs.map((s) => s.state) : ranges.map((r) => r.state);
     for (const st of states) {
       const w = st[name] as Word | undefined;
       if (w && typeof w.peek === 'function') out.set(w, w.peek());

@@ -106,7 +106,8 @@ export async function mutate(opts: MutateOptions): Promise<MutationReport> {
   const pool = createPool(roles.length * jobs);
   try {
     const discoveryMs = opts.discoveryMs ?? runOpts.durationMs;
-    if (!Number.isInteger(discoveryMs) || discoveryMs < 1) throw new ConfigError(`discoveryMs must be a whole number of ms >= 1 (got ${discoveryMs})`);
+    if (!Number.isInteger(discoveryMs) || discoveryMs < 1)
+      throw new ConfigError(`discoveryMs must be a whole number of ms >= 1 (got ${discoveryMs})`);
     const discovery = await runOne(pool, l, layout, roles, { ...runOpts, durationMs: discoveryMs }, { discover: true });
     const sites = mergeSites(discovery.mutation.map((m) => m.sites)).flatMap((s) => {
       const operator = operatorFor(s.callback, s.cls, s.field);
@@ -140,7 +141,8 @@ export async function mutate(opts: MutateOptions): Promise<MutationReport> {
     const killed = list.filter((m) => m.outcome === 'killed').length;
     const survived = list.filter((m) => m.outcome === 'survived').length;
     return {
-      version: VERSION, protocol: l.proto.name, seed: runOpts.seed, config: { ...config, durationMsPerMutant: runOpts.durationMs }, jobs, baseline,
+      version: VERSION, protocol: l.proto.name, seed: runOpts.seed, jobs, baseline,
+      config: { ...config, durationMsPerMutant: runOpts.durationMs },
       mutants: list, killed, survived, errors: list.length - killed - survived,
       score: killed + survived > 0 ? killed / (killed + survived) : null,
       wallMs: Math.round(performance.now() - t0),
@@ -163,7 +165,8 @@ function judge(id: number, s: SiteRecord & { operator: Operator }, description: 
   }
   const extra = (r as ProtocolResult & { coverage?: unknown }).coverage;
   return {
-    id, operator: s.operator, site: { callback: s.callback, cls: s.cls, field: s.field, n: s.n, method: s.method }, description, outcome, kinds,
+    id, operator: s.operator, description, outcome, kinds,
+    site: { callback: s.callback, cls: s.cls, field: s.field, n: s.n, method: s.method },
     killMs: outcome === 'killed' ? (r.firstViolationMs ?? r.durationMs) : null,
     durationMs: r.durationMs,
     coverage: { fired, ops: r.ops, retries: r.retries, ...(extra !== undefined ? { coverage: extra } : {}) },

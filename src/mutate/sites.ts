@@ -8,7 +8,9 @@
  */
 import type { OpClass } from '../model/hooks.js';
 
-export const OPERATORS = ['skip-lock', 'stale-read', 'drop-write', 'no-wait', 'drop-zap', 'drop-fence', 'no-mmap-lock', 'no-retry-check'] as const;
+export const OPERATORS = [
+  'skip-lock', 'stale-read', 'drop-write', 'no-wait', 'drop-zap', 'drop-fence', 'no-mmap-lock', 'no-retry-check',
+] as const;
 export type Operator = (typeof OPERATORS)[number];
 
 /** Where a mutation applies. */
@@ -18,7 +20,10 @@ export interface Site {
   cls: OpClass;
   /** "mm.lock", "sub.invalidate_seq", "range.valid", or the ctx target (mmap_lock, zapDevice ...). */
   field: string;
-  /** Call number within one run of the callback, from 1, among this class of operations on the same instance (one lock, one word, one subscription's zap, one device's fence). */
+  /**
+   * Call number within one run of the callback, from 1, among this class of operations on the
+   * same instance (one lock, one word, one subscription's zap, one device's fence).
+   */
   n: number;
 }
 
@@ -101,7 +106,8 @@ export function describeSite(site: Site, operator: Operator, method: string, amb
 /** Declared names that appear in more than one scope (they are shown with their scope). */
 export function ambiguousNames(schemas: { mmState?: object; subState?: object; rangeState?: object }): Set<string> {
   const seen = new Map<string, number>();
-  for (const s of [schemas.mmState, schemas.subState, schemas.rangeState]) for (const k of Object.keys(s ?? {})) seen.set(k, (seen.get(k) ?? 0) + 1);
+  for (const s of [schemas.mmState, schemas.subState, schemas.rangeState])
+    for (const k of Object.keys(s ?? {})) seen.set(k, (seen.get(k) ?? 0) + 1);
   return new Set([...seen].filter(([, c]) => c > 1).map(([k]) => k));
 }
 

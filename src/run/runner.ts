@@ -154,7 +154,9 @@ export interface RunOneOpts extends StressOptions {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One protocol's run; `mutation` (docs/mutation.md) goes to every role thread and each one's stats come back. */
-export async function runOne(pool: Piscina, l: Loaded, layout: LayoutConfig, roles: RoleName[], o: RunOneOpts, mutation?: MutationTask): Promise<{ result: ProtocolResult; mutation: MutationStats[] }> {
+export async function runOne(
+  pool: Piscina, l: Loaded, layout: LayoutConfig, roles: RoleName[], o: RunOneOpts, mutation?: MutationTask,
+): Promise<{ result: ProtocolResult; mutation: MutationStats[] }> {
   let s: Session;
   try {
     s = new Session({

@@ -7,7 +7,9 @@ import { Option, type Command } from 'commander';
 import { randomInt } from 'node:crypto';
 import { EVENT_NAMES } from '../../api/types.js';
 import { ConfigError } from '../../api/errors.js';
-import { LIMITS, fmtMs, parseDuration, parseEvents, parseIntFlag, parseOutFile, resolveProtocols, toStressOptions, type StressFlags } from '../options.js';
+import {
+  LIMITS, fmtMs, parseDuration, parseEvents, parseIntFlag, parseOutFile, resolveProtocols, toStressOptions, type StressFlags,
+} from '../options.js';
 import { loadRunner } from '../runner-api.js';
 import { formatMs } from '../format.js';
 import { formatMutationReport, mutationJUnit } from '../mutate-report.js';
@@ -33,22 +35,38 @@ export function addMutateCommand(program: Command, state: CommandState): void {
         'one at a time, under the same workload; report which mutants hmmsim kills and the mutation score',
     )
     .requiredOption('-p, --protocol <spec>', 'one built-in name or a path to a plugin module (./x.mjs)')
-    .addOption(new Option('-d, --duration <time>', 'run each mutant (and the discovery run) at most this long (default 3s)').argParser((v) => parseDuration(v, 'duration')))
+    .addOption(
+      new Option('-d, --duration <time>', 'run each mutant (and the discovery run) at most this long (default 3s)').argParser((v) =>
+        parseDuration(v, 'duration'),
+      ),
+    )
     .addOption(
       new Option('-s, --seed <n>', `seed for the workload, the same for every mutant (default: random, printed)`).argParser(
         parseIntFlag('seed', LIMITS.seed.min, LIMITS.seed.max),
       ),
     )
-    .addOption(new Option('-e, --events <list>', `invalidation events to mix: ${EVENT_NAMES.join(',')} (default all)`).argParser(parseEvents))
+    .addOption(
+      new Option('-e, --events <list>', `invalidation events to mix: ${EVENT_NAMES.join(',')} (default all)`).argParser(parseEvents),
+    )
     .addOption(
       new Option('-t, --threads <n>', 'worker threads per mutant run (default 4: one per role)').argParser(
         parseIntFlag('threads', LIMITS.threads.min, LIMITS.threads.max, 1, ' (every role needs a thread)'),
       ),
     )
-    .addOption(new Option('--pages <n>', 'virtual pages, a multiple of 64 (default 256)').argParser(parseIntFlag('pages', LIMITS.pages.min, LIMITS.pages.max, LIMITS.pages.multipleOf)))
-    .addOption(new Option('--jobs <n>', 'mutants run at once (default: cores / threads, at least 1)').argParser(parseIntFlag('jobs', 1, 64)))
+    .addOption(
+      new Option('--pages <n>', 'virtual pages, a multiple of 64 (default 256)').argParser(
+        parseIntFlag('pages', LIMITS.pages.min, LIMITS.pages.max, LIMITS.pages.multipleOf),
+      ),
+    )
+    .addOption(
+      new Option('--jobs <n>', 'mutants run at once (default: cores / threads, at least 1)').argParser(parseIntFlag('jobs', 1, 64)),
+    )
     .option('--only <text>', 'run only the mutants whose description contains this text (e.g. populate, skip-lock)')
-    .addOption(new Option('--min-score <pct>', 'exit 1 when the mutation score is below this percentage').argParser(parseIntFlag('min-score', 0, 100)))
+    .addOption(
+      new Option('--min-score <pct>', 'exit 1 when the mutation score is below this percentage').argParser(
+        parseIntFlag('min-score', 0, 100),
+      ),
+    )
     .option('--no-widen', 'no seeded tiny delays at ctx calls and at the mutated operation')
     .addOption(new Option('--json <file>', 'write the JSON report here (atomically)').argParser(parseOutFile('--json')))
     .addOption(new Option('--junit <file>', 'write a JUnit XML report here (one testcase per mutant)').argParser(parseOutFile('--junit')))
@@ -67,7 +85,8 @@ ${SEED_NOTE}`,
     .action(async (flags: MutateFlags) => {
       const runner = await loadRunner();
       const builtins = (await runner.listProtocols()).map((p) => p.name);
-      if (flags.protocol.includes(',')) throw new ConfigError(`mutate takes one protocol (got ${flags.protocol}): run one mutate per protocol`);
+      if (flags.protocol.includes(','))
+        throw new ConfigError(`mutate takes one protocol (got ${flags.protocol}): run one mutate per protocol`);
       const [protocol] = resolveProtocols([flags.protocol], builtins);
       if (protocol === 'all') throw new ConfigError('mutate takes one protocol, not all: run one mutate per protocol');
       const base = toStressOptions({ ...flags, protocol: [protocol] }, [protocol]);
@@ -81,10 +100,12 @@ ${SEED_NOTE}`,
         report = await mutate({
           ...base, protocol, seed, jobs: flags.jobs, only: flags.only, signal: ac.signal,
           onDiscovered: (b) => {
-            if (!flags.quiet) io.err(`hmmsim mutate ${protocol}, seed ${seed}: ${b.sites.length} sites reached by the unmutated run (verdict ${b.verdict})`);
+            if (flags.quiet) return;
+            io.err(`hmmsim mutate ${protocol}, seed ${seed}: ${b.sites.length} sites reached by the unmutated run (verdict ${b.verdict})`);
           },
           onMutant: (m, done, total) => {
-            if (!flags.quiet) io.err(`  [${done}/${total}] ${m.outcome.padEnd(8)} ${m.description}${m.killMs !== null ? ` (${formatMs(m.killMs)})` : ''}`);
+            const at = m.killMs !== null ? ` (${formatMs(m.killMs)})` : '';
+            if (!flags.quiet) io.err(`  [${done}/${total}] ${m.outcome.padEnd(8)} ${m.description}${at}`);
           },
         });
       } finally {
@@ -92,7 +113,8 @@ ${SEED_NOTE}`,
       }
       io.out(formatMutationReport(report));
       const d = flags.duration !== undefined ? ` --duration ${fmtMs(flags.duration)}` : '';
-      io.out(`\nseed ${report.seed}, ${report.jobs} at once, ${formatMs(report.wallMs)} in all (rerun: hmmsim mutate --protocol ${flags.protocol}${d} --seed ${report.seed})`);
+      const rerun = `hmmsim mutate --protocol ${flags.protocol}${d} --seed ${report.seed}`;
+      io.out(`\nseed ${report.seed}, ${report.jobs} at once, ${formatMs(report.wallMs)} in all (rerun: ${rerun})`);
       let code = report.baseline.verdict !== 'pass' ? 1 : 0;
       if (flags.minScore !== undefined && (report.score ?? 0) * 100 < flags.minScore) code = Math.max(code, 1);
       if (report.errors > 0) code = 3;
