@@ -2,7 +2,7 @@
  * Mutation testing (docs/mutation.md): a redundant lock's mutant survives, a protocol whose every
  * traced operation matters scores 100%, bad input gets stress's one-line errors, and the CLI
  * writes the table, JSON and JUnit. Mutant runs stop at their first violation, so a killed
- * mutant costs its time to kill; the whole file takes about 15 s on 2 cores.
+ * mutant costs its time to kill; the whole file takes about 30 s on 2 busy cores.
  */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -35,7 +35,9 @@ describe('mutate()', () => {
 
   it('scores 100% on a protocol whose every traced operation matters', async () => {
     const r = await mutate({
-      protocol: fx('mutate-tight-plugin.mjs'), events: ['munmap'], durationMs: 3000, discoveryMs: 400, watchdogMs: 300, seed: 7,
+      // one 64-page interval: every invalidation and fault meet, so each mutant dies within about 1.5 s
+      protocol: fx('mutate-tight-plugin.mjs'), events: ['munmap', 'migrate'], pages: 64,
+      durationMs: 6000, discoveryMs: 400, watchdogMs: 1000, seed: 7,
     });
     expect(r.baseline.verdict).toBe('pass');
     const names = r.mutants.map((m) => m.description);

@@ -61,6 +61,11 @@ export function addMutateCommand(program: Command, state: CommandState): void {
     .addOption(
       new Option('--jobs <n>', 'mutants run at once (default: cores / threads, at least 1)').argParser(parseIntFlag('jobs', 1, 64)),
     )
+    .addOption(
+      new Option('--watchdog <time>', 'no progress by a thread for this long is a deadlock or stall (default 2s)').argParser((v) =>
+        parseDuration(v, 'watchdog', LIMITS.watchdogMs.min, LIMITS.watchdogMs.max),
+      ),
+    )
     .option('--only <text>', 'run only the mutants whose description contains this text (e.g. populate, skip-lock)')
     .addOption(
       new Option('--min-score <pct>', 'exit 1 when the mutation score is below this percentage').argParser(
