@@ -202,7 +202,7 @@ describe('bad input: one line on stderr, exit 2, no stack, nothing written', () 
   const cases: [string, string[], RegExp][] = [
     ['unknown protocol lists the names', ['stress', '-p', 'frob'], /unknown protocol 'frob'.*interval-v5\.5, odp-v5\.4, kvm, hmm-v5\.2/],
     ['missing --protocol', ['stress'], /required option '-p, --protocol <spec>'/],
-    ['missing plugin file', ['stress', '-p', './no-such-plugin.mjs'], /plugin file not found: \.\/no-such-plugin\.mjs/],
+    ['missing plugin file', ['stress', '-p', './no-such-plugin.mjs'], /protocol file \.\/no-such-plugin\.mjs not found/],
     ['plugin lacking the API', ['stress', '-p', 'test/fixtures/no-api-plugin.mjs'], /lacks method populate/],
     ['config not fitting memory', ['stress', '-p', 'kvm', '--pages', '16777216', '--duration', '300ms'], /shared memory.*maximum|does not fit|lower pages/],
     ['non-numeric pages', ['stress', '-p', 'kvm', '--pages', 'many'], /--pages.*'many' is invalid.*whole number/],

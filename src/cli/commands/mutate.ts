@@ -7,9 +7,9 @@ import { Option, type Command } from 'commander';
 import { randomInt } from 'node:crypto';
 import { EVENT_NAMES } from '../../api/types.js';
 import { ConfigError } from '../../api/errors.js';
-import {
-  LIMITS, fmtMs, parseDuration, parseEvents, parseIntFlag, parseOutFile, resolveProtocols, toStressOptions, type StressFlags,
-} from '../options.js';
+import { LIMITS } from '../../config/limits.js';
+import { resolveProtocols, specOf } from '../../config/protocols.js';
+import { fmtMs, parseDuration, parseEvents, parseIntFlag, parseOutFile, toStressOptions, type StressFlags } from '../options.js';
 import { loadRunner } from '../runner-api.js';
 import { formatMs } from '../format.js';
 import { formatMutationReport, mutationJUnit } from '../mutate-report.js';
@@ -92,8 +92,9 @@ ${SEED_NOTE}`,
       const builtins = (await runner.listProtocols()).map((p) => p.name);
       if (flags.protocol.includes(','))
         throw new ConfigError(`mutate takes one protocol (got ${flags.protocol}): run one mutate per protocol`);
-      const [protocol] = resolveProtocols([flags.protocol], builtins);
-      if (protocol === 'all') throw new ConfigError('mutate takes one protocol, not all: run one mutate per protocol');
+      const [resolved] = resolveProtocols([flags.protocol], builtins);
+      const protocol = specOf(resolved);
+      if (resolved.kind === 'all') throw new ConfigError('mutate takes one protocol, not all: run one mutate per protocol');
       const base = toStressOptions({ ...flags, protocol: [protocol] }, [protocol]);
       const seed = base.seed ?? randomInt(0, 2 ** 32);
       const { mutate } = await import('../../mutate/run.js');
