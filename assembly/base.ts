@@ -1,7 +1,8 @@
 // base.ts — per-instance cache of the run's region bases, read once from the shared header.
 //
 // Globals are per instance (each worker has its own), so caching here is safe; nothing mutable
-// and shared lives in globals or static data (see DESIGN.md section 7).
+// and shared lives in globals or static data (docs/ARCHITECTURE.md, Toolchain facts: "Active data
+// segments re-initialised on each instantiation").
 import * as L from './layout.gen';
 
 import { header_read, RING_ENTRIES, RANGE_MAX } from './layout.gen';

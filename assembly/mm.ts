@@ -1,6 +1,6 @@
 // mm.ts — the per-page work: frame allocator, CPU page table, faults, the PTE side of each
 // invalidation, the hmm_range_fault walk, and the device side (program, zap, DMA) with the
-// oracle's checks. JS (src/mm/*.ts) orchestrates: it takes the locks and calls the notifiers;
+// oracle's checks. JS (src/model/mm/*.ts) orchestrates: it takes the locks and calls the notifiers;
 // every function here states which locks its caller must hold.
 //
 // Invariants the model keeps (the oracle relies on them, so a sound protocol is never flagged):

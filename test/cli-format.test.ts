@@ -125,8 +125,8 @@ describe('reports', () => {
     expect(cases[1].failure).toBeUndefined();
     expect(cases[2].failure['@type']).toBe('use-after-free');
     // (xmlbuilder2's object output keeps entities as written)
-    const unescape = (t: string) => t.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
-    expect(unescape(cases[2].failure['#'])).toContain('USE-AFTER-FREE <&> "q"?');
+    const unescapeXml = (t: string) => t.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+    expect(unescapeXml(cases[2].failure['#'])).toContain('USE-AFTER-FREE <&> "q"?');
     expect(cases[2].failure['@message']).toMatch(/expected sound/);
     expect(xml).toContain('&lt;&amp;&gt;');
   });

@@ -63,7 +63,7 @@ function parseJUnit(xml: string): { suites: any; cases: any[] } {
   return { suites: doc.testsuites, cases };
 }
 
-const unescape = (t: string) => t.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+const unescapeXml = (t: string) => t.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
 
 beforeAll(() => {
   if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js')) || !existsSync(join(ROOT, 'dist', 'run', 'runner.js')))
@@ -159,7 +159,7 @@ describe('hmmsim stress: verdicts and exit codes', () => {
     const { suites, cases } = parseJUnit(readFileSync(junit, 'utf8'));
     expect(suites['@failures']).toBe('1');
     expect(cases[0].failure['@type']).toBe(p.witnesses[0].kind);
-    expect(unescape(cases[0].failure['#'])).toContain(p.witnesses[0].text.trimEnd().split('\n')[1]);
+    expect(unescapeXml(cases[0].failure['#'])).toContain(p.witnesses[0].text.trimEnd().split('\n')[1]);
   });
 
   it('exit 0: the same broken scheme declaring its violations matches its expectation', () => {

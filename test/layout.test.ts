@@ -5,7 +5,7 @@ import { headerValues } from '../src/memory/header.js';
 import { testMemory } from './helpers.js';
 
 describe('layout: one source of truth for TS and AssemblyScript', () => {
-  it('the built Wasm was compiled with exactly the constants of src/layout.ts', () => {
+  it('the built Wasm was compiled with exactly the constants of src/memory/constants.ts', () => {
     const { wasm } = testMemory();
     const names = Object.keys(L) as (keyof typeof L)[];
     const fromWasm = Object.fromEntries(names.map((n, i) => [n, wasm.layout_get(i)]));

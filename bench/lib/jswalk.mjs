@@ -6,6 +6,7 @@
  */
 import { L } from '../../dist/memory/layout.js';
 
+/** @param {Int32Array} i32 the shared memory's words */
 export function makeJsWalk(i32) {
   const hdr = (o) => i32[(L.BASE + o) >> 2];
   const FRAMES_BASE = hdr(L.H_FRAMES_BASE);

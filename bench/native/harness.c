@@ -1,8 +1,8 @@
 /*
  * harness.c — the native baselines of the hmmsim micro-benchmarks (bench/micro.mjs).
  *
- * Compiled at bench time with `cc -O2 -pthread` against a layout.h that bench/native.mjs
- * generates from dist/layout.js (the same constants the Wasm module is built with).
+ * Compiled at bench time with `cc -O2 -pthread` against a layout.h that bench/lib/native.mjs
+ * generates from dist/memory/layout.js (the same constants the Wasm module is built with).
  *
  *   harness walk IMAGE RANGE_ADDR BATCH REPS   the hmm_range_fault walk over a memory image that
  *                                              the Wasm side set up (same bytes, same offsets)

@@ -200,7 +200,7 @@ export type TracedCompletion = InstanceType<typeof TracedCompletion>;
 
 export type StateField = Word | TracedMutex | TracedRwSem | SeqCount | TracedWaitQueue | TracedCompletion;
 // Protocols index their state by the names they declared, so a field's type is known only at run time.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: each field's type is known only at run time (see above)
 export type State = Record<string, any>;
 
 /** `scopeName`: mm, sub or range (a field's site name is scopeName.name). */
