@@ -36,16 +36,27 @@ describe('mutate()', () => {
   it('scores 100% on a protocol whose every traced operation matters', async () => {
     const r = await mutate({
       // one 64-page interval: every invalidation and fault meet, so each mutant dies within about 1.5 s
-      protocol: fx('mutate-tight-plugin.mjs'), events: ['munmap', 'migrate'], pages: 64,
-      durationMs: 6000, discoveryMs: 400, watchdogMs: 1000, seed: 7,
+      protocol: fx('mutate-tight-plugin.mjs'),
+      events: ['munmap', 'migrate'],
+      pages: 64,
+      durationMs: 6000,
+      discoveryMs: 400,
+      watchdogMs: 1000,
+      seed: 7,
     });
     expect(r.baseline.verdict).toBe('pass');
     const names = r.mutants.map((m) => m.description);
     for (const want of [
-      'invalidateStart: skip-lock lock (1st)', 'invalidateStart: drop-write busy add (1st)', 'invalidateStart: drop-zap (1st)',
-      'invalidateStart: drop-fence (1st)', 'invalidateEnd: drop-write seq add (1st)', 'invalidateEnd: drop-write busy add (1st)',
-      'populate: no-mmap-lock mmap_lock (1st)', 'populate: skip-lock lock (1st)',
-      'populate: stale-read busy (1st)', 'populate: stale-read seq (1st)',
+      'invalidateStart: skip-lock lock (1st)',
+      'invalidateStart: drop-write busy add (1st)',
+      'invalidateStart: drop-zap (1st)',
+      'invalidateStart: drop-fence (1st)',
+      'invalidateEnd: drop-write seq add (1st)',
+      'invalidateEnd: drop-write busy add (1st)',
+      'populate: no-mmap-lock mmap_lock (1st)',
+      'populate: skip-lock lock (1st)',
+      'populate: stale-read busy (1st)',
+      'populate: stale-read seq (1st)',
     ])
       expect(names).toContain(want);
     const alive = r.mutants.filter((m) => m.outcome !== 'killed').map((m) => `${m.description}: ${m.outcome} ${m.error ?? ''}`);
@@ -83,7 +94,12 @@ describe('chainHooks', () => {
     expect(both.stale({ field: 'mm.seq' })).toBe(42);
     both.exit();
     expect(seen).toEqual([
-      'sched enter populate', 'mutant enter populate', 'sched read mm.seq', 'mutant read mm.seq', 'mutant exit', 'sched exit',
+      'sched enter populate',
+      'mutant enter populate',
+      'sched read mm.seq',
+      'mutant read mm.seq',
+      'mutant exit',
+      'sched exit',
     ]);
     expect(chainHooks(hook('a', SKIP, 0), hook('b', PERFORM, 0)).before({ field: 'x' }, OPS.lock)).toBe(SKIP);
   });
@@ -102,7 +118,11 @@ describe('hmmsim mutate', () => {
     const j = JSON.parse(readFileSync(join(dir, 'm.json'), 'utf8'));
     expect(j).toMatchObject({ protocol: 'fixture-mutate-redundant-lock', seed: 5, killed: 0, survived: 1, errors: 0, score: 0 });
     expect(j.mutants[0]).toMatchObject({
-      operator: 'skip-lock', outcome: 'survived', kinds: [], killMs: null, site: { callback: 'populate', field: 'mm.stats_lock', n: 1 },
+      operator: 'skip-lock',
+      outcome: 'survived',
+      kinds: [],
+      killMs: null,
+      site: { callback: 'populate', field: 'mm.stats_lock', n: 1 },
     });
     const doc = convert(readFileSync(join(dir, 'm.xml'), 'utf8'), { format: 'object' }) as any;
     const suite = doc.testsuites.testsuite;

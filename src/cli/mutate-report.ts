@@ -7,6 +7,7 @@ import { create } from 'xmlbuilder2';
 import type { MutantResult, MutationReport } from '../mutate/run.js';
 import { KIND_SHORT } from '../api/kinds.js';
 import { formatMs, int, renderTable } from './format.js';
+import { xmlText } from './report.js';
 
 const short = (k: string) => (KIND_SHORT as Record<string, string>)[k] ?? k;
 
@@ -60,21 +61,26 @@ export function formatMutationReport(r: MutationReport): string {
   return out.join('\n');
 }
 
-// characters XML 1.0 cannot carry at all
-// eslint-disable-next-line no-control-regex
-const xmlText = (s: string) => s.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '?');
-
 /** JUnit: one testcase per mutant; survived = failure (the tests missed it), error = harness failure. */
 export function mutationJUnit(r: MutationReport, timestamp = new Date()): string {
   const time = (ms: number) => (Math.max(0, ms) / 1000).toFixed(3);
   const failures = r.survived;
   const total = r.mutants.reduce((s, m) => s + m.durationMs, 0);
   const root = create({ version: '1.0', encoding: 'UTF-8' }).ele('testsuites', {
-    name: 'hmmsim', tests: String(r.mutants.length), failures: String(failures), errors: String(r.errors), time: time(total),
+    name: 'hmmsim',
+    tests: String(r.mutants.length),
+    failures: String(failures),
+    errors: String(r.errors),
+    time: time(total),
   });
   const suite = root.ele('testsuite', {
-    name: `hmmsim mutate ${r.protocol}`, tests: String(r.mutants.length), failures: String(failures), errors: String(r.errors),
-    skipped: '0', time: time(total), timestamp: timestamp.toISOString().replace(/\.\d{3}Z$/, ''),
+    name: `hmmsim mutate ${r.protocol}`,
+    tests: String(r.mutants.length),
+    failures: String(failures),
+    errors: String(r.errors),
+    skipped: '0',
+    time: time(total),
+    timestamp: timestamp.toISOString().replace(/\.\d{3}Z$/, ''),
   });
   const props = suite.ele('properties');
   props.ele('property', { name: 'version', value: r.version });

@@ -116,7 +116,12 @@ export async function mutate(opts: MutateOptions): Promise<MutationReport> {
     const chosen = opts.only === undefined ? sites : sites.filter((s) => s.description.includes(opts.only!));
     const b = discovery.result;
     const baseline: MutationBaseline = {
-      verdict: b.verdict, ops: b.ops, retries: b.retries, violations: b.violations, durationMs: b.durationMs, sites,
+      verdict: b.verdict,
+      ops: b.ops,
+      retries: b.retries,
+      violations: b.violations,
+      durationMs: b.durationMs,
+      sites,
       ...(b.error ? { error: b.error.message } : {}),
     };
     opts.onDiscovered?.(baseline);
@@ -130,7 +135,13 @@ export async function mutate(opts: MutateOptions): Promise<MutationReport> {
           const s = chosen[i];
           const site: Site = { callback: s.callback, cls: s.cls, field: s.field, n: s.n };
           const run = await runOne(pool, l, layout, roles, { ...runOpts, stopOnViolation: true }, { site, operator: s.operator });
-          const m = judge(sites.indexOf(s) + 1, s, s.description, run.result, run.mutation.reduce((a, x) => a + x.fired, 0));
+          const m = judge(
+            sites.indexOf(s) + 1,
+            s,
+            s.description,
+            run.result,
+            run.mutation.reduce((a, x) => a + x.fired, 0),
+          );
           mutants[i] = m;
           opts.onMutant?.(m, ++done, chosen.length);
         }
@@ -141,9 +152,16 @@ export async function mutate(opts: MutateOptions): Promise<MutationReport> {
     const killed = list.filter((m) => m.outcome === 'killed').length;
     const survived = list.filter((m) => m.outcome === 'survived').length;
     return {
-      version: VERSION, protocol: l.proto.name, seed: runOpts.seed, jobs, baseline,
+      version: VERSION,
+      protocol: l.proto.name,
+      seed: runOpts.seed,
+      jobs,
+      baseline,
       config: { ...config, durationMsPerMutant: runOpts.durationMs },
-      mutants: list, killed, survived, errors: list.length - killed - survived,
+      mutants: list,
+      killed,
+      survived,
+      errors: list.length - killed - survived,
       score: killed + survived > 0 ? killed / (killed + survived) : null,
       wallMs: Math.round(performance.now() - t0),
     };
@@ -153,7 +171,9 @@ export async function mutate(opts: MutateOptions): Promise<MutationReport> {
 }
 
 function judge(id: number, s: SiteRecord & { operator: Operator }, description: string, r: ProtocolResult, fired: number): MutantResult {
-  const kinds: string[] = Object.entries(r.violations).filter(([, n]) => (n ?? 0) > 0).map(([k]) => k);
+  const kinds: string[] = Object.entries(r.violations)
+    .filter(([, n]) => (n ?? 0) > 0)
+    .map(([k]) => k);
   let outcome: MutantOutcome = kinds.length ? 'killed' : 'survived';
   let error: string | undefined;
   if (r.error) {
@@ -165,7 +185,11 @@ function judge(id: number, s: SiteRecord & { operator: Operator }, description: 
   }
   const extra = (r as ProtocolResult & { coverage?: unknown }).coverage;
   return {
-    id, operator: s.operator, description, outcome, kinds,
+    id,
+    operator: s.operator,
+    description,
+    outcome,
+    kinds,
     site: { callback: s.callback, cls: s.cls, field: s.field, n: s.n, method: s.method },
     killMs: outcome === 'killed' ? (r.firstViolationMs ?? r.durationMs) : null,
     durationMs: r.durationMs,

@@ -9,7 +9,14 @@
 import type { OpClass } from '../model/hooks.js';
 
 export const OPERATORS = [
-  'skip-lock', 'stale-read', 'drop-write', 'no-wait', 'drop-zap', 'drop-fence', 'no-mmap-lock', 'no-retry-check',
+  'skip-lock',
+  'stale-read',
+  'drop-write',
+  'no-wait',
+  'drop-zap',
+  'drop-fence',
+  'no-mmap-lock',
+  'no-retry-check',
 ] as const;
 export type Operator = (typeof OPERATORS)[number];
 

@@ -58,7 +58,7 @@ export interface RoleResult {
 }
 
 /** One operation of a role; `false`: it made no progress the watchdog should count (driver.ts). */
-const OPS: Record<RoleName, (rc: RoleContext) => void | boolean> = { cpu: cpuOp, invalidator: invalidatorOp, driver: driverOp, dma: dmaOp };
+const OPS: Record<RoleName, (rc: RoleContext) => unknown> = { cpu: cpuOp, invalidator: invalidatorOp, driver: driverOp, dma: dmaOp };
 
 export async function runRoleThread(task: RoleTask, loadProto: () => Promise<MirrorProtocol>): Promise<RoleResult> {
   const stats: RoleStats = { ops: 0, retries: 0, errors: 0, eagain: 0 };

@@ -15,6 +15,7 @@ import { formatMs } from '../format.js';
 import { formatMutationReport, mutationJUnit } from '../mutate-report.js';
 import { writeFileAtomic } from '../report.js';
 import { SEED_NOTE, io, type CommandState } from '../io.js';
+import type { MutationReport } from '../../mutate/run.js';
 
 interface MutateFlags extends Omit<StressFlags, 'protocol' | 'ops'> {
   protocol: string;
@@ -101,10 +102,15 @@ ${SEED_NOTE}`,
       const ac = new AbortController();
       const onSigint = () => ac.abort();
       process.on('SIGINT', onSigint);
-      let report;
+      let report: MutationReport;
       try {
         report = await mutate({
-          ...base, protocol, seed, jobs: flags.jobs, only: flags.only, signal: ac.signal,
+          ...base,
+          protocol,
+          seed,
+          jobs: flags.jobs,
+          only: flags.only,
+          signal: ac.signal,
           onDiscovered: (b) => {
             if (flags.quiet) return;
             io.err(`hmmsim mutate ${protocol}, seed ${seed}: ${b.sites.length} sites reached by the unmutated run (verdict ${b.verdict})`);
