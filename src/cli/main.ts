@@ -18,6 +18,7 @@ import { campaign } from './campaign.js';
 import { EXIT_NOTE, SEED_NOTE, io, isConfigError, oneLine, type CommandState } from './io.js';
 import { addListCommand } from './commands/list.js';
 import { addStressCommand } from './commands/stress.js';
+import { addMutateCommand } from './commands/mutate.js';
 import { addMergeCommand } from './commands/merge.js';
 
 /** The default campaign: about this long per protocol, and at most this long in all. */
@@ -135,6 +136,7 @@ Examples:
   hmmsim list                                 the built-in protocols and what each is expected to do
   hmmsim stress --protocol all --duration 5s --json report.json --junit junit.xml
   hmmsim stress --protocol ./my-driver.mjs --events migrate,reclaim --seed 42
+  hmmsim mutate --protocol interval-v5.5 --duration 3s --json mutants.json
 
 ${EXIT_NOTE}
 
@@ -144,7 +146,7 @@ Run \`hmmsim <command> --help\` for a command's flags; docs/cli.md has the repor
     )
     .action(async (command: string | undefined, flags: DefaultFlags) => {
       if (command !== undefined) {
-        program.error(`unknown command '${command}': commands are stress, list, merge, help (see hmmsim --help)`, {
+        program.error(`unknown command '${command}': commands are stress, mutate, list, merge, help (see hmmsim --help)`, {
           exitCode: 2,
           code: 'hmmsim.unknownCommand',
         });
@@ -177,6 +179,7 @@ Run \`hmmsim <command> --help\` for a command's flags; docs/cli.md has the repor
 
   addListCommand(program, state);
   addStressCommand(program, state);
+  addMutateCommand(program, state);
   addMergeCommand(program, state);
   return program;
 }
