@@ -4,6 +4,7 @@
  */
 import { Stopped, LockTimeout } from '../sync/env.js';
 import { L } from '../memory/layout.js';
+import type { OpHook } from '../model/hooks.js';
 
 /** A protocol method threw something that is not the harness's own control flow. */
 export class PluginError extends Error {
@@ -23,21 +24,28 @@ export const CALLBACKS = ['invalidateStart', 'invalidateEnd', 'populate', 'subsc
 
 interface CallCtx {
   proto: { name: string };
+  hook?: OpHook | null;
   env?: { i32: Int32Array; tid: number };
   layout?: { threadsBase: number };
 }
 
-/** Call a protocol method, naming it if it throws, and recording in the thread's record which
- *  callback it is in while it runs. Stopped/LockTimeout pass through. */
+/**
+ * Call a protocol method, naming it if it throws, and recording in the thread's record which
+ * callback it is in while it runs. Stopped/LockTimeout pass through. A thread's operation hook
+ * (model/hooks.ts) sees the callback begin and end.
+ */
 export function callProto<T>(ctx: CallCtx, method: string, fn: () => T): T {
   const at = ctx.env && ctx.layout ? (ctx.layout.threadsBase + ctx.env.tid * L.THREAD_SIZE + L.T_CALLBACK) >> 2 : -1;
   const outer = at >= 0 ? Atomics.exchange(ctx.env!.i32, at, CALLBACKS.indexOf(method as (typeof CALLBACKS)[number]) + 1) : 0;
+  const hook = ctx.hook ?? null;
+  if (hook !== null) hook.enter(method);
   try {
     return fn();
   } catch (e) {
     if (e instanceof Stopped || e instanceof LockTimeout || e instanceof PluginError) throw e;
     throw new PluginError(ctx.proto.name, method, e);
   } finally {
+    if (hook !== null) hook.exit();
     if (at >= 0) Atomics.store(ctx.env!.i32, at, outer);
   }
 }
