@@ -33,7 +33,7 @@ export function formatMutationReport(r: MutationReport): string {
   const sites = `${b.sites.length} site${b.sites.length === 1 ? '' : 's'}`;
   const run = `${int(b.ops)} ops, ${int(b.retries)} retries, ${formatMs(b.durationMs)}`;
   out.push(`${r.protocol}: ${sites} reached by the unmutated run (${run}), verdict ${b.verdict}`);
-  if (b.verdict !== 'pass') {
+  if (b.verdict === 'fail') {
     const what = b.error ? `failed: ${b.error}` : `violated (${Object.keys(b.violations).join(', ')})`;
     out.push(`the unmutated protocol ${what}: mutation testing needs a protocol that passes this workload`);
     return out.join('\n');
