@@ -41,6 +41,8 @@ export interface CtxOptions {
   fault?: (page: number, write: boolean) => number;
   /** The role of this thread (widening applies to the driver's fault path). */
   role?: string;
+  /** Controlled mode: the scheduler asked at every traced operation (schedule/controller.ts). */
+  sched?: { point(kind: number): void };
 }
 
 export const ERRNO = { EFAULT: L.EFAULT, EPERM: L.EPERM, EBUSY: L.EBUSY, EAGAIN: L.EAGAIN, ENOMEM: L.ENOMEM } as const;
@@ -57,6 +59,7 @@ export class Ctx implements Tracer {
   readonly mmapLock: RwSem;
   readonly anonVmaLock: RwSem;
   private readonly ev: boolean;
+  readonly sched: CtxOptions['sched'];
 
   constructor(
     readonly env: SyncEnv,
@@ -66,6 +69,7 @@ export class Ctx implements Tracer {
     readonly opts: CtxOptions,
   ) {
     this.ev = opts.events;
+    this.sched = opts.sched;
     this.devices = layout.config.devices;
     this.pages = layout.config.pages;
     this.rng = new Rng(opts.seed, 1000 + env.tid);
@@ -96,6 +100,8 @@ export class Ctx implements Tracer {
   /** Record a witness event (a no-op when event recording is off). */
   trace(type: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0): void {
     if (this.ev) this.wasm.ev(this.env.tid, type, a, b, c, d, e, f);
+    // controlled mode: every traced operation is a scheduling point; a populate (done or retry) yields
+    if (this.sched !== undefined) this.sched.point(type === EV.POPULATE ? 1 : 0);
   }
 
   /** A protocol's own witness line: notes[i] with up to two values. */
@@ -163,15 +169,22 @@ export class Ctx implements Tracer {
     let faults = 0;
     this.trace(EV.WALK_BEGIN, range.start, range.end);
     // with widenWindows, sometimes pause the walk half-way (the page-table walk is a race window)
-    let stop = this.opts.widen && this.rng.chance(0.5) ? range.start + 1 + this.rng.int(Math.max(1, range.end - range.start - 1)) : -1;
+    // (controlled mode: a scheduling point at every page)
+    const sched = this.sched;
+    let stop = sched ? from + 1 : this.opts.widen && this.rng.chance(0.5) ? range.start + 1 + this.rng.int(Math.max(1, range.end - range.start - 1)) : -1;
     let paused = 0;
     for (;;) {
       ret = this.wasm.hmm_range_fault(r, from, this.env.tid, stop, paused);
       paused = 0;
       if (ret === L.WALK_PAUSED) {
         from = stop;
-        stop = -1;
         paused = 1;
+        if (sched) {
+          sched.point(0);
+          stop = from + 1;
+          continue;
+        }
+        stop = -1;
         this.widen(1, 50);
         continue;
       }
@@ -187,6 +200,7 @@ export class Ctx implements Tracer {
         break;
       }
       from = page;
+      if (sched) stop = from + 1;
       if (++faults > 4 * (range.end - range.start) + 8) {
         ret = L.EBUSY;
         break;

@@ -15,6 +15,7 @@ import { DEFAULTS, dealRoles } from '../config/defaults.js';
 export { DEFAULTS, dealRoles };
 import { VERSION } from '../api/version.js';
 import { Session, verdictOf } from './session.js';
+import { runControlled } from '../schedule/run.js';
 import { PluginError } from '../protocols/call.js';
 import type { RoleResult } from './thread.js';
 import {
@@ -74,6 +75,8 @@ function intOpt(name: string, v: number | undefined, def: number, min: number, m
 
 
 export async function runStress(opts: StressOptions): Promise<RunResult> {
+  if (opts.mode === 'controlled') return runControlled(opts);
+  if (opts.mode !== undefined && opts.mode !== 'free') throw new ConfigError(`unknown mode '${opts.mode}': use free or controlled`);
   const durationMs = opts.ops !== undefined && opts.durationMs === undefined ? 24 * 3600_000 : intOpt('durationMs', opts.durationMs, DEFAULTS.durationMs, 1, 24 * 3600_000);
   const opsBudget = opts.ops === undefined ? Infinity : intOpt('ops', opts.ops, 0, 1, Number.MAX_SAFE_INTEGER);
   const threads = intOpt('threads', opts.threads, DEFAULTS.threads, 1, 128);
