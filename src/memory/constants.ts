@@ -234,7 +234,10 @@ export const CTL = {
   T_OWN_STEPS: 8, // points it ran
   T_EXITED: 9,
   MAX_THREADS: 16,
-  SWITCHES_BASE: 16 + 16 * 16, // (step, thread) pairs
+  // per thread t, MAX_THREADS words: every thread's T_OWN_STEPS when t last finished an operation
+  // (t is stalled once every other live thread has run boundSteps points since)
+  SNAP_BASE: 16 + 16 * 16,
+  SWITCHES_BASE: 16 + 16 * 16 + 16 * 16, // (step, thread) pairs
   MAX_SWITCHES: 1 << 15,
 } as const;
 

@@ -113,7 +113,8 @@ export class Controller {
     this.checkEnd(step);
     if (step === this.changes[this.nextChange]) {
       this.nextChange++;
-      this.lower(this.me);
+      // preempted: below the next few yields too, so the others run a seeded number of operations first
+      this.lower(this.me, 1 + randomPick(this.config.seed ^ 0x5bd1e995, step, 4 * this.n));
     }
     if (kind === POINT.yield && this.config.strategy === 'pct') this.lower(this.me);
     const next = this.choose(step, this.me, kind);
@@ -122,8 +123,11 @@ export class Controller {
 
   /** The end of a role operation: progress, then a yield point. */
   opDone(): void {
-    if (this.ctl[CTL.STATUS] !== CTL_STATUS.running) return;
-    this.ctl[this.t(this.me, CTL.T_PROGRESS_STEP)] = this.ctl[CTL.STEP];
+    const ctl = this.ctl;
+    if (ctl[CTL.STATUS] !== CTL_STATUS.running) return;
+    ctl[this.t(this.me, CTL.T_PROGRESS_STEP)] = ctl[CTL.STEP];
+    const snap = CTL.SNAP_BASE + this.me * CTL.MAX_THREADS;
+    for (let u = 0; u < this.n; u++) ctl[snap + u] = ctl[this.t(u, CTL.T_OWN_STEPS)];
     this.point(POINT.yield);
   }
 
@@ -170,18 +174,32 @@ export class Controller {
     if (step % LIVENESS_EVERY === 0) this.checkLiveness(step);
   }
 
+  /**
+   * A thread is stuck when it has not finished an operation while every other live thread ran
+   * `boundSteps` points (so a thread merely preempted, or waiting on one that is, is not): a
+   * deadlock when it is blocked on a lock, else a stall.
+   */
   private checkLiveness(step: number): void {
     const ctl = this.ctl;
     const bound = this.config.boundSteps;
     const deadlocked: number[] = [];
     const stalled: number[] = [];
     for (let t = 0; t < this.n; t++) {
-      if (ctl[this.t(t, CTL.T_EXITED)]) continue;
-      const waiting = ctl[this.t(t, CTL.T_WAIT_IDX)] !== 0;
-      const kind = ctl[this.t(t, CTL.T_WAIT_KIND)];
-      if (waiting && isLockWait(kind)) {
-        if (step - ctl[this.t(t, CTL.T_WAIT_SINCE)] >= bound) deadlocked.push(t);
-      } else if (step - ctl[this.t(t, CTL.T_PROGRESS_STEP)] >= bound) stalled.push(t);
+      if (ctl[this.t(t, CTL.T_EXITED)] || step - ctl[this.t(t, CTL.T_PROGRESS_STEP)] < bound) continue;
+      const snap = CTL.SNAP_BASE + t * CTL.MAX_THREADS;
+      let others = 0, starved = true;
+      for (let u = 0; u < this.n && starved; u++) {
+        if (u === t || ctl[this.t(u, CTL.T_EXITED)]) continue;
+        others++;
+        starved = ctl[this.t(u, CTL.T_OWN_STEPS)] - ctl[snap + u] >= bound;
+      }
+      if (!starved || !others) {
+        // threads waiting on each other (a wait-for cycle) while the rest run on
+        if (ctl[this.t(t, CTL.T_WAIT_IDX)] !== 0 && step - ctl[this.t(t, CTL.T_WAIT_SINCE)] >= bound && this.inCycle(t)) deadlocked.push(t);
+        continue;
+      }
+      if (ctl[this.t(t, CTL.T_WAIT_IDX)] !== 0 && isLockWait(ctl[this.t(t, CTL.T_WAIT_KIND)])) deadlocked.push(t);
+      else stalled.push(t);
     }
     if (deadlocked.length) {
       this.stuck = deadlocked;
@@ -191,6 +209,44 @@ export class Controller {
       this.stuck = stalled;
       this.endAndStop(CTL_STATUS.stall);
     }
+  }
+
+  /** Threads `t` waits for: the holders of the lock it is blocked on, and (a reader) the writers queued ahead of it. */
+  private waitsFor(t: number): number[] {
+    const ctl = this.ctl;
+    const w = ctl[this.t(t, CTL.T_WAIT_IDX)];
+    const kind = ctl[this.t(t, CTL.T_WAIT_KIND)];
+    if (!w || !isLockWait(kind)) return [];
+    const line = ((w - 1) << 2) & ~(L.LINE - 1);
+    const i32 = this.i32;
+    const base = i32[(L.BASE + L.H_THREADS_BASE) >> 2];
+    const out: number[] = [];
+    for (let u = 0; u < this.n; u++) {
+      if (u === t) continue;
+      const rec = (base + u * L.THREAD_SIZE) >> 2;
+      const held = Math.min(i32[rec + (L.T_HELD_N >> 2)], L.HELD_MAX);
+      let holds = false;
+      for (let k = 0; k < held; k++) if ((i32[rec + (L.T_HELD >> 2) + k] & ~3) === line) holds = true;
+      const uw = ctl[this.t(u, CTL.T_WAIT_IDX)];
+      const queuedWriter = kind === 2 && uw !== 0 && ctl[this.t(u, CTL.T_WAIT_KIND)] === 3 && (((uw - 1) << 2) & ~(L.LINE - 1)) === line;
+      if (holds || queuedWriter) out.push(u);
+    }
+    return out;
+  }
+
+  private inCycle(t: number): boolean {
+    const seen = new Set<number>();
+    const walk = (u: number): boolean => {
+      for (const v of this.waitsFor(u)) {
+        if (v === t) return true;
+        if (!seen.has(v)) {
+          seen.add(v);
+          if (walk(v)) return true;
+        }
+      }
+      return false;
+    };
+    return walk(t);
   }
 
   /** 1 runnable, 2 runnable because its wait timed out, 0 not runnable. */
@@ -204,8 +260,10 @@ export class Controller {
     return 0;
   }
 
-  private lower(t: number): void {
-    this.ctl[this.t(t, CTL.T_PRIO)] = --this.ctl[CTL.LOW];
+  /** Drop `t` below every thread (and below the next `gap - 1` threads that yield). */
+  private lower(t: number, gap = 1): void {
+    this.ctl[CTL.LOW]--;
+    this.ctl[this.t(t, CTL.T_PRIO)] = this.ctl[CTL.LOW] - (gap - 1);
   }
 
   /** The strategy's pick at `step` (cur: the running thread, -1 at the start). Ends the schedule when none can run. */

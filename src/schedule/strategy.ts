@@ -4,8 +4,10 @@
  *
  * pct     PCT (probabilistic concurrency testing): distinct random priorities, the highest
  *         runnable thread runs; at d-1 change points (random steps) the running thread drops
- *         below every other. A yield (end of an operation, a populate retry) drops it too, so no
- *         thread starves and operations interleave at the change points.
+ *         below every other and below the next 0..4n-1 (seeded) threads that yield. A yield (end
+ *         of an operation, a populate retry) drops a thread below every other, so no thread
+ *         starves (the roles loop forever), and a preempted thread sits out a few of the
+ *         others' operations: that is the race window a change point opens.
  * random  at every point, a uniformly random runnable thread.
  * replay  the switch list of a recorded schedule; anything else is a divergence (or, when
  *         shrinking, `lenient`: keep the running thread, else the next runnable one).
