@@ -428,6 +428,8 @@ export function hmm_range_fault(r: u32, from: u32, tid: u32, stop: u32, paused: 
     if (type == L.PTE_MIGRATION) return L.EBUSY;
     if (type != L.PTE_PRESENT || ((flags & L.RF_WRITE) && !(pte & L.PTE_WRITE))) {
       if (flags & L.RF_FAULT) {
+        // leaving the table for a fault: the entry just read came from a table freed meanwhile?
+        if (tableFreed(curDir, curD, curGen)) return walkPtUaf(tid, page, curD, curGen);
         store<i32>(r + L.R_FAULT_PAGE, page);
         store<u32>(r + L.R_WALK_DIR, curDir);
         store<i32>(r + L.R_WALK_D, curD);

@@ -56,7 +56,7 @@ export interface StressOptions {
   mode?: RunMode;
   /** Controlled mode: 'pct' (default) or 'random'. */
   strategy?: StrategyName;
-  /** Controlled mode, PCT: depth d (d-1 priority change points per schedule; default 3). */
+  /** Controlled mode, PCT: depth d (d-1 priority change points per schedule; default 10). */
   depth?: number;
   /** Controlled mode: schedules per protocol (default 200 when neither this nor durationMs is set). */
   schedules?: number;

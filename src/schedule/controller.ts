@@ -111,6 +111,8 @@ export class Controller {
     const step = ++ctl[CTL.STEP];
     ctl[this.t(this.me, CTL.T_OWN_STEPS)]++;
     this.checkEnd(step);
+    // (each thread keeps its own cursor into the change points: skip those other threads passed)
+    while (this.changes[this.nextChange] < step) this.nextChange++;
     if (step === this.changes[this.nextChange]) {
       this.nextChange++;
       // preempted: below the next few yields too, so the others run a seeded number of operations first

@@ -16,7 +16,7 @@ import { Executor, loadProtocol, scheduleOf, type LoadedProtocol, type Workload 
 import type { ControlConfig } from './strategy.js';
 import { rerunCommand } from './schedule.js';
 
-export const CONTROLLED_DEFAULTS = { pages: 64, depth: 3, steps: 2000, boundSteps: 1000, schedules: 200 };
+export const CONTROLLED_DEFAULTS = { pages: 64, depth: 10, steps: 2000, boundSteps: 1000, schedules: 200 };
 
 function int(name: string, v: number | undefined, def: number, min: number, max: number): number {
   if (v === undefined) return def;

@@ -9,7 +9,7 @@ import { DEFAULT_EVENTS, EVENT_NAMES, ROLE_NAMES, type Schedule } from '../api/t
 import type { Workload } from './executor.js';
 import type { ControlConfig } from './strategy.js';
 
-const DEF = { pages: 64, depth: 3, steps: 2000, boundSteps: 1000 };
+const DEF = { pages: 64, depth: 10, steps: 2000, boundSteps: 1000 };
 
 /** `hmmsim stress --mode controlled ... --seed S --schedules 1`: runs exactly this schedule again. */
 export function rerunCommand(spec: string, w: Workload, cfg: ControlConfig): string {
