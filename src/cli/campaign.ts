@@ -17,6 +17,8 @@ export interface CampaignOut {
   junit?: string;
   opsTarget?: number;
   rerun: string;
+  /** Lines to print after the witnesses (controlled mode: how to replay them); may write files too. */
+  after?: (result: RunResult) => string[];
 }
 
 /** Run, show progress, print the table and witnesses, write the reports; resolves to the exit code. */
@@ -55,6 +57,15 @@ export async function campaign(runner: RunnerApi, base: StressOptions, out: Camp
   if (witnesses) io.out(`\n${witnesses}`);
   const errors = formatErrors(result);
   if (errors) io.err(`\n${errors}`);
+  if (out.after) {
+    try {
+      const lines = out.after(result);
+      if (lines.length) io.out(`\n${lines.join('\n')}`);
+    } catch (err) {
+      io.err(`hmmsim: ${(err as Error).message}`);
+      code = 3;
+    }
+  }
   io.out(`\n${formatSummary(result, out.rerun)}`);
 
   for (const [file, render] of [

@@ -14,6 +14,8 @@ import { campaign } from './campaign.js';
 import { EXIT_NOTE, SEED_NOTE, io, isConfigError, oneLine, type CommandState } from './io.js';
 import { addListCommand } from './commands/list.js';
 import { addStressCommand } from './commands/stress.js';
+import { addReplayCommand } from './commands/replay.js';
+import { addShrinkCommand } from './commands/shrink.js';
 
 /** The default campaign: about this long per protocol, and at most this long in all. */
 export const CAMPAIGN_MS_EACH = 2000;
@@ -104,7 +106,7 @@ Run \`hmmsim <command> --help\` for a command's flags; docs/cli.md has the repor
     )
     .action(async (command: string | undefined) => {
       if (command !== undefined) {
-        program.error(`unknown command '${command}': commands are stress, list, help (see hmmsim --help)`, {
+        program.error(`unknown command '${command}': commands are stress, replay, shrink, list, help (see hmmsim --help)`, {
           exitCode: 2,
           code: 'hmmsim.unknownCommand',
         });
@@ -120,5 +122,7 @@ Run \`hmmsim <command> --help\` for a command's flags; docs/cli.md has the repor
 
   addListCommand(program, state);
   addStressCommand(program, state);
+  addReplayCommand(program, state);
+  addShrinkCommand(program, state);
   return program;
 }

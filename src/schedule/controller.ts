@@ -37,6 +37,7 @@ export class Controller {
   private readonly n: number;
   private readonly changes: number[];
   private nextChange = 0;
+  private cast?: Set<number>;
   /** The threads of a liveness finding (set by the thread that ends the schedule with one). */
   stuck: number[] = [];
   /** Called by the thread that ends the schedule, before any other thread runs again (renders a liveness witness). */
@@ -314,12 +315,16 @@ export class Controller {
       if (named >= 0 && named < this.n && state[named]) return named;
     } else if (cur >= 0 && state[cur]) return cur;
     if (this.config.lenient) {
-      // shrinking: keep the running thread when it can run, else the next runnable one after it
+      // shrinking: keep the running thread when it can run, else the next runnable one after it,
+      // preferring the threads the switch list names (a thread dropped from it runs only when
+      // none of those can)
       if (cur >= 0 && state[cur]) return cur;
-      for (let k = 1; k <= this.n; k++) {
-        const t = (Math.max(cur, 0) + k) % this.n;
-        if (state[t]) return t;
-      }
+      const cast = this.cast ??= new Set(list.map((s) => s[1]));
+      for (const inCast of [true, false])
+        for (let k = 1; k <= this.n; k++) {
+          const t = (Math.max(cur, 0) + k) % this.n;
+          if (state[t] && cast.has(t) === inCast) return t;
+        }
     }
     ctl[CTL.DETAIL] = step;
     ctl[CTL.DETAIL2] = named;

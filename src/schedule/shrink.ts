@@ -39,19 +39,28 @@ export async function shrink(failure: StoredFailure, opts: ShrinkOptions = {}): 
       return out.kind === kind && out.status !== 'divergence' ? out : undefined;
     };
     let cur = best.switches;
+    const accept = (out: Outcome | undefined): boolean => {
+      if (!out || out.switches.length >= cur.length) return false;
+      cur = out.switches;
+      best = { ...best, switches: cur };
+      opts.onStep?.(cur.length, runs);
+      return true;
+    };
+    // first whole threads: the roles the race does not need (their switches dropped, they run
+    // only when every thread the list names is blocked)
+    for (const t of [...new Set(cur.map((s) => s[1]))]) {
+      if (runs >= maxRuns) break;
+      if (t !== failure.witness.thread) accept(await attempt(cur.filter((s) => s[1] !== t)));
+    }
     let n = 2;
     while (cur.length >= 2 && runs < maxRuns) {
       const chunk = Math.ceil(cur.length / n);
       let reduced = false;
       for (let i = 0; i < n && runs < maxRuns; i++) {
         const cand = [...cur.slice(0, i * chunk), ...cur.slice((i + 1) * chunk)];
-        const out = await attempt(cand);
-        if (out && out.switches.length < cur.length) {
-          cur = out.switches;
-          best = { ...best, switches: cur };
+        if (accept(await attempt(cand))) {
           n = Math.max(n - 1, 2);
           reduced = true;
-          opts.onStep?.(cur.length, runs);
           break;
         }
       }
