@@ -10,3 +10,6 @@ export type { Ctx } from './model/ctx.js';
 export type { Sub, HmmRange, Invalidation } from './model/range.js';
 export type { Word } from './model/state.js';
 export { VERSION } from './api/version.js';
+export { replay, loadFailures, type ReplayResult, type ReplayOptions, type StoredFailure } from './schedule/replay.js';
+export { shrink, type ShrinkResult, type ShrinkOptions } from './schedule/shrink.js';
+export { saveFailures } from './schedule/corpus.js';

@@ -34,6 +34,8 @@ export interface ReplayResult {
   divergence?: { step: number; thread: number };
   witness?: Witness;
   status: Outcome['status'];
+  /** Corpus replay: strict replay diverged at this step, and `kind` is what a lenient replay found. */
+  lenientAfterDivergence?: number;
   /** For a corpus: does this still match the protocol's expectation (a broken protocol still
    *  violates with the recorded kind, a sound one does not violate)? */
   ok: boolean;
@@ -107,6 +109,9 @@ export function judge(f: StoredFailure, p: LoadedProtocol, out: Outcome): Replay
 export interface ReplayOptions {
   /** Only this failure of a report (0-based, across its protocols); default: every one. */
   index?: number;
+  /** A corpus: a schedule that diverges (the harness changed under it) is replayed again
+   *  leniently and judged by the violation kind alone (`lenientAfterDivergence` in the result). */
+  corpus?: boolean;
 }
 
 /**
@@ -130,7 +135,11 @@ export async function replay(source: string | StoredFailure[], opts: ReplayOptio
       const n = failures[i].schedule.config.roles.length;
       let exec = byThreads.get(n);
       if (!exec) byThreads.set(n, (exec = new Executor(n)));
-      out.push(judge(failures[i], loaded[i], await runStored(exec, loaded[i], failures[i].schedule)));
+      const strict = judge(failures[i], loaded[i], await runStored(exec, loaded[i], failures[i].schedule));
+      if (opts.corpus && strict.divergence) {
+        const lenient = judge(failures[i], loaded[i], await runStored(exec, loaded[i], failures[i].schedule, failures[i].schedule.switches, true));
+        out.push({ ...lenient, identical: false, lenientAfterDivergence: strict.divergence.step });
+      } else out.push(strict);
     }
   } finally {
     for (const e of byThreads.values()) await e.close();
