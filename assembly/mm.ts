@@ -527,11 +527,49 @@ export function dmaseq_addr(tid: u32): u32 {
  * (device writes while the CPU PTE for that frame is read-only), device-pte-during-invalidation.
  */
 export function dma_access(dev: u32, page: u32, write: i32, value: i32, tid: u32, oracle: i32, len: i32): i32 {
-  return dma_end(dev, page, write, value, tid, oracle, len, dma_begin(dev, page, write, tid, oracle));
+  const seq = DMASEQ_BASE + tid * <u32>L.LINE;
+  atomic.add<i32>(seq, 1); // odd: in flight
+  const e = atomic.load<i64>(devpteAddr(dev, page));
+  const lo = <i32>e;
+  let res = 0;
+  if (lo & L.DEV_VALID) {
+    const pfn = <u32>lo >>> <u32>L.DEV_PFN_SHIFT;
+    const gen = <i32>(e >>> 32);
+    const f = frameAddr(pfn);
+    if (write && !(lo & L.DEV_WRITE)) res = 2;
+    else {
+      res = 1;
+      if (oracle) {
+        const now = atomic.load<i32>(f + L.F_GEN);
+        if (now != gen || atomic.load<i32>(f + L.F_OWNER) != <i32>page + 1)
+          res = violDetail(tid, L.V_USE_AFTER_FREE, page, <i32>pfn, gen, now, dev);
+        else if (atomic.load<i32>(INVAL_BASE + page * 4) != 0)
+          res = violDetail(tid, L.V_DEVICE_PTE_DURING_INVALIDATION, page, <i32>pfn, gen, now, dev);
+        else if (write) {
+          const pte = pte_get(page);
+          if ((pte & L.PTE_TYPE_MASK) == L.PTE_PRESENT && ptePfn(pte) == pfn && !(pte & L.PTE_WRITE))
+            res = violDetail(tid, L.V_WRITE_TO_READONLY, page, <i32>pfn, gen, now, dev);
+        }
+      }
+      // the transfer: `len` beats on the frame's data; the frame must stay ours throughout
+      for (let i = 0; i < len; i++) {
+        if (write) atomic.store<i32>(f + L.F_DATA, value + i);
+        else atomic.load<i32>(f + L.F_DATA);
+      }
+      if (oracle && res == 1) {
+        const after = atomic.load<i32>(f + L.F_GEN);
+        if (after != gen) res = violDetail(tid, L.V_USE_AFTER_FREE, page, <i32>pfn, gen, after, dev);
+      }
+    }
+  }
+  atomic.add<i32>(seq, 1); // even: done
+  if (atomic.load<i32>(seq + 4) != 0) atomic.notify(seq, 64); // a fence sleeps on it
+  return res;
 }
 
 /**
- * The first half of dma_access (controlled mode puts a scheduling point between the halves):
+ * The first half of dma_access, split for controlled mode, which puts a scheduling point
+ * between the halves (dma_access stays one fused call: the free-running hot path):
  * mark the access in flight, read the device entry, check it. Keeps the entry's pfn and gen in
  * the thread's in-flight line for dma_end. Returns what dma_access would return so far.
  */
