@@ -24,6 +24,8 @@ const TIMED_KINDS = new Set([4, 5, 7]);
 /** Wait kinds on locks (mutex, rwsem read/write, seqcount read_begin). */
 const isLockWait = (kind: number) => kind >= 1 && kind <= 3;
 
+/** Random strategy: at a point, a new pick one time in this many (else the running thread goes on). */
+const RANDOM_SWITCH_ONE_IN = 4;
 /** How often (in steps) the liveness bounds are checked. */
 const LIVENESS_EVERY = 16;
 const WASM_STOP = (L.BASE + L.H_STOP) >> 2;
@@ -292,8 +294,13 @@ export class Controller {
     let next: number;
     if (cfg.strategy === 'replay') next = this.replayPick(step, cur, state);
     else if (cfg.strategy === 'random') {
-      const ids = state.map((s, t) => (s ? t : -1)).filter((t) => t >= 0);
-      next = ids[randomPick(cfg.seed, step, ids.length)];
+      // keep the running thread with probability 3/4 (runs long enough to finish a critical
+      // section), else a uniformly random runnable thread
+      if (cur >= 0 && state[cur] && randomPick(cfg.seed ^ 0x27d4eb2f, step, RANDOM_SWITCH_ONE_IN) !== 0) next = cur;
+      else {
+        const ids = state.map((s, t) => (s ? t : -1)).filter((t) => t >= 0);
+        next = ids[randomPick(cfg.seed, step, ids.length)];
+      }
     } else {
       next = -1;
       for (let t = 0; t < this.n; t++) if (state[t] && (next < 0 || ctl[this.t(t, CTL.T_PRIO)] > ctl[this.t(next, CTL.T_PRIO)])) next = t;

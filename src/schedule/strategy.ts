@@ -8,7 +8,8 @@
  *         of an operation, a populate retry) drops a thread below every other, so no thread
  *         starves (the roles loop forever), and a preempted thread sits out a few of the
  *         others' operations: that is the race window a change point opens.
- * random  at every point, a uniformly random runnable thread.
+ * random  at every point, one time in four, a uniformly random runnable thread (else the
+ *         running thread goes on, so it can finish short critical sections between switches).
  * replay  the switch list of a recorded schedule; anything else is a divergence (or, when
  *         shrinking, `lenient`: keep the running thread, else the next runnable one).
  */
