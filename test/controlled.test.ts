@@ -107,4 +107,17 @@ describe('regression corpus', () => {
     for (const p of await listProtocols()) if (p.expect !== 'sound') expect(names.has(p.name)).toBe(true);
     for (const r of results) expect({ where: r.where, ok: r.ok, kind: r.kind }).toEqual({ where: r.where, ok: true, kind: r.recordedKind });
   }, 120_000);
+
+  it('hmmsim replay DIR exits 0 on the shipped corpus, 1 when a schedule is judged against a sound expectation', async () => {
+    expect(await run(['replay', CORPUS, '-q'])).toBe(0);
+    // the same hmm-v5.2 schedule stored under a sound plugin that is hmm-v5.2 itself: a violation is now a regression
+    const dir = mkdtempSync(join(tmpdir(), 'hmmsim-corpus-'));
+    const plugin = join(dir, 'hmm-as-sound.mjs');
+    writeFileSync(plugin, `import p from ${JSON.stringify(new URL('../dist/protocols/kernel/hmm-v5.2.js', import.meta.url).href)};\nexport default { ...p, name: 'hmm-as-sound', expect: undefined };\n`);
+    const [f] = (await import('../dist/index.js')).loadFailures(CORPUS).filter((x) => x.schedule.protocol === 'hmm-v5.2');
+    const { fileHash } = await import('../dist/schedule/executor.js');
+    const schedule = { ...f.schedule, protocol: plugin, protocolHash: fileHash(plugin) };
+    writeFileSync(join(dir, 'entry.json'), JSON.stringify({ version: schedule.version, seed: 1, config: {}, protocols: [{ name: 'hmm-as-sound', witnesses: [{ ...f.witness, schedule }] }] }));
+    expect(await run(['replay', dir, '-q'])).toBe(1);
+  }, 60_000);
 });

@@ -97,6 +97,9 @@ Examples:
   hmmsim list                                 the built-in protocols and what each is expected to do
   hmmsim stress --protocol all --duration 5s --json report.json --junit junit.xml
   hmmsim stress --protocol ./my-driver.mjs --events migrate,reclaim --seed 42
+  hmmsim stress --mode controlled --protocol hmm-v5.2 --schedules 100 --json r.json
+  hmmsim replay r.json --index 0              the same violation and witness, every time
+  hmmsim shrink r.json                        the fewest context switches that still fail
 
 ${EXIT_NOTE}
 
