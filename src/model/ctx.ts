@@ -70,6 +70,16 @@ export class Ctx implements Tracer {
   ) {
     this.ev = opts.events;
     this.sched = opts.sched;
+    const sched = opts.sched;
+    if (sched !== undefined) {
+      // controlled mode: every traced operation is also a scheduling point (a populate, done or
+      // retried, yields). Free-running threads keep the plain trace() above untouched.
+      const plain = this.trace;
+      this.trace = (type, a, b, c, d, e, f) => {
+        plain.call(this, type, a, b, c, d, e, f);
+        sched.point(type === EV.POPULATE ? 1 : 0);
+      };
+    }
     this.devices = layout.config.devices;
     this.pages = layout.config.pages;
     this.rng = new Rng(opts.seed, 1000 + env.tid);
@@ -100,8 +110,6 @@ export class Ctx implements Tracer {
   /** Record a witness event (a no-op when event recording is off). */
   trace(type: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0): void {
     if (this.ev) this.wasm.ev(this.env.tid, type, a, b, c, d, e, f);
-    // controlled mode: every traced operation is a scheduling point; a populate (done or retry) yields
-    if (this.sched !== undefined) this.sched.point(type === EV.POPULATE ? 1 : 0);
   }
 
   /** A protocol's own witness line: notes[i] with up to two values. */
