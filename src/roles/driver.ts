@@ -33,8 +33,8 @@ export function driverOp(rc: RoleContext): void {
     ctx.trace(EV.POPULATE, sub.id, start, start + len, r === 'ok' ? 0 : r, write ? 1 : 0);
     break;
   }
-  // every 64th operation (every 8th in controlled mode, whose schedules are a few dozen operations long)
-  if (proto.subscriptionRemove && proto.subscriptionAdd && (stats.ops & (ctx.sched ? 7 : 63)) === (ctx.sched ? 7 : 63)) {
+  // every 64th operation (every 4th in controlled mode, whose schedules are a few dozen operations long)
+  if (proto.subscriptionRemove && proto.subscriptionAdd && (stats.ops & (ctx.sched ? 3 : 63)) === (ctx.sched ? 3 : 63)) {
     const s = rng.pick(mine);
     ctx.trace(EV.SUB_REMOVE, s.id);
     callProto(ctx, 'subscriptionRemove', () => proto.subscriptionRemove!(ctx, s));
