@@ -1,17 +1,32 @@
 /**
- * The demo's main thread: the same Session (src/session.ts) the Node runner drives, with Web
- * Workers (demo/worker.ts -> src/thread.ts) in place of piscina.
+ * The demo's main thread: wires the controls, the two page-table grids, the counters and the
+ * violation list to one run at a time (run-loop.ts), redrawn every animation frame.
  *
- * The main thread never blocks: no Atomics.wait here. Every animation frame it reads the shared
- * memory (start barrier, counters, watchdog, the two page tables) and redraws.
+ *   controls.ts     inputs, URL state, the state line
+ *   run-loop.ts     one run: Session + the shared run monitor (src/run/monitor.ts), Web Workers
+ *   worker-pool.ts  the Web Workers (demo/worker.ts), one per role thread
+ *   page-grids.ts   the CPU and device page tables, drawn from the shared memory
+ *   counters.ts     ops, rates, violations by kind
+ *   violations.ts   the violation list and the witness timeline
  */
+<<<<<<< HEAD
+import { DEFAULTS } from '../src/config/defaults.js';
+import { Controls, showState } from './controls.js';
+import { DemoRun, type RunView } from './run-loop.js';
+import { WorkerPool } from './worker-pool.js';
+import { PageGrids } from './page-grids.js';
+import { ViolationList } from './violations.js';
+import { Counters } from './counters.js';
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+=======
 import { Session } from '../src/run/session.js';
 import { L, addr, type Layout, type LayoutConfig } from '../src/memory/layout.js';
 import { VIOLATION_KINDS, type ViolationKind } from '../src/api/kinds.js';
 import { schemaLines, type MirrorProtocol } from '../src/protocols/api.js';
 import { EV, readRings } from '../src/oracle/events.js';
 import { renderWitness } from '../src/oracle/witness.js';
-import { DEFAULT_EVENTS, EVENT_NAMES, type EventName, type ProtocolResult, type RoleName, type Witness } from '../src/api/types.js';
+import { DEFAULT_EVENTS, EVENT_NAMES, type EventName, type ProtocolResult, type Witness } from '../src/api/types.js';
 import type { RoleResult, RoleTask } from '../src/run/thread.js';
 import { PROTOCOL_NAMES, getProtocol } from './protocols.js';
 import { DEFAULTS, dealRoles } from '../src/config/defaults.js';
@@ -198,7 +213,7 @@ class Grid {
   private readonly cell: number;
   private readonly size: number;
   constructor(
-    private readonly canvas: HTMLCanvasElement,
+    canvas: HTMLCanvasElement,
     private readonly pages: number,
   ) {
     this.cols = Math.ceil(Math.sqrt(pages));
@@ -275,65 +290,24 @@ interface Run {
   rate: { at: number; ops: number; perSec: number };
   result?: ProtocolResult;
 }
+>>>>>>> tooling
 
 export async function startApp(wasmUrl: string): Promise<void> {
-  const status = $('status');
-  status.textContent = 'compiling the Wasm module…';
+  $('status').textContent = 'compiling the Wasm module…';
   const resp = await fetch(wasmUrl);
   if (!resp.ok) throw new Error(`could not fetch ${wasmUrl}: HTTP ${resp.status} (run npm run build first)`);
   const module = await WebAssembly.compile(await resp.arrayBuffer());
 
-  const pool = new WorkerPool();
-  const sel = $<HTMLSelectElement>('protocol');
-  const seedIn = $<HTMLInputElement>('seed');
-  const workersIn = $<HTMLInputElement>('workers');
-  const durationIn = $<HTMLInputElement>('duration');
-  const widenIn = $<HTMLInputElement>('widen');
-  const stopFirstIn = $<HTMLInputElement>('stop-first');
-  const startBtn = $<HTMLButtonElement>('start');
-  const stopBtn = $<HTMLButtonElement>('stop');
-  const eventsBox = $('events');
-  const cpuGrid = new Grid($<HTMLCanvasElement>('cpu-grid'), CFG.pages);
-  const devGrid = new Grid($<HTMLCanvasElement>('dev-grid'), CFG.pages);
-
-  // ---- controls ----
-  const params = new URLSearchParams(location.search);
-  for (const n of PROTOCOL_NAMES) {
-    const p = getProtocol(n);
-    const o = document.createElement('option');
-    o.value = n;
-    o.textContent = `${n}${p.expect === 'sound' ? '' : '  (broken)'}`;
-    sel.append(o);
-  }
-  sel.value = PROTOCOL_NAMES.includes(params.get('protocol') ?? '') ? params.get('protocol')! : 'hmm-v5.2';
-  const wantEvents = params.get('events')?.split(',') ?? DEFAULT_EVENTS;
-  for (const ev of EVENT_NAMES) {
-    const l = document.createElement('label');
-    const c = document.createElement('input');
-    c.type = 'checkbox';
-    c.value = ev;
-    c.id = `ev-${ev}`;
-    c.checked = wantEvents.includes(ev);
-    l.append(c, ` ${ev}`);
-    eventsBox.append(l);
-  }
-  const randomSeed = () => String(crypto.getRandomValues(new Uint32Array(1))[0]);
-  seedIn.value = params.get('seed') ?? randomSeed();
-  if (params.get('workers')) workersIn.value = params.get('workers')!;
-  $('reseed').onclick = () => (seedIn.value = randomSeed());
-
-  const showProto = () => {
-    const p = getProtocol(sel.value);
-    $('proto-desc').textContent = p.description;
-    const badge = $('expect');
-    if (p.expect === 'sound' || p.expect === undefined) {
-      badge.textContent = 'expected: sound';
-      badge.className = 'badge sound';
-    } else {
-      badge.textContent = `expected: ${p.expect.violates.join(', ')}`;
-      badge.className = 'badge broken';
-    }
+  let run: DemoRun | undefined;
+  const view: RunView = {
+    pool: new WorkerPool(),
+    grids: new PageGrids($<HTMLCanvasElement>('cpu-grid'), $<HTMLCanvasElement>('dev-grid'), DEFAULTS.pages),
+    violations: new ViolationList(),
+    counters: new Counters(),
+    onDone: () => controls.setIdle(true),
   };
+<<<<<<< HEAD
+=======
   sel.onchange = showProto;
   showProto();
 
@@ -399,7 +373,7 @@ export async function startApp(wasmUrl: string): Promise<void> {
     box.textContent = '';
     $('witness-text').textContent = w?.text ?? '';
     $('witness-title').textContent = w ? `${w.summary}${v?.live ? ' — live snapshot of the event rings; the oracle\'s own capture replaces it when the run stops' : ''}` : 'the interleaving that led to the violation, one lane per thread';
-    if (!w || !w.events.length) {
+    if (!w?.events.length) {
       const p = document.createElement('p');
       p.className = 'empty';
       p.textContent = w ? 'no events recorded for this one' : 'no witness selected';
@@ -453,224 +427,25 @@ export async function startApp(wasmUrl: string): Promise<void> {
   };
 
   // ---- start / stop ----
+>>>>>>> tooling
   const start = () => {
-    const name = sel.value;
-    const proto = getProtocol(name);
-    const events = [...eventsBox.querySelectorAll<HTMLInputElement>('input:checked')].map((c) => c.value as EventName);
-    if (!events.length) {
-      setState('idle', 'pick at least one event for the invalidator');
+    const settings = controls.read();
+    if (typeof settings === 'string') {
+      showState('idle', settings);
       return;
     }
-    const n = Math.max(4, Math.min(16, Math.floor(Number(workersIn.value) || 4)));
-    workersIn.value = String(n);
-    const seed = Math.max(0, Math.min(2 ** 32 - 1, Math.floor(Number(seedIn.value) || 0)));
-    seedIn.value = String(seed);
-    const roles = dealRoles(n);
-    const layout: LayoutConfig = {
-      pages: CFG.pages, devices: CFG.devices, subsPerDevice: CFG.subsPerDevice, threads: n + 1, rangeMax: CFG.rangeMax, ringEntries: CFG.ringEntries,
-      protoMmLines: Math.max(1, schemaLines(proto.mmState)), protoSubLines: Math.max(1, schemaLines(proto.subState)), protoRangeLines: Math.max(1, schemaLines(proto.rangeState)),
-    };
-    const session = new Session({
-      proto, protocolUrl: name, protocolWhere: name, module, layout, roles, seed, events,
-      oracle: true, recordEvents: true, widen: widenIn.checked, stopOnViolation: stopFirstIn.checked,
-      lockTimeoutMs: CFG.lockTimeoutMs, sliceMs: CFG.sliceMs,
-    });
-    violations = [];
-    selected = -1;
-    renderList();
-    drawWitness(undefined);
-    $('verdict').textContent = '';
-    $('verdict').className = 'verdict';
-    pool.trim(n);
-    const settled: Settled[] = Array.from({ length: n }, () => undefined);
-    session.tasks.forEach((t, i) => pool.run(i, t, name).then((r) => (settled[i] = r)));
-    const now = performance.now();
-    run = {
-      session, proto, name, seed, events, durationMs: Math.max(0, Number(durationIn.value) || 0) * 1000, settled,
-      phase: 'starting', startedAt: now, stopRequestedAt: 0, elapsedMs: 0, reader: new TableReader(session.i32, session.layout),
-      lastVTotal: 0, lastScanAt: 0, lastViolTicket: 0, lastInvTicket: 0, rate: { at: now, ops: 0, perSec: 0 },
-    };
-    controlsEnabled(false);
-    setState('starting', `starting ${n} workers…`);
-    const u = new URL(location.href);
-    u.search = new URLSearchParams({ protocol: name, events: events.join(','), seed: String(seed), workers: String(n) }).toString();
-    history.replaceState(null, '', u);
+    run = new DemoRun(module, settings, view);
+    controls.setIdle(false);
+    controls.saveToUrl(settings);
   };
+  const controls = new Controls(start, () => run?.stop());
 
-  const requestStop = (why?: string) => {
-    if (!run || run.phase === 'done' || run.phase === 'stopping') return;
-    if (run.phase === 'running') run.elapsedMs = run.session.elapsedMs();
-    if (why) run.harnessError ??= why;
-    run.session.stop();
-    run.phase = 'stopping';
-    run.stopRequestedAt = performance.now();
-    setState('stopping', 'stopping…');
-  };
-
-  startBtn.onclick = start;
-  stopBtn.onclick = () => requestStop();
-
-  // ---- live violations: scan the event rings when the counters move ----
-  const scanViolations = (r: Run) => {
-    const s = r.session;
-    const layout = s.layout;
-    const evs = readRings(s.i32, layout.ringsBase, layout.config.threads, layout.config.ringEntries);
-    let added = false;
-    for (const e of evs) {
-      if (e.type !== EV.VIOLATION || e.ticket <= r.lastViolTicket) continue;
-      r.lastViolTicket = e.ticket;
-      const kind = VIOLATION_KINDS[e.a];
-      if (!kind) continue;
-      const atMs = s.elapsedMs();
-      const w = renderWitness({ kind, thread: e.thread, ticket: e.ticket, atMs, page: e.b, pfn: e.c, genWant: e.d, genHave: e.e, device: e.f, events: evs }, s.names, r.name, r.seed);
-      if (violations.length < 200) violations.push({ kind, page: e.b, thread: e.thread, role: w.role, atMs, summary: w.summary, witness: w, live: true });
-      added = true;
-    }
-    if (added) {
-      renderList();
-      if (selected < 0) select(0);
-    }
-  };
-
-  // ---- the end of a run: summarize exactly as the Node runner does ----
-  const finish = (r: Run) => {
-    const s = r.session;
-    r.settled.forEach((x, i) => {
-      if (x === undefined) pool.kill(i);
-    });
-    const hung = r.settled.map((x, t) => (x === undefined ? t : -1)).filter((t) => t >= 0);
-    if (hung.length) r.harnessError ??= `T${hung.join(', T')} did not stop within the harness timeout and were terminated`;
-    const res = s.summarize(r.settled, r.elapsedMs, r.harnessError);
-    r.result = res;
-    r.phase = 'done';
-    // the oracle's captures replace the live snapshots
-    const captured: ViolationEntry[] = res.witnesses.map((w) => ({ kind: w.kind, page: w.page, thread: w.thread, role: w.role, atMs: w.atMs, summary: w.summary, witness: w, live: false }));
-    if (captured.length) violations = captured;
-    else violations = violations.filter((v) => !v.live);
-    renderList();
-    select(violations.length ? 0 : -1);
-    const verdict = $('verdict');
-    const exp = res.expect === 'sound' ? 'sound' : `violates ${res.expect.violates.join(', ')}`;
-    verdict.textContent = `verdict: ${res.verdict} (expected ${exp})${res.error ? ` — ${res.error.message}` : ''}`;
-    verdict.className = `verdict ${res.verdict}`;
-    updateCounters(r, true);
-    controlsEnabled(true);
-    const vt = Object.values(res.violations).reduce((a, b) => a + (b ?? 0), 0);
-    setState('stopped', `stopped after ${(res.durationMs / 1000).toFixed(1)} s: ${fmt(res.ops)} ops, ${vt} violation${vt === 1 ? '' : 's'}`);
-  };
-
-  const updateCounters = (r: Run, final = false) => {
-    const s = r.session;
-    const elapsed = r.phase === 'running' ? s.elapsedMs() : r.elapsedMs;
-    const ops = final && r.result ? r.result.ops : s.ops();
-    const now = performance.now();
-    if (r.phase === 'running' && now - r.rate.at >= 250) {
-      const inst = ((ops - r.rate.ops) * 1000) / (now - r.rate.at);
-      r.rate.perSec = r.rate.perSec ? r.rate.perSec * 0.5 + inst * 0.5 : inst;
-      r.rate.at = now;
-      r.rate.ops = ops;
-    }
-    $('c-elapsed').textContent = `${(elapsed / 1000).toFixed(1)} s`;
-    $('c-ops').textContent = fmt(ops);
-    $('c-ops-s').textContent = final && r.result ? fmt(r.result.opsPerSec) : fmt(r.rate.perSec);
-    $('c-retries').textContent = fmt(final && r.result ? r.result.retries : s.retries());
-    const v = s.violations();
-    let total = 0;
-    for (const k of VIOLATION_KINDS) {
-      const c = v[k] ?? 0;
-      total += c;
-      const tr = kindRows.get(k)!;
-      tr.cells[1].textContent = String(c);
-      tr.classList.toggle('hit', c > 0);
-    }
-    const tot = $('viol-total');
-    tot.textContent = String(total);
-    tot.classList.toggle('hit', total > 0);
-    const first = r.result?.firstViolationMs ?? (violations.length ? Math.min(...violations.map((x) => x.atMs)) : null);
-    $('c-first').textContent = first === null ? '–' : `${first.toFixed(1)} ms`;
-  };
-
-  // ---- the frame loop ----
-  const cpuStates = new Uint8Array(CFG.pages);
-  const devStates = new Uint8Array(CFG.pages);
-  const staleUntil = new Float64Array(CFG.pages); // keep a stale cell red long enough to see it
-  const invalAt = new Float64Array(CFG.pages); // last frame a page was among the latest invalidated
-  const recent = new Uint8Array(CFG.pages);
   const frame = () => {
     requestAnimationFrame(frame);
-    const r = run;
-    if (!r) return;
-    const s = r.session;
-    const now = performance.now();
-    if (r.phase === 'starting') {
-      if (s.ready() === s.n && !r.settled.some((x) => x !== undefined)) {
-        s.go();
-        r.phase = 'running';
-        r.rate = { at: performance.now(), ops: 0, perSec: 0 };
-        setState('running', `running ${r.name} with ${s.n} workers, seed ${r.seed}`);
-      } else if (r.settled.some((x) => x !== undefined) || now - r.startedAt > CFG.barrierMs) {
-        const err = r.settled.find((x) => x instanceof Error) as Error | undefined;
-        requestStop(err ? err.message : 'workers did not reach the start barrier within 30 s');
-      }
-    }
-    if (r.phase === 'running') {
-      if (s.stopped()) requestStop();
-      else if (s.watchdog(CFG.watchdogMs)) requestStop();
-      else if (r.durationMs && s.elapsedMs() >= r.durationMs) requestStop();
-      else if (r.settled.some((x) => x !== undefined)) requestStop();
-    }
-    if (r.phase === 'stopping') {
-      const allIn = r.settled.every((x) => x !== undefined);
-      if (allIn || now - r.stopRequestedAt > CFG.sliceMs * 20 + 5000) finish(r);
-    }
-    // live violations (throttled ring scans), liveness witness from the watchdog
-    if (r.phase === 'running' || r.phase === 'stopping') {
-      const vt = s.violationTotal();
-      if (vt !== r.lastVTotal && now - r.lastScanAt > 150) {
-        r.lastVTotal = vt;
-        r.lastScanAt = now;
-        scanViolations(r);
-      }
-      if (s.liveness && !violations.some((v) => v.witness === s.liveness)) {
-        const w = s.liveness;
-        violations.push({ kind: w.kind, page: w.page, thread: w.thread, role: w.role, atMs: w.atMs, summary: w.summary, witness: w, live: true });
-        renderList();
-        if (selected < 0) select(violations.length - 1);
-      }
-    }
-    {
-      // page tables: keep drawing (after a stop the memory shows where the race left things)
-      const rd = r.reader;
-      if (r.phase === 'running' || r.phase === 'stopping')
-        r.lastInvTicket = rd.scanInvalidations(r.lastInvTicket, LATEST_INVALIDATIONS, (a, b) => {
-          for (let p = Math.max(0, a); p < Math.min(b, CFG.pages); p++) invalAt[p] = now;
-        });
-      for (let p = 0; p < CFG.pages; p++) {
-        cpuStates[p] = rd.cpu(p);
-        if (cpuStates[p] === Cell.Inval) invalAt[p] = now;
-        recent[p] = r.phase !== 'done' && now - invalAt[p] < INVAL_AFTERGLOW_MS ? 1 : 0;
-        let d = rd.dev(0, p);
-        if (d === Cell.Stale) staleUntil[p] = now + 800;
-        else if (staleUntil[p] > now) d = Cell.Stale;
-        devStates[p] = d;
-      }
-      const marks = new Set(violations.filter((v) => v.page >= 0).slice(-8).map((v) => v.page));
-      cpuGrid.draw(cpuStates, recent, marks);
-      devGrid.draw(devStates, recent, marks);
-    }
-    if (r.phase !== 'done') updateCounters(r);
+    run?.frame(performance.now());
   };
   requestAnimationFrame(frame);
 
-  controlsEnabled(true);
-  setState('idle', 'ready: pick a protocol and press Start');
-}
-
-function eventClass(text: string): string {
-  if (/USE-AFTER-FREE|DEVICE-PTE-DURING|WRITE-TO-READONLY|DEADLOCK|STALL/.test(text)) return 'ev-viol';
-  if (/^inv_start|^inv_end|callbacks done/.test(text)) return 'ev-inv';
-  if (/^free |^migrate |^reclaim |^cow break|^zap ptes|^free page tables/.test(text)) return 'ev-free';
-  if (/^hmm_range_fault|^device fault/.test(text)) return 'ev-walk';
-  if (/^program |^dma /.test(text)) return 'ev-prog';
-  return '';
+  controls.setIdle(true);
+  showState('idle', 'ready: pick a protocol and press Start');
 }

@@ -29,7 +29,6 @@ interface Spec {
   scenario: string;
   p: Record<string, unknown>;
 }
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Result = { tid: number; r: any };
 
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));

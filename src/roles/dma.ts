@@ -28,6 +28,6 @@ export function dmaOp(rc: RoleContext): void {
       continue;
     }
     const r = ctx.wasm.dma_access(rc.device, page, write, value, ctx.tid, oracle, len);
-    if (r < 0) ctx.opts.onViolation(r);
+    if (r < 0) ctx.opts.onViolation(r); // else L.DMA_NO_ENTRY, L.DMA_DONE or L.DMA_READONLY: the device carries on
   }
 }

@@ -7,6 +7,7 @@ import { ConfigError } from '../api/errors.js';
 import { VERSION } from '../api/version.js';
 import { DEFAULTS, dealRoles } from '../config/defaults.js';
 import { BUILTIN_PROTOCOLS } from '../protocols/builtin.js';
+import { resolveProtocols } from '../config/protocols.js';
 import { verdictOf } from '../run/session.js';
 import { CAPTURES_PER_KIND } from '../oracle/oracle.js';
 import {
@@ -46,8 +47,9 @@ export async function runControlled(opts: StressOptions): Promise<RunResult> {
   for (const e of events) if (!(EVENT_NAMES as readonly string[]).includes(e)) throw new ConfigError(`unknown event '${e}': use ${EVENT_NAMES.join(',')}`);
   const roles = dealRoles(int('threads', opts.threads, DEFAULTS.threads, 1, 128), opts.roles);
   for (const r of ROLE_NAMES) if (!roles.includes(r)) throw new ConfigError(`every role needs a thread (missing ${r}): use --threads 4 or more`);
-  const specs = (Array.isArray(opts.protocol) ? opts.protocol : [opts.protocol]).flatMap((s) => (s === 'all' ? [...BUILTIN_PROTOCOLS] : [s]));
-  if (!specs.length) throw new ConfigError('no protocol given: use --protocol <name|path|all> (hmmsim list shows the names)');
+  const specs = resolveProtocols(opts.protocol, BUILTIN_PROTOCOLS).flatMap((r) =>
+    r.kind === 'all' ? [...BUILTIN_PROTOCOLS] : r.kind === 'builtin' ? [r.name] : [r.spec],
+  );
   const loaded: LoadedProtocol[] = [];
   for (const s of specs) loaded.push(await loadProtocol(s));
   const workload: Workload = { roles, events, pages, devices, subsPerDevice };

@@ -1,6 +1,18 @@
+<<<<<<< HEAD
+// sync-worker.mjs — one thread of the sync primitives' stress tests: runs the scenario named in
+// workerData (see sync-common.mjs for the protocol with the test).
+import { runScenario } from './sync-common.mjs';
+import { mutexScenarios } from './sync-mutex.mjs';
+import { rwsemScenarios } from './sync-rwsem.mjs';
+import { waitScenarios } from './sync-wait.mjs';
+import { contendScenarios } from './sync-contend.mjs';
+
+runScenario({ ...mutexScenarios, ...rwsemScenarios, ...waitScenarios, ...contendScenarios });
+=======
 // sync-worker.mjs — one thread of the sync primitives' stress tests (test/sync.test.ts).
 //
-// Plain JS on purpose: vitest does not transform code inside worker threads (DESIGN.md 7), so
+// Plain JS on purpose: vitest does not transform code inside worker threads (docs/ARCHITECTURE.md,
+// Toolchain facts), so
 // this imports the COMPILED modules from dist/ (`npm run build` / `npx tsc -p .` first).
 //
 // workerData: { memory, tid, scenario, a: {addresses}, p: {params} }
@@ -26,12 +38,14 @@ const env = { i32, wasm: w, tid, lockTimeoutMs: 5000, sliceMs: 50, ...(p.env ?? 
 const READY = (L.BASE + L.H_GO) >> 2;
 const GO = READY + 1;
 const STOP = (L.BASE + L.H_STOP) >> 2;
+/** @param {number} addr */
 const ix = (addr) => addr >> 2;
 const now = () => performance.now();
 const sleepBuf = new Int32Array(new SharedArrayBuffer(4));
+/** @param {number} ms */
 const sleep = (ms) => Atomics.wait(sleepBuf, 0, 0, ms);
 let sink = 0;
-/** Some work that the JIT cannot drop (widens race windows). */
+/** Some work that the JIT cannot drop (widens race windows). @param {number} n */
 function spin(n) {
   let x = sink;
   for (let j = 0; j < n; j++) x = (x * 31 + j) | 0;
@@ -154,6 +168,7 @@ const scenarios = {
     const done = ix(a.done);
     const readerTid = p.readerTid;
     const readerWaitAddr = ix(Atomics.load(i32, (L.BASE + L.H_THREADS_BASE) >> 2) + readerTid * L.THREAD_SIZE + L.T_WAIT_ADDR);
+    /** @type {(cond: () => boolean, what: string, r: number) => void} */
     const until = (cond, what, r) => {
       const dl = now() + 2000;
       while (!cond()) {
@@ -331,7 +346,8 @@ const scenarios = {
         return { threw: null, returned: ok, elapsed: now() - t0 };
       }
       return { threw: null, elapsed: now() - t0 };
-    } catch (e) {
+    } catch (caught) {
+      const e = /** @type {Error & { owner?: number }} */ (caught);
       return {
         threw: e.name,
         isLockTimeout: e instanceof LockTimeout,
@@ -346,11 +362,13 @@ const scenarios = {
 };
 
 try {
-  const run = scenarios[scenario];
+  const run = scenarios[/** @type {keyof typeof scenarios} */ (scenario)];
   if (!run) throw new Error(`unknown scenario ${scenario}`);
   startBarrier();
   const r = run();
-  parentPort.postMessage({ ok: true, tid, r });
-} catch (e) {
-  parentPort.postMessage({ ok: false, tid, error: { name: e?.name, message: e?.message, stack: e?.stack, owner: e?.owner } });
+  parentPort?.postMessage({ ok: true, tid, r });
+} catch (caught) {
+  const e = /** @type {(Error & { owner?: number }) | undefined} */ (caught);
+  parentPort?.postMessage({ ok: false, tid, error: { name: e?.name, message: e?.message, stack: e?.stack, owner: e?.owner } });
 }
+>>>>>>> tooling

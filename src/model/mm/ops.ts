@@ -32,7 +32,10 @@ function zapAndFree(ctx: Ctx, start: number, end: number, inv: NonNullable<Retur
   ctx.trace(EV.ZAP_PTES, start, end, n);
   invalidateRangeEnd(ctx, inv);
   const i32 = ctx.env.i32;
-  for (let i = 0; i < n; i++) freeFrame(ctx, i32[(out >> 2) + 2 * i], i32[(out >> 2) + 2 * i + 1]);
+  for (let i = 0; i < n; i++) {
+    const pair = out + i * L.ZAP_PAIR_SIZE;
+    freeFrame(ctx, i32[(pair + L.ZAP_PFN) >> 2], i32[(pair + L.ZAP_PAGE) >> 2]);
+  }
 }
 
 /** munmap [start,end) then map fresh anonymous memory there again (MAP_FIXED). */
