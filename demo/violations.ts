@@ -144,7 +144,7 @@ export class ViolationList {
     $('witness-title').textContent = w
       ? `${w.summary}${v?.live ? " — live snapshot of the event rings; the oracle's own capture replaces it when the run stops" : ''}`
       : 'the interleaving that led to the violation, one lane per thread';
-    if (!w || !w.events.length) {
+    if (!w?.events.length) {
       const p = document.createElement('p');
       p.className = 'empty';
       p.textContent = w ? 'no events recorded for this one' : 'no witness selected';

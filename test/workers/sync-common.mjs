@@ -2,7 +2,7 @@
 // scenarios are in sync-mutex.mjs, sync-rwsem.mjs, sync-wait.mjs and sync-contend.mjs; the entry
 // is sync-worker.mjs).
 //
-// Plain JS on purpose: vitest does not transform code inside worker threads (DESIGN.md 7), so
+// Plain JS on purpose: vitest does not transform code inside worker threads (docs/ARCHITECTURE.md, Toolchain facts), so
 // this imports the COMPILED modules from dist/ (`npm run build` / `npx tsc -p .` first).
 //
 // workerData: { memory, tid, scenario, a: {addresses}, p: {params} }
@@ -24,12 +24,14 @@ const wasm = instantiate(loadModule(), memory);
 if (wasm.setup() !== 0) throw new Error(`T${tid}: setup() failed (no header?)`);
 export const env = { i32, wasm, tid, lockTimeoutMs: 5000, sliceMs: 50, ...(p.env ?? {}) };
 
+/** @param {number} addr */
 export const ix = (addr) => addr >> 2;
 export const now = () => performance.now();
 const sleepBuf = new Int32Array(new SharedArrayBuffer(4));
+/** @param {number} ms */
 export const sleep = (ms) => Atomics.wait(sleepBuf, 0, 0, ms);
 let sink = 0;
-/** Some work that the JIT cannot drop (widens race windows). */
+/** Some work that the JIT cannot drop (widens race windows). @param {number} n */
 export function spin(n) {
   let x = sink;
   for (let j = 0; j < n; j++) x = (x * 31 + j) | 0;
@@ -46,15 +48,19 @@ function startBarrier() {
   }
 }
 
-/** Run this worker's scenario (by name, from `scenarios`) after the start barrier, and report. */
+/**
+ * Run this worker's scenario (by name, from `scenarios`) after the start barrier, and report.
+ * @param {Record<string, () => unknown>} scenarios
+ */
 export function runScenario(scenarios) {
   try {
     const run = scenarios[scenario];
     if (!run) throw new Error(`unknown scenario ${scenario}`);
     startBarrier();
     const r = run();
-    parentPort.postMessage({ ok: true, tid, r });
-  } catch (e) {
-    parentPort.postMessage({ ok: false, tid, error: { name: e?.name, message: e?.message, stack: e?.stack, owner: e?.owner } });
+    parentPort?.postMessage({ ok: true, tid, r });
+  } catch (caught) {
+    const e = /** @type {(Error & { owner?: number }) | undefined} */ (caught);
+    parentPort?.postMessage({ ok: false, tid, error: { name: e?.name, message: e?.message, stack: e?.stack, owner: e?.owner } });
   }
 }

@@ -46,7 +46,8 @@ export const contendScenarios = {
         return { threw: null, returned: ok, elapsed: now() - t0 };
       }
       return { threw: null, elapsed: now() - t0 };
-    } catch (e) {
+    } catch (caught) {
+      const e = /** @type {Error & { owner?: number }} */ (caught);
       return {
         threw: e.name,
         isLockTimeout: e instanceof LockTimeout,

@@ -81,6 +81,7 @@ export const rwsemScenarios = {
     const round = ix(a.round);
     const done = ix(a.done);
     const readerWaitAddr = ix(p.readerWaitAddr); // the reader's T_WAIT_ADDR
+    /** @type {(cond: () => boolean, what: string, r: number) => void} */
     const until = (cond, what, r) => {
       const dl = now() + 2000;
       while (!cond()) {
