@@ -16,9 +16,17 @@ for (const p of await listProtocols()) {
   const r = await runStress({ protocol: p.name, mode: 'controlled', seed: 1, schedules: 1000, stopOnViolation: true });
   const w = r.protocols[0].witnesses[0];
   if (!w) throw new Error(`${p.name}: no violation in 1000 schedules`);
+  if (!w.schedule) throw new Error(`${p.name}: the witness has no schedule`);
   const s = await shrink({ schedule: w.schedule, witness: w, where: p.name }, { maxRuns: 200 });
   const name = corpusName(p.name, s.witness);
-  const entry = { version: r.version, seed: s.schedule.seed, config: r.config, protocols: [{ name: p.name, expect: p.expect, witnesses: [s.witness] }] };
+  const entry = {
+    version: r.version,
+    seed: s.schedule.seed,
+    config: r.config,
+    protocols: [{ name: p.name, expect: p.expect, witnesses: [s.witness] }],
+  };
   writeFileSync(join(dir, name), JSON.stringify(entry, null, 2) + '\n');
-  console.log(`${name}: ${s.witness.kind}, ${s.switchesBefore} -> ${s.switchesAfter} switches, ${s.witness.events.length} events (${s.runs} replays)`);
+  console.log(
+    `${name}: ${s.witness.kind}, ${s.switchesBefore} -> ${s.switchesAfter} switches, ${s.witness.events.length} events (${s.runs} replays)`,
+  );
 }

@@ -79,14 +79,19 @@ describe('replay', () => {
   }, 60_000);
 
   it('refuses another version or a changed protocol file (exit 2, one line)', async () => {
-    await expect(replay([asFailure({ ...w, schedule: { ...w.schedule!, version: '0.0.0-other' } })])).rejects.toThrow(/recorded by hmmsim 0\.0\.0-other/);
+    await expect(replay([asFailure({ ...w, schedule: { ...w.schedule!, version: '0.0.0-other' } })])).rejects.toThrow(
+      /recorded by hmmsim 0\.0\.0-other/,
+    );
     const dir = mkdtempSync(join(tmpdir(), 'hmmsim-replay-'));
     const plugin = join(dir, 'plugin.mjs');
     copyFileSync(new URL('./fixtures/sound-plugin.mjs', import.meta.url), plugin);
     const stale = { ...w.schedule!, protocol: plugin, protocolHash: '0'.repeat(64) };
     await expect(replay([asFailure({ ...w, schedule: stale })])).rejects.toThrow(/changed since the schedule was recorded/);
     const report = join(dir, 'r.json');
-    writeFileSync(report, JSON.stringify({ version: 'x', seed: 1, config: {}, protocols: [{ name: 'p', witnesses: [{ ...w, schedule: stale }] }] }));
+    writeFileSync(
+      report,
+      JSON.stringify({ version: 'x', seed: 1, config: {}, protocols: [{ name: 'p', witnesses: [{ ...w, schedule: stale }] }] }),
+    );
     expect(await run(['replay', report, '-q'])).toBe(2);
   }, 60_000);
 
@@ -113,11 +118,22 @@ describe('regression corpus', () => {
     // the same hmm-v5.2 schedule stored under a sound plugin that is hmm-v5.2 itself: a violation is now a regression
     const dir = mkdtempSync(join(tmpdir(), 'hmmsim-corpus-'));
     const plugin = join(dir, 'hmm-as-sound.mjs');
-    writeFileSync(plugin, `import p from ${JSON.stringify(new URL('../dist/protocols/kernel/hmm-v5.2.js', import.meta.url).href)};\nexport default { ...p, name: 'hmm-as-sound', expect: undefined };\n`);
+    writeFileSync(
+      plugin,
+      `import p from ${JSON.stringify(new URL('../dist/protocols/kernel/hmm-v5.2.js', import.meta.url).href)};\nexport default { ...p, name: 'hmm-as-sound', expect: undefined };\n`,
+    );
     const [f] = (await import('../dist/index.js')).loadFailures(CORPUS).filter((x) => x.schedule.protocol === 'hmm-v5.2');
     const { fileHash } = await import('../dist/schedule/executor.js');
     const schedule = { ...f.schedule, protocol: plugin, protocolHash: fileHash(plugin) };
-    writeFileSync(join(dir, 'entry.json'), JSON.stringify({ version: schedule.version, seed: 1, config: {}, protocols: [{ name: 'hmm-as-sound', witnesses: [{ ...f.witness, schedule }] }] }));
+    writeFileSync(
+      join(dir, 'entry.json'),
+      JSON.stringify({
+        version: schedule.version,
+        seed: 1,
+        config: {},
+        protocols: [{ name: 'hmm-as-sound', witnesses: [{ ...f.witness, schedule }] }],
+      }),
+    );
     expect(await run(['replay', dir, '-q'])).toBe(1);
   }, 60_000);
 });

@@ -192,7 +192,8 @@ export class Controller {
     for (let t = 0; t < this.n; t++) {
       if (ctl[this.t(t, CTL.T_EXITED)] || step - ctl[this.t(t, CTL.T_PROGRESS_STEP)] < bound) continue;
       const snap = CTL.SNAP_BASE + t * CTL.MAX_THREADS;
-      let others = 0, starved = true;
+      let others = 0,
+        starved = true;
       for (let u = 0; u < this.n && starved; u++) {
         if (u === t || ctl[this.t(u, CTL.T_EXITED)]) continue;
         others++;
@@ -326,7 +327,7 @@ export class Controller {
       // preferring the threads the switch list names (a thread dropped from it runs only when
       // none of those can)
       if (cur >= 0 && state[cur]) return cur;
-      const cast = this.cast ??= new Set(list.map((s) => s[1]));
+      const cast = (this.cast ??= new Set(list.map((s) => s[1])));
       for (const inCast of [true, false])
         for (let k = 1; k <= this.n; k++) {
           const t = (Math.max(cur, 0) + k) % this.n;

@@ -13,7 +13,10 @@ import { writeFileAtomic } from '../cli/report.js';
 /** The witness's shape: who did what, without the numbers (pages, pfns, steps, sequence values). */
 export function witnessShape(w: Witness): string {
   const lines = w.events.map((e) => `${e.role} ${e.text.replace(/0x[0-9a-f]+|\d+/g, '#')}`);
-  return createHash('sha256').update(`${w.kind}\n${lines.join('\n')}`).digest('hex').slice(0, 12);
+  return createHash('sha256')
+    .update(`${w.kind}\n${lines.join('\n')}`)
+    .digest('hex')
+    .slice(0, 12);
 }
 
 export function corpusName(protocol: string, w: Witness): string {
@@ -31,7 +34,12 @@ export function saveFailures(result: RunResult, dir: string): string[] {
       const name = corpusName(w.schedule.protocol, w);
       if (have.has(name) || existsSync(join(dir, name))) continue;
       have.add(name);
-      const entry = { version: result.version, seed: w.schedule.seed, config: result.config, protocols: [{ name: p.name, expect: p.expect, witnesses: [w] }] };
+      const entry = {
+        version: result.version,
+        seed: w.schedule.seed,
+        config: result.config,
+        protocols: [{ name: p.name, expect: p.expect, witnesses: [w] }],
+      };
       writeFileAtomic(join(dir, name), JSON.stringify(entry, null, 2) + '\n');
       written.push(join(dir, name));
     }

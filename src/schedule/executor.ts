@@ -72,9 +72,14 @@ const STATUS_NAMES = Object.fromEntries(Object.entries(CTL_STATUS).map(([k, v]) 
 
 export function layoutFor(w: Workload, proto: MirrorProtocol): LayoutConfig {
   const c: LayoutConfig = {
-    pages: w.pages, devices: w.devices, subsPerDevice: w.subsPerDevice, threads: w.roles.length + 1, rangeMax: DEFAULTS.rangeMax,
+    pages: w.pages,
+    devices: w.devices,
+    subsPerDevice: w.subsPerDevice,
+    threads: w.roles.length + 1,
+    rangeMax: DEFAULTS.rangeMax,
     ringEntries: DEFAULTS.ringEntries,
-    protoMmLines: Math.max(1, schemaLines(proto.mmState)), protoSubLines: Math.max(1, schemaLines(proto.subState)),
+    protoMmLines: Math.max(1, schemaLines(proto.mmState)),
+    protoSubLines: Math.max(1, schemaLines(proto.subState)),
     protoRangeLines: Math.max(1, schemaLines(proto.rangeState)),
   };
   try {
@@ -92,10 +97,16 @@ export class Executor {
   private readonly module = loadModule();
 
   constructor(readonly threads: number) {
-    if (threads > CTL.MAX_THREADS) throw new ConfigError(`controlled mode runs at most ${CTL.MAX_THREADS} threads (got ${threads}): use --threads ${CTL.MAX_THREADS} or fewer`);
+    if (threads > CTL.MAX_THREADS)
+      throw new ConfigError(
+        `controlled mode runs at most ${CTL.MAX_THREADS} threads (got ${threads}): use --threads ${CTL.MAX_THREADS} or fewer`,
+      );
     this.pool = new Piscina({
       filename: new URL('../run/worker-entry.cjs', import.meta.url).href,
-      minThreads: threads, maxThreads: threads, concurrentTasksPerWorker: 1, idleTimeout: 30_000,
+      minThreads: threads,
+      maxThreads: threads,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: 30_000,
     });
   }
 
@@ -105,9 +116,20 @@ export class Executor {
 
   async run(p: LoadedProtocol, w: Workload, cfg: ControlConfig, rerun: string): Promise<Outcome> {
     const s = new Session({
-      proto: p.proto, protocolUrl: p.url, protocolWhere: p.where, module: this.module, layout: layoutFor(w, p.proto), roles: w.roles,
-      seed: cfg.seed, events: w.events, oracle: true, recordEvents: true, widen: false, stopOnViolation: true,
-      lockTimeoutMs: DEFAULTS.lockTimeoutMs, sliceMs: DEFAULTS.sliceMs,
+      proto: p.proto,
+      protocolUrl: p.url,
+      protocolWhere: p.where,
+      module: this.module,
+      layout: layoutFor(w, p.proto),
+      roles: w.roles,
+      seed: cfg.seed,
+      events: w.events,
+      oracle: true,
+      recordEvents: true,
+      widen: false,
+      stopOnViolation: true,
+      lockTimeoutMs: DEFAULTS.lockTimeoutMs,
+      sliceMs: DEFAULTS.sliceMs,
     });
     const buffer = new SharedArrayBuffer(4 * (CTL.SWITCHES_BASE + 2 * CTL.MAX_SWITCHES));
     const control = { buffer, config: cfg, roles: w.roles, rerun };
@@ -157,10 +179,31 @@ export class Executor {
 }
 
 /** The schedule value of an outcome. */
-export function scheduleOf(p: LoadedProtocol, w: Workload, cfg: ControlConfig, strategy: Schedule['strategy'], switches: [number, number][], version: string): Schedule {
+export function scheduleOf(
+  p: LoadedProtocol,
+  w: Workload,
+  cfg: ControlConfig,
+  strategy: Schedule['strategy'],
+  switches: [number, number][],
+  version: string,
+): Schedule {
   return {
-    format: 1, version, protocol: p.spec, ...(p.hash ? { protocolHash: p.hash } : {}),
-    config: { roles: w.roles, events: w.events, pages: w.pages, devices: w.devices, subsPerDevice: w.subsPerDevice, steps: cfg.steps, boundSteps: cfg.boundSteps },
-    seed: cfg.seed, strategy, depth: cfg.depth, switches,
+    format: 1,
+    version,
+    protocol: p.spec,
+    ...(p.hash ? { protocolHash: p.hash } : {}),
+    config: {
+      roles: w.roles,
+      events: w.events,
+      pages: w.pages,
+      devices: w.devices,
+      subsPerDevice: w.subsPerDevice,
+      steps: cfg.steps,
+      boundSteps: cfg.boundSteps,
+    },
+    seed: cfg.seed,
+    strategy,
+    depth: cfg.depth,
+    switches,
   };
 }

@@ -19,7 +19,13 @@ export interface ControlTask {
 }
 
 export function controlledLiveness(
-  control: ControlTask, i32: Int32Array, layout: Layout, proto: MirrorProtocol, status: number, stuck: number[], step: number,
+  control: ControlTask,
+  i32: Int32Array,
+  layout: Layout,
+  proto: MirrorProtocol,
+  status: number,
+  stuck: number[],
+  step: number,
 ): Witness | undefined {
   if ((status !== CTL_STATUS.deadlock && status !== CTL_STATUS.stall) || !stuck.length) return undefined;
   const ctl = new Int32Array(control.buffer);
@@ -39,7 +45,10 @@ export function controlledLiveness(
   const w = livenessWitness(i32, layout, proto, names, stuck, forSteps, step, control.config.seed, blocked);
   const unit = (s: string) => s.replace(/ made no progress for (\d+) ms/g, ' made no progress for $1 steps');
   const kind = status === CTL_STATUS.deadlock ? 'deadlock' : 'stall';
-  const fix = (s: string) => unit(s).replace(/^(deadlock|stall):/, `${kind}:`).replace(/\nrerun: .*$/, `\nrerun: ${control.rerun}`);
+  const fix = (s: string) =>
+    unit(s)
+      .replace(/^(deadlock|stall):/, `${kind}:`)
+      .replace(/\nrerun: .*$/, `\nrerun: ${control.rerun}`);
   const text = fix(w.text.replace(/^[^:]+: (deadlock|stall):/, `${proto.name}: ${kind}:`));
   return { ...w, kind, summary: fix(w.summary), text, atMs: step };
 }

@@ -44,7 +44,8 @@ export interface ReplayResult {
 /** Failures with schedules in a JSON report (hmmsim stress --mode controlled --json, or a corpus file). */
 export function failuresIn(report: RunResult, where: string): StoredFailure[] {
   const out: StoredFailure[] = [];
-  for (const p of report.protocols ?? []) for (const w of p.witnesses ?? []) if (w.schedule) out.push({ schedule: w.schedule, witness: w, where: `${where}#${out.length}` });
+  for (const p of report.protocols ?? [])
+    for (const w of p.witnesses ?? []) if (w.schedule) out.push({ schedule: w.schedule, witness: w, where: `${where}#${out.length}` });
   return out;
 }
 
@@ -70,7 +71,12 @@ export function loadFailures(path: string): StoredFailure[] {
   } catch {
     throw new ConfigError(`${path} does not exist: give a report (.json) or a corpus directory`);
   }
-  const files = dir ? readdirSync(path).filter((f) => f.endsWith('.json')).sort().map((f) => join(path, f)) : [path];
+  const files = dir
+    ? readdirSync(path)
+        .filter((f) => f.endsWith('.json'))
+        .sort()
+        .map((f) => join(path, f))
+    : [path];
   const out = files.flatMap((f) => failuresIn(readReport(f), f));
   if (!out.length) throw new ConfigError(`${path} holds no schedule: record one with hmmsim stress --mode controlled --json FILE`);
   return out;
@@ -81,7 +87,9 @@ export async function protocolOf(f: StoredFailure): Promise<LoadedProtocol> {
   const s = checkSchedule(f.schedule, f.where);
   const p = await loadProtocol(s.protocol);
   if (s.protocolHash !== undefined && p.hash !== s.protocolHash)
-    throw new ConfigError(`${f.where}: ${s.protocol} changed since the schedule was recorded (sha256 ${fileHash(new URL(p.url)).slice(0, 12)}, recorded ${s.protocolHash.slice(0, 12)}): record it again`);
+    throw new ConfigError(
+      `${f.where}: ${s.protocol} changed since the schedule was recorded (sha256 ${fileHash(new URL(p.url)).slice(0, 12)}, recorded ${s.protocolHash.slice(0, 12)}): record it again`,
+    );
   return p;
 }
 
@@ -100,7 +108,14 @@ export function judge(f: StoredFailure, p: LoadedProtocol, out: Outcome): Replay
   const identical = kind === f.witness.kind && out.witness?.text === f.witness.text;
   const ok = expect === 'sound' ? kind === undefined && out.status !== 'divergence' : kind !== undefined && expect.violates.includes(kind);
   return {
-    where: f.where, protocol: p.proto.name, expect, recordedKind: f.witness.kind, kind, identical, status: out.status, ok,
+    where: f.where,
+    protocol: p.proto.name,
+    expect,
+    recordedKind: f.witness.kind,
+    kind,
+    identical,
+    status: out.status,
+    ok,
     ...(out.divergence ? { divergence: out.divergence } : {}),
     ...(out.witness && kind ? { witness: out.witness } : {}),
   };
@@ -123,7 +138,9 @@ export async function replay(source: string | StoredFailure[], opts: ReplayOptio
   let failures = typeof source === 'string' ? loadFailures(source) : source;
   if (opts.index !== undefined) {
     if (!Number.isInteger(opts.index) || opts.index < 0 || opts.index >= failures.length)
-      throw new ConfigError(`--index ${opts.index} is out of range: the report holds ${failures.length} schedule(s), 0..${failures.length - 1}`);
+      throw new ConfigError(
+        `--index ${opts.index} is out of range: the report holds ${failures.length} schedule(s), 0..${failures.length - 1}`,
+      );
     failures = [failures[opts.index]];
   }
   const loaded: LoadedProtocol[] = [];
@@ -137,7 +154,11 @@ export async function replay(source: string | StoredFailure[], opts: ReplayOptio
       if (!exec) byThreads.set(n, (exec = new Executor(n)));
       const strict = judge(failures[i], loaded[i], await runStored(exec, loaded[i], failures[i].schedule));
       if (opts.corpus && strict.divergence) {
-        const lenient = judge(failures[i], loaded[i], await runStored(exec, loaded[i], failures[i].schedule, failures[i].schedule.switches, true));
+        const lenient = judge(
+          failures[i],
+          loaded[i],
+          await runStored(exec, loaded[i], failures[i].schedule, failures[i].schedule.switches, true),
+        );
         out.push({ ...lenient, identical: false, lenientAfterDivergence: strict.divergence.step });
       } else out.push(strict);
     }

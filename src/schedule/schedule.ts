@@ -36,20 +36,33 @@ export function checkSchedule(s: unknown, where: string): Schedule {
   const x = s as Schedule;
   if (x.format !== 1) bad('unknown format');
   if (typeof x.version !== 'string' || typeof x.protocol !== 'string') bad('version or protocol missing');
-  if (!Number.isInteger(x.seed) || (x.strategy !== 'pct' && x.strategy !== 'random') || !Number.isInteger(x.depth)) bad('seed, strategy or depth');
+  if (!Number.isInteger(x.seed) || (x.strategy !== 'pct' && x.strategy !== 'random') || !Number.isInteger(x.depth))
+    bad('seed, strategy or depth');
   const c = x.config;
   if (!c || !Array.isArray(c.roles) || !c.roles.every((r) => (ROLE_NAMES as readonly string[]).includes(r))) bad('roles');
   if (!Array.isArray(c.events) || !c.events.every((e) => (EVENT_NAMES as readonly string[]).includes(e))) bad('events');
   for (const k of ['pages', 'devices', 'subsPerDevice', 'steps', 'boundSteps'] as const) if (!Number.isInteger(c[k]) || c[k] < 1) bad(k);
-  if (!Array.isArray(x.switches) || !x.switches.every((p) => Array.isArray(p) && p.length === 2 && p.every(Number.isInteger))) bad('switches');
+  if (!Array.isArray(x.switches) || !x.switches.every((p) => Array.isArray(p) && p.length === 2 && p.every(Number.isInteger)))
+    bad('switches');
   if (x.version !== VERSION)
-    throw new ConfigError(`${where}: recorded by hmmsim ${x.version}, this is ${VERSION}: a schedule replays only on the version that recorded it (record it again)`);
+    throw new ConfigError(
+      `${where}: recorded by hmmsim ${x.version}, this is ${VERSION}: a schedule replays only on the version that recorded it (record it again)`,
+    );
   return x;
 }
 
 /** The control configuration that replays `s` (strict: divergence is reported). */
 export function replayConfig(s: Schedule, steps: number, lenient = false, switches = s.switches): ControlConfig {
-  return { strategy: 'replay', seed: s.seed, depth: s.depth, steps, boundSteps: s.config.boundSteps, threads: s.config.roles.length, switches, lenient };
+  return {
+    strategy: 'replay',
+    seed: s.seed,
+    depth: s.depth,
+    steps,
+    boundSteps: s.config.boundSteps,
+    threads: s.config.roles.length,
+    switches,
+    lenient,
+  };
 }
 
 export function workloadOf(s: Schedule): Workload {

@@ -72,11 +72,18 @@ export async function shrink(failure: StoredFailure, opts: ShrinkOptions = {}): 
     // the final schedule, replayed strictly: it must reproduce on its own
     const final = await runStored(exec, p, best);
     runs++;
-    if (final.kind !== kind || !final.witness) throw new Error(`shrink: the shrunk schedule did not reproduce ${kind} (status ${final.status})`);
+    if (final.kind !== kind || !final.witness)
+      throw new Error(`shrink: the shrunk schedule did not reproduce ${kind} (status ${final.status})`);
     best = { ...best, shrunk: true };
     const shown = await runStored(exec, p, best);
     runs++;
-    return { schedule: best, witness: { ...(shown.witness ?? final.witness), schedule: best }, switchesBefore: failure.schedule.switches.length, switchesAfter: best.switches.length, runs };
+    return {
+      schedule: best,
+      witness: { ...(shown.witness ?? final.witness), schedule: best },
+      switchesBefore: failure.schedule.switches.length,
+      switchesAfter: best.switches.length,
+      runs,
+    };
   } finally {
     await exec.close();
   }

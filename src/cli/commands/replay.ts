@@ -11,9 +11,15 @@ import { io, type CommandState } from '../io.js';
 export function addReplayCommand(program: Command, state: CommandState): void {
   program
     .command('replay')
-    .description('replay the schedules of a controlled-mode report (stress --mode controlled --json) or of every report in a corpus directory')
+    .description(
+      'replay the schedules of a controlled-mode report (stress --mode controlled --json) or of every report in a corpus directory',
+    )
     .argument('<report>', 'a JSON report written by hmmsim stress --mode controlled --json, or a directory of them (--save-failures)')
-    .addOption(new Option('-i, --index <i>', 'only the i-th schedule of the report (0-based, as printed by stress)').argParser(parseIntFlag('index', 0, 1_000_000)))
+    .addOption(
+      new Option('-i, --index <i>', 'only the i-th schedule of the report (0-based, as printed by stress)').argParser(
+        parseIntFlag('index', 0, 1_000_000),
+      ),
+    )
     .option('-q, --quiet', 'one line per schedule, no witness')
     .addHelpText(
       'after',
@@ -36,11 +42,16 @@ hmmsim version, or whose protocol file changed, is refused (exit 2).`,
           : r.kind
             ? `${r.kind}${r.identical ? ', same witness' : r.kind === r.recordedKind ? ', witness differs' : ` (recorded ${r.recordedKind})`}`
             : `no violation (recorded ${r.recordedKind})`;
-        const lenient = r.lenientAfterDivergence !== undefined ? ` (strict replay diverged at step ${r.lenientAfterDivergence}: hmmsim changed under it; judged on a lenient replay, npm run corpus records it again)` : '';
+        const lenient =
+          r.lenientAfterDivergence !== undefined
+            ? ` (strict replay diverged at step ${r.lenientAfterDivergence}: hmmsim changed under it; judged on a lenient replay, npm run corpus records it again)`
+            : '';
         io.out(`${good ? 'ok  ' : 'FAIL'} ${r.where} ${r.protocol}: ${what}${lenient}`);
         if (!flags.quiet && !corpus && r.witness) io.out(`${r.witness.text}\n`);
       }
-      io.out(`${results.length} schedule(s) replayed: ${results.length - bad} ${corpus ? 'as expected' : 'reproduced exactly'}${bad ? `, ${bad} not` : ''}`);
+      io.out(
+        `${results.length} schedule(s) replayed: ${results.length - bad} ${corpus ? 'as expected' : 'reproduced exactly'}${bad ? `, ${bad} not` : ''}`,
+      );
       state.code = bad ? 1 : 0;
     });
 }
