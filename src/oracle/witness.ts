@@ -48,6 +48,14 @@ export function selectWitnessEvents(c: Capture): RawEvent[] {
       break;
     }
   if (walk < 0 && prog >= 0 && evs[prog].type === EV.WALK) walk = prog;
+  // a detection inside a walk (a page table freed under it): the walk has not logged its end
+  // yet, so it starts at the detector's last walk start covering the page
+  if (walk < 0 && prog < 0)
+    for (let i = end; i >= 0; i--)
+      if (evs[i].thread === actor && evs[i].type === EV.WALK_BEGIN && covers(evs[i], c.page)) {
+        walk = i;
+        break;
+      }
   if (walk >= 0) {
     // back to the walk's beginning (it may have paused or faulted pages in meanwhile)
     for (let i = walk - 1; i >= 0; i--)
