@@ -13,3 +13,6 @@ export { VERSION } from './api/version.js';
 export { replay, loadFailures, type ReplayResult, type ReplayOptions, type StoredFailure } from './schedule/replay.js';
 export { shrink, type ShrinkResult, type ShrinkOptions } from './schedule/shrink.js';
 export { saveFailures } from './schedule/corpus.js';
+export { mutate } from './mutate/run.js';
+export type { MutateOptions, MutationReport, MutantResult, MutantOutcome, MutantCoverage, MutationBaseline } from './mutate/run.js';
+export { OPERATORS, type Operator, type Site } from './mutate/sites.js';

@@ -21,6 +21,7 @@ import { runControlled } from '../schedule/run.js';
 import { PluginError } from '../protocols/call.js';
 import type { RoleResult } from './thread.js';
 import { RunMonitor, type Settled } from './monitor.js';
+import type { MutationStats, MutationTask } from '../mutate/sites.js';
 import {
   DEFAULT_EVENTS, EVENT_NAMES, ROLE_NAMES, type EventName, type Expectation, type ProtocolResult, type RoleName,
   type RunResult, type StressOptions,
@@ -35,7 +36,7 @@ export interface ProtocolInfo {
   description: string;
 }
 
-interface Loaded {
+export interface Loaded {
   url: string;
   where: string;
   proto: MirrorProtocol;
@@ -75,9 +76,17 @@ function intOpt(name: string, value: number | undefined, fallback: number, limit
   return value;
 }
 
-export async function runStress(opts: StressOptions): Promise<RunResult> {
-  if (opts.mode === 'controlled') return runControlled(opts);
-  if (opts.mode !== undefined && opts.mode !== 'free') throw new ConfigError(`unknown mode '${opts.mode}': use free or controlled`);
+/** A run's validated settings: the protocols loaded, the roles dealt, the layout per protocol. */
+export interface PreparedRun {
+  loaded: Loaded[];
+  roles: RoleName[];
+  layoutFor: (p: MirrorProtocol) => LayoutConfig;
+  config: Record<string, unknown>;
+  runOpts: RunOneOpts;
+}
+
+/** Validate `opts` (ConfigError with a one-line fix otherwise) and load the protocols. */
+export async function prepareRun(opts: StressOptions): Promise<PreparedRun> {
   // --ops alone: no deadline but the longest one allowed
   const opsOnly = opts.ops !== undefined && opts.durationMs === undefined;
   const durationMs = opsOnly ? LIMITS.durationMs.max : intOpt('durationMs', opts.durationMs, DEFAULTS.durationMs, LIMITS.durationMs);
@@ -116,28 +125,38 @@ export async function runStress(opts: StressOptions): Promise<RunResult> {
     oracle: opts.oracle ?? true, recordEvents: opts.recordEvents ?? true, widenWindows: opts.widenWindows ?? true,
     watchdogMs,
   };
+  return { loaded, roles, layoutFor, config, runOpts: { ...opts, durationMs, opsBudget, seed, events, watchdogMs } };
+}
 
-  const pool = new Piscina({
+/** A pool with a worker for each of `threads` role threads (runs needing more wait for a free worker). */
+export function createPool(threads: number): Piscina {
+  return new Piscina({
     filename: new URL('./worker-entry.cjs', import.meta.url).href,
-    minThreads: n,
-    maxThreads: n,
+    minThreads: threads,
+    maxThreads: threads,
     concurrentTasksPerWorker: 1,
     idleTimeout: 30_000,
   });
+}
+
+export async function runStress(opts: StressOptions): Promise<RunResult> {
+  if (opts.mode === 'controlled') return runControlled(opts);
+  if (opts.mode !== undefined && opts.mode !== 'free') throw new ConfigError(`unknown mode '${opts.mode}': use free or controlled`);
+  const { loaded, roles, layoutFor, config, runOpts } = await prepareRun(opts);
+  const pool = createPool(roles.length);
   const results: ProtocolResult[] = [];
   try {
     for (const protocol of loaded) {
       if (opts.signal?.aborted) break;
-      const runOptions = { ...opts, durationMs, opsBudget, seed, events, watchdogMs };
-      results.push(await runOne(pool, protocol, layoutFor(protocol.proto), roles, runOptions));
+      results.push((await runOne(pool, protocol, layoutFor(protocol.proto), roles, runOpts)).result);
     }
   } finally {
     await pool.destroy();
   }
-  return { version: VERSION, seed, config, protocols: results };
+  return { version: VERSION, seed: runOpts.seed, config, protocols: results };
 }
 
-interface RunOneOpts extends StressOptions {
+export interface RunOneOpts extends StressOptions {
   durationMs: number;
   opsBudget: number;
   seed: number;
@@ -150,9 +169,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** How often the monitor polls, by phase (ms): the barrier is short, a run long. */
 const POLL_MS = { starting: 2, running: 20, stopping: 10, done: 0 } as const;
 
-async function runOne(
-  pool: Piscina, protocol: Loaded, layout: LayoutConfig, roles: RoleName[], options: RunOneOpts,
-): Promise<ProtocolResult> {
+/** One protocol's run; `mutation` (docs/mutation.md) goes to every role thread and each one's stats come back. */
+export async function runOne(
+  pool: Piscina, protocol: Loaded, layout: LayoutConfig, roles: RoleName[], options: RunOneOpts, mutation?: MutationTask,
+): Promise<{ result: ProtocolResult; mutation: MutationStats[] }> {
   const proto = protocol.proto;
   let session: Session;
   try {
@@ -160,15 +180,16 @@ async function runOne(
       proto, protocolUrl: protocol.url, protocolWhere: protocol.where, module: loadModule(), layout, roles, seed: options.seed,
       events: options.events, oracle: options.oracle ?? true, recordEvents: options.recordEvents ?? true,
       widen: options.widenWindows ?? true,
-      stopOnViolation: options.stopOnViolation ?? false, lockTimeoutMs: DEFAULTS.lockTimeoutMs, sliceMs: DEFAULTS.sliceMs,
+      stopOnViolation: options.stopOnViolation ?? false, lockTimeoutMs: DEFAULTS.lockTimeoutMs, sliceMs: DEFAULTS.sliceMs, mutation,
     });
   } catch (e) {
     const err = e as Error;
-    return {
+    const result: ProtocolResult = {
       name: proto.name, description: proto.description, expect: proto.expect ?? 'sound', verdict: 'fail', ops: 0, opsPerSec: 0, retries: 0,
       violations: {}, firstViolationMs: null, witnesses: [], durationMs: 0, roleOps: {},
       error: { message: err.message, stack: err.stack, protocolMethod: e instanceof PluginError ? e.method : undefined },
     };
+    return { result, mutation: [] };
   }
   const abort = new AbortController();
   const settled: Settled[] = Array.from({ length: session.n }, () => undefined);
@@ -203,5 +224,6 @@ async function runOne(
     abort.abort(); // terminates the workers that did not stop
     await Promise.allSettled(promises);
   }
-  return session.summarize(settled, monitor.elapsedMs, monitor.harnessError);
+  const stats = settled.flatMap((r) => (r && !(r instanceof Error) && r.mutation ? [r.mutation] : []));
+  return { result: session.summarize(settled, monitor.elapsedMs, monitor.harnessError), mutation: stats };
 }

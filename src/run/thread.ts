@@ -23,6 +23,8 @@ import { dmaOp } from '../roles/dma.js';
 import { Controller } from '../schedule/controller.js';
 import { controlledLiveness, type ControlTask } from '../schedule/liveness.js';
 import type { Witness } from '../api/types.js';
+import { MutationHook } from '../mutate/hook.js';
+import type { MutationStats, MutationTask } from '../mutate/sites.js';
 
 export interface RoleTask {
   memory: WebAssembly.Memory;
@@ -45,6 +47,8 @@ export interface RoleTask {
   barrierTimeoutMs: number;
   /** Controlled mode: the schedule's control block and configuration (schedule/). */
   control?: ControlTask;
+  /** Mutation testing (docs/mutation.md): discover the reached sites, or apply one mutant. */
+  mutation?: MutationTask;
 }
 
 export interface RoleResult {
@@ -56,10 +60,12 @@ export interface RoleResult {
   captures: Capture[];
   /** Controlled mode: the deadlock/stall this thread found, rendered when it ended the schedule. */
   liveness?: Witness;
-  error?: { message: string; stack?: string; protocolMethod?: string };
+  error?: { message: string; stack?: string; protocolMethod?: string; lockTimeout?: boolean };
+  mutation?: MutationStats;
 }
 
-const OPS: Record<RoleName, (rc: RoleContext) => void> = { cpu: cpuOp, invalidator: invalidatorOp, driver: driverOp, dma: dmaOp };
+/** One operation of a role; `false`: it made no progress the watchdog should count (driver.ts). */
+const OPS: Record<RoleName, (rc: RoleContext) => unknown> = { cpu: cpuOp, invalidator: invalidatorOp, driver: driverOp, dma: dmaOp };
 
 export async function runRoleThread(task: RoleTask, loadProto: () => Promise<MirrorProtocol>): Promise<RoleResult> {
   const stats: RoleStats = { ops: 0, retries: 0, errors: 0, eagain: 0 };
@@ -67,10 +73,12 @@ export async function runRoleThread(task: RoleTask, loadProto: () => Promise<Mir
   let oracle: Oracle | undefined;
   let controller: Controller | undefined;
   let liveness: Witness | undefined;
+  let mutation: MutationHook | undefined;
   const result = (): RoleResult => ({
     tid: task.tid, role: task.role, stats,
     violations: oracle?.counts ?? {}, firstViolationMs: oracle?.firstAtMs ?? null, captures: oracle?.captures ?? [],
     ...(liveness ? { liveness } : {}),
+    ...(mutation ? { mutation: mutation.result() } : {}),
   });
   try {
     const proto = await loadProto();
@@ -93,6 +101,7 @@ export async function runRoleThread(task: RoleTask, loadProto: () => Promise<Mir
       fault: (page, write) => handleMmFault(ctx, page, write),
       sched: controller,
     });
+    if (task.mutation) ctx.hook = mutation = new MutationHook(ctx, task.mutation);
     i32[(addr.thread(layout, task.tid) + L.T_ROLE) >> 2] = ROLE_CODES.indexOf(task.role);
 
     // start barrier: everyone instantiated before anyone touches shared state
@@ -113,9 +122,9 @@ export async function runRoleThread(task: RoleTask, loadProto: () => Promise<Mir
     const op = OPS[task.role];
     if (controller) controller.waitTurn();
     while (Atomics.load(i32, STOP_WORD) === 0) {
-      op(rc);
+      const progressed = op(rc);
       stats.ops++;
-      wasm.progress(task.tid);
+      if (progressed !== false) wasm.progress(task.tid);
       if (controller) controller.opDone();
     }
     controller?.exit(false);
@@ -135,6 +144,7 @@ export async function runRoleThread(task: RoleTask, loadProto: () => Promise<Mir
       message: e instanceof LockTimeout ? `T${task.tid} ${task.role}: ${err.message}` : err.message,
       stack: err.stack,
       protocolMethod: e instanceof PluginError ? e.method : undefined,
+      ...(e instanceof LockTimeout ? { lockTimeout: true } : {}),
     };
     return r;
   }
