@@ -257,7 +257,7 @@ export class Session {
     const violations = this.violations();
     const firsts = ok.map((r) => r.firstViolationMs).filter((x): x is number => x !== null);
     if (this.liveness) firsts.push(this.liveness.atMs);
-    const witnesses = ok.flatMap((r) => r.captures).sort((a, b) => a.atMs - b.atMs).map((c) => renderWitness(c, this.names, proto.name, this.options.seed, this.options.rerun));
+    const witnesses = ok.flatMap((r) => r.captures).sort((a, b) => a.atMs - b.atMs).map((c) => renderWitness(c, this.names, proto.name, this.options.seed, this.options.rerun ? { rerun: `hmmsim stress ${this.options.rerun} --seed ${this.options.seed}` } : {}));
     if (this.liveness) witnesses.push(this.liveness);
     let error = ok.find((r) => r.error)?.error;
     const crashedAt = settled.findIndex((s) => s instanceof Error);
