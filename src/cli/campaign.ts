@@ -9,7 +9,7 @@ import { randomInt } from 'node:crypto';
 import { VERSION } from '../api/version.js';
 import type { ProtocolResult, RunResult, StressOptions } from '../api/types.js';
 import { exitCodeFor, formatErrors, formatSummary, formatVerdictTable, formatWitnesses } from './format.js';
-import { toJUnit, toJsonReport, writeFileAtomic, type JsonReport } from './report.js';
+import { toJUnit, toJsonReport, writeReports, type JsonReport } from './report.js';
 import { createProgress } from './progress.js';
 import type { RunnerApi } from './runner-api.js';
 import { io } from './io.js';
@@ -135,19 +135,15 @@ export async function campaign(runner: RunnerApi, base: StressOptions, out: Camp
   if (meta.budget) io.out(formatRan(meta));
 
   const report = (): ShardReport => shardReport(result, meta);
-  for (const [file, render] of [
-    [out.json, () => JSON.stringify(report(), null, 2) + '\n'],
-    [out.junit, () => toJUnit(result)],
-    [out.html, () => toHtml(report())],
-  ] as const) {
-    if (!file) continue;
-    try {
-      writeFileAtomic(file, render());
-    } catch (err) {
-      io.err(`hmmsim: cannot write ${file}: ${(err as Error).message}`);
-      code = 3;
-    }
-  }
+  const written = writeReports(
+    [
+      [out.json, () => JSON.stringify(report(), null, 2) + '\n'],
+      [out.junit, () => toJUnit(result)],
+      [out.html, () => toHtml(report())],
+    ],
+    io.err,
+  );
+  if (!written) code = 3;
   if (ac.signal.aborted && code === 0) code = 130;
   return code;
 }
