@@ -44,9 +44,9 @@ export interface MirrorProtocol extends CtxProtocol {
   subscriptionAdd?(ctx: Ctx, sub: Sub): void;
   /**
    * Optional: the mm core as a given kernel had it. `oomReaper`: 'nonblocking-notifier' (the
-   * default, Linux 4.19+: a non-blockable invalidate_range_start that may fail), 'skip-if-notifiers'
-   * (4.14-4.18: the reaper leaves an mm with notifiers alone), 'unmap-without-notifier' (4.6-4.13:
-   * it zaps the PTEs and frees the frames with no start/end at all).
+   * default, since 93065ac753e4: a non-blockable invalidate_range_start that may fail),
+   * 'skip-if-notifiers' (4d4bbd8526a8: the reaper leaves an mm with notifiers alone),
+   * 'unmap-without-notifier' (before it: the PTEs are zapped and the frames freed with no start/end).
    */
   mmOptions?: MmOptions;
   /** Optional: the kernel commit this protocol reproduces (a bug) or is (a fix): `hmmsim list --history`. */

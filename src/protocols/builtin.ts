@@ -1,7 +1,8 @@
 /**
  * builtin.ts — the built-in protocols, by name. kernel/ holds the kernel's protocols (sound, and
- * hmm-v5.2 with its known race); zoo/ the broken variants written to show one mistake each.
- * Each is its own module written against the plugin API (api.ts).
+ * hmm-v5.2 with its known race); zoo/ the broken variants written to show one mistake each;
+ * history/ the kernel's own fixed races, each bug beside its fix (`<name>` and `<name>-fix`,
+ * docs/history.md). Each is its own module written against the plugin API (api.ts).
  */
 export const BUILTIN_FOLDERS = {
   'interval-v5.5': 'kernel',
@@ -16,6 +17,13 @@ export const BUILTIN_FOLDERS = {
   'sync-no-fence': 'zoo',
   'hmm-eagain-leak': 'zoo',
   'odp-nonblock-rwsem-leak': 'zoo',
+  'odp-nonblock-rwsem-leak-fix': 'history',
+  'kvm-unpaired-range-end': 'history',
+  'kvm-unpaired-range-end-fix': 'history',
+  'oom-reaper-no-notifier': 'history',
+  'oom-reaper-no-notifier-fix': 'history',
+  'kvm-gpc-refresh': 'history',
+  'kvm-gpc-refresh-fix': 'history',
 } as const;
 
 export type BuiltinName = keyof typeof BUILTIN_FOLDERS;

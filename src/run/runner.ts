@@ -7,7 +7,7 @@ import { Piscina } from 'piscina';
 import { computeLayout, type LayoutConfig, LayoutError } from '../memory/layout.js';
 import { loadModule } from '../memory/wasm-node.js';
 import { importProtocol, isPath } from '../protocols/loader.js';
-import { schemaLines, type MirrorProtocol } from '../protocols/api.js';
+import { schemaLines, type HistoryInfo, type MirrorProtocol } from '../protocols/api.js';
 import { pluginUrl } from '../config/plugin-path.js';
 import { BUILTIN_PROTOCOLS, builtinUrl } from '../protocols/builtin.js';
 import { ConfigError } from '../api/errors.js';
@@ -29,6 +29,8 @@ export interface ProtocolInfo {
   name: string;
   expect: Expectation;
   description: string;
+  /** The kernel commit a history protocol reproduces or is (absent for the others). */
+  history?: HistoryInfo;
 }
 
 interface Loaded {
@@ -43,7 +45,7 @@ export async function listProtocols(): Promise<ProtocolInfo[]> {
   const out: ProtocolInfo[] = [];
   for (const name of BUILTIN_PROTOCOLS) {
     const p = await importProtocol(builtinUrl(name), name);
-    out.push({ name: p.name, expect: p.expect ?? 'sound', description: p.description });
+    out.push({ name: p.name, expect: p.expect ?? 'sound', description: p.description, ...(p.history ? { history: p.history } : {}) });
   }
   return out;
 }

@@ -12,9 +12,9 @@
  *   OOM reap           mmap_lock read (trylock)          MMU_NOTIFY_CLEAR, non-blockable: may fail
  *
  * The OOM reaper follows the protocol's `mmOptions.oomReaper` (protocols/api.ts): the default
- * is the non-blockable invalidation above (Linux 4.19+); 'skip-if-notifiers' gives up on an mm
- * with notifiers (4.14-4.18); 'unmap-without-notifier' zaps and frees with no start/end at all
- * (4.6-4.13). Every row goes through `invalidating()`: the one place that takes the locks,
+ * is the non-blockable invalidation above (since 93065ac753e4); 'skip-if-notifiers' gives up on
+ * an mm with notifiers (4d4bbd8526a8); 'unmap-without-notifier' zaps and frees with no start/end
+ * at all (the reaper as aac453635549 introduced it). Every row goes through `invalidating()`: the one place that takes the locks,
  * brackets the change with start/end and frees the frames after end.
  */
 import { L } from '../../memory/layout.js';

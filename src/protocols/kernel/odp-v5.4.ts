@@ -28,12 +28,23 @@ function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {
       per_mm.umem_rwsem.upRead();
       return false;
     }
-    if (umem.state.notifiers_count.inc() === 1) umem.state.notifier_completion.reinit();
-    ctx.zapDevice(umem, inv.start, inv.end);
-    ctx.deviceFence(umem.device);
-    umem.state.umem_mutex.unlock();
+    start_account_and_zap(ctx, umem, inv);
   }
   return true;
+}
+
+/** ib_umem_notifier_start_account + the driver's zap (MTTs); called with umem_mutex held, drops it. */
+function start_account_and_zap(ctx: Ctx, umem: Sub, inv: Invalidation): void {
+  if (umem.state.notifiers_count.inc() === 1) umem.state.notifier_completion.reinit();
+  ctx.zapDevice(umem, inv.start, inv.end);
+  ctx.deviceFence(umem.device);
+  umem.state.umem_mutex.unlock();
+}
+
+/** invalidate_range_start_trampoline for a blockable range: umem_mutex, account, zap. */
+export function invalidate_range_start_trampoline(ctx: Ctx, umem: Sub, inv: Invalidation): void {
+  umem.state.umem_mutex.lock();
+  start_account_and_zap(ctx, umem, inv);
 }
 
 /** ib_umem_notifier_end_account (takes umem_mutex) */
