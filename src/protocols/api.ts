@@ -13,7 +13,7 @@ import type { StateSchema } from '../model/state.js';
 export { FIELD_TYPES, schemaLines, type FieldType, type StateSchema } from '../model/state.js';
 export type { MmOptions } from '../model/ctx.js';
 export type { PopulateResult } from '../model/range.js';
-import type { Expectation } from '../api/types.js';
+import type { EventName, Expectation } from '../api/types.js';
 
 export interface MirrorProtocol extends CtxProtocol {
   name: string;
@@ -49,6 +49,8 @@ export interface MirrorProtocol extends CtxProtocol {
    * 'unmap-without-notifier' (before it: the PTEs are zapped and the frames freed with no start/end).
    */
   mmOptions?: MmOptions;
+  /** Optional: the event mix this protocol's scenario needs, used when the caller names none (--events wins). */
+  events?: EventName[];
   /** Optional: the kernel commit this protocol reproduces (a bug) or is (a fix): `hmmsim list --history`. */
   history?: HistoryInfo;
 }

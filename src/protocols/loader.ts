@@ -4,6 +4,7 @@
  */
 import { ConfigError } from '../api/errors.js';
 import { VIOLATION_KINDS } from '../api/kinds.js';
+import { EVENT_NAMES } from '../api/types.js';
 import { FIELD_TYPES } from '../model/state.js';
 import { REQUIRED_METHODS, type MirrorProtocol } from './api.js';
 
@@ -27,6 +28,8 @@ export function validateProtocol(p: unknown, where: string): MirrorProtocol {
   const oomReaper = proto.mmOptions?.oomReaper;
   if (oomReaper !== undefined && !OOM_REAPERS.includes(oomReaper))
     throw new ConfigError(`protocol ${name}: mmOptions.oomReaper must be one of ${OOM_REAPERS.join(', ')} (got '${oomReaper}')`);
+  if (proto.events !== undefined && (!Array.isArray(proto.events) || !proto.events.length || proto.events.some((x) => !(EVENT_NAMES as readonly string[]).includes(x))))
+    throw new ConfigError(`protocol ${name}: events must be a non-empty list of ${EVENT_NAMES.join(', ')}`);
   const e = proto.expect;
   if (e !== undefined && e !== 'sound') {
     if (typeof e !== 'object' || !Array.isArray(e.violates) || e.violates.some((k) => !(VIOLATION_KINDS as readonly string[]).includes(k)))

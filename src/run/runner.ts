@@ -117,7 +117,9 @@ export async function runStress(opts: StressOptions): Promise<RunResult> {
   try {
     for (const l of loaded) {
       if (opts.signal?.aborted) break;
-      results.push(await runOne(pool, l, layoutFor(l.proto), roles, { ...opts, durationMs, opsBudget, seed, events, watchdogMs }));
+      // a protocol may name the event mix its scenario needs; an explicit --events wins
+      const mix = opts.events ?? l.proto.events ?? events;
+      results.push(await runOne(pool, l, layoutFor(l.proto), roles, { ...opts, durationMs, opsBudget, seed, events: mix, watchdogMs }));
     }
   } finally {
     await pool.destroy();
