@@ -15,7 +15,7 @@ import type { Sub, Invalidation } from '../../model/range.js';
 const TIMEOUT_MS = 1000;
 
 /** ib_umem_notifier_invalidate_range_start */
-function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {
+export function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {
   const per_mm = ctx.mm;
   if (inv.blockable) per_mm.umem_rwsem.downRead();
   else if (!per_mm.umem_rwsem.downReadTrylock()) return false;
@@ -28,23 +28,12 @@ function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {
       per_mm.umem_rwsem.upRead();
       return false;
     }
-    start_account_and_zap(ctx, umem, inv);
+    if (umem.state.notifiers_count.inc() === 1) umem.state.notifier_completion.reinit();
+    ctx.zapDevice(umem, inv.start, inv.end);
+    ctx.deviceFence(umem.device);
+    umem.state.umem_mutex.unlock();
   }
   return true;
-}
-
-/** ib_umem_notifier_start_account + the driver's zap (MTTs); called with umem_mutex held, drops it. */
-function start_account_and_zap(ctx: Ctx, umem: Sub, inv: Invalidation): void {
-  if (umem.state.notifiers_count.inc() === 1) umem.state.notifier_completion.reinit();
-  ctx.zapDevice(umem, inv.start, inv.end);
-  ctx.deviceFence(umem.device);
-  umem.state.umem_mutex.unlock();
-}
-
-/** invalidate_range_start_trampoline for a blockable range: umem_mutex, account, zap. */
-export function invalidate_range_start_trampoline(ctx: Ctx, umem: Sub, inv: Invalidation): void {
-  umem.state.umem_mutex.lock();
-  start_account_and_zap(ctx, umem, inv);
 }
 
 /** ib_umem_notifier_end_account (takes umem_mutex) */

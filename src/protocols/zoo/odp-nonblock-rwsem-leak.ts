@@ -1,26 +1,34 @@
 /**
- * odp-nonblock-rwsem-leak — BROKEN, and the kernel's own bug: Linux 5.2's
- * ib_umem_notifier_invalidate_range_start (drivers/infiniband/core/umem_odp.c) before
- * 7608bf40cf24 "RDMA/odp: Fix missed unlock in non-blocking invalidate_start" (history/
- * odp-nonblock-rwsem-leak-fix is the fixed twin). On a non-blockable range it takes umem_rwsem
- * with down_read_trylock, and rbt_ib_umem_for_each_in_range returns -EAGAIN at the first umem
- * in the range; the -EAGAIN goes back with umem_rwsem still read-held. No end call follows a
+ * odp-nonblock-rwsem-leak — BROKEN, the kernel's own bug: a non-blockable invalidate_range_start
+ * returns -EAGAIN with umem_rwsem still held for read, as ib_umem_notifier_invalidate_range_start
+ * did before 7608bf40cf24 "RDMA/odp: Fix missed unlock in non-blocking invalidate_start" (merged
+ * for Linux 5.3; history/odp-nonblock-rwsem-leak-fix is the fixed twin). No end call follows a
  * failed start, so the read hold is never dropped: the next umem add/remove (down_write) blocks
- * forever, and every later invalidation queues behind it.
+ * forever, and every later invalidation queues behind it. In 5.2 the umem walk returned -EAGAIN
+ * at the first umem of any non-blockable range; here the -EAGAIN comes when a umem_mutex trylock
+ * fails, which is rarer, so the leak is one read hold at a time.
  */
 import type { MirrorProtocol } from '../api.js';
 import type { Ctx } from '../../model/ctx.js';
 import type { Invalidation } from '../../model/range.js';
-import base, { invalidate_range_start_trampoline } from '../kernel/odp-v5.4.js';
+import base from '../kernel/odp-v5.4.js';
+import { notifier_end_account } from '../kernel/odp-v5.4.js';
 
 function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {
   const per_mm = ctx.mm;
   if (inv.blockable) per_mm.umem_rwsem.downRead();
   else if (!per_mm.umem_rwsem.downReadTrylock()) return false;
-  // rbt_ib_umem_for_each_in_range: "TODO move the blockable decision up to the callback"
-  for (const umem of inv.subs) {
-    if (!inv.blockable) return false; // BUG: -EAGAIN with umem_rwsem still read-held
-    invalidate_range_start_trampoline(ctx, umem, inv);
+  for (let i = 0; i < inv.subs.length; i++) {
+    const umem = inv.subs[i];
+    if (inv.blockable) umem.state.umem_mutex.lock();
+    else if (!umem.state.umem_mutex.tryLock()) {
+      for (let j = 0; j < i; j++) notifier_end_account(inv.subs[j]);
+      return false; // BUG: umem_rwsem is still read-held
+    }
+    if (umem.state.notifiers_count.inc() === 1) umem.state.notifier_completion.reinit();
+    ctx.zapDevice(umem, inv.start, inv.end);
+    ctx.deviceFence(umem.device);
+    umem.state.umem_mutex.unlock();
   }
   return true;
 }
