@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// node scripts/history-check.mjs [--seeds 20] [--bug-ms 2000] [--fix-runs 3] [--fix-ms 10000] [--pair NAME]...
+// node scripts/history-check.mjs [--seeds 20] [--bug-ms 2000] [--watchdog-ms 2000] [--fix-runs 3] [--fix-ms 10000] [--pair NAME]...
 // The kernel-history pairs (hmmsim list --history): each bug over seeds 1..N, counting the seeds
 // whose run shows one of its declared kinds (and nothing else); each fix over several runs of
 // fresh seeds, which must stay clean. Prints one line per protocol; exit 1 if a bug was missed
@@ -11,9 +11,10 @@ const { values } = parseArgs({
   options: {
     seeds: { type: 'string', default: '20' }, 'bug-ms': { type: 'string', default: '2000' },
     'fix-runs': { type: 'string', default: '3' }, 'fix-ms': { type: 'string', default: '10000' },
-    pair: { type: 'string', multiple: true },
+    pair: { type: 'string', multiple: true }, 'watchdog-ms': { type: 'string', default: '2000' },
   },
 });
+const watchdogMs = Number(values['watchdog-ms']);
 const seeds = Number(values.seeds), bugMs = Number(values['bug-ms']), fixRuns = Number(values['fix-runs']), fixMs = Number(values['fix-ms']);
 const history = (await listProtocols()).filter((p) => p.history && (!values.pair || values.pair.some((n) => p.name === n || p.history.twin === n)));
 let failed = false;
@@ -22,7 +23,7 @@ for (const p of history) {
     let caught = 0;
     const firsts = [];
     for (let seed = 1; seed <= seeds; seed++) {
-      const r = (await runStress({ protocol: p.name, seed, durationMs: bugMs, stopOnViolation: true })).protocols[0];
+      const r = (await runStress({ protocol: p.name, seed, durationMs: bugMs, stopOnViolation: true, watchdogMs })).protocols[0];
       if (r.verdict === 'pass' && !r.error) {
         caught++;
         firsts.push(r.firstViolationMs);
