@@ -36,7 +36,7 @@ describe('history pairs: the bug is caught, its fix is clean', () => {
       const p = r.protocols[0];
       expect(p.error).toBeUndefined();
       expect(p.violations).toEqual({});
-      expect(p.roleOps.driver ?? 0).toBeGreaterThan(100);
+      expect(p.roleOps.driver ?? 0).toBeGreaterThan(10); // a fix may retry a lot while invalidations run
       expect(p.roleOps.invalidator ?? 0).toBeGreaterThan(100);
     });
   }

@@ -14,6 +14,7 @@ import { campaign } from './campaign.js';
 import { EXIT_NOTE, SEED_NOTE, io, isConfigError, oneLine, type CommandState } from './io.js';
 import { addListCommand } from './commands/list.js';
 import { addStressCommand } from './commands/stress.js';
+import { ALL_PROTOCOLS } from '../protocols/builtin.js';
 
 /** The default campaign: about this long per protocol, and at most this long in all. */
 export const CAMPAIGN_MS_EACH = 2000;
@@ -111,7 +112,7 @@ Run \`hmmsim <command> --help\` for a command's flags; docs/cli.md has the repor
       }
       const runner = await loadRunner();
       const builtins = await runner.listProtocols();
-      const each = Math.max(250, Math.min(CAMPAIGN_MS_EACH, Math.floor(CAMPAIGN_MS_TOTAL / Math.max(1, builtins.length))));
+      const each = Math.max(250, Math.min(CAMPAIGN_MS_EACH, Math.floor(CAMPAIGN_MS_TOTAL / Math.max(1, builtins.filter((p) => (ALL_PROTOCOLS as string[]).includes(p.name)).length))));
       state.code = await campaign(runner, { protocol: 'all', durationMs: each }, {
         quiet: false,
         rerun: `hmmsim stress --protocol all --duration ${fmtMs(each)}`,

@@ -10,6 +10,7 @@ import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { ConfigError } from '../api/errors.js';
 import { EVENT_NAMES, type EventName, type StressOptions } from '../api/types.js';
+import { ALL_PROTOCOLS } from '../protocols/builtin.js';
 
 /** Ranges the flags accept (the layout's own limits; whether a config fits memory is the layout's call). */
 export const LIMITS = {
@@ -103,8 +104,8 @@ export function looksLikePath(spec: string): boolean {
 export function resolveProtocols(specs: string[], builtins: string[]): string[] {
   const out: string[] = [];
   for (const spec of specs) {
-    if (spec.toLowerCase() === 'all') {
-      out.push('all');
+    if (spec.toLowerCase() === 'all' || spec.toLowerCase() === 'history') {
+      out.push(spec.toLowerCase());
     } else if (builtins.includes(spec)) {
       out.push(spec);
     } else if (looksLikePath(spec)) {
@@ -116,13 +117,13 @@ export function resolveProtocols(specs: string[], builtins: string[]): string[] 
       const near = builtins.filter((b) => b.toLowerCase() === spec.toLowerCase());
       const hint = near.length > 0 ? ` (did you mean ${near[0]}?)` : '';
       throw new ConfigError(
-        `unknown protocol '${spec}'${hint}: built-in protocols are ${builtins.join(', ')}; or give all, or a path to a plugin module (./my-driver.mjs)`,
+        `unknown protocol '${spec}'${hint}: built-in protocols are ${builtins.join(', ')}; or give all, history, or a path to a plugin module (./my-driver.mjs)`,
       );
     }
   }
   // 'all' already covers every built-in; keep plugins and the order given, drop duplicates
   const uniq = [...new Set(out)];
-  return uniq.includes('all') ? ['all', ...uniq.filter((p) => p !== 'all' && !builtins.includes(p))] : uniq;
+  return uniq.includes('all') ? ['all', ...uniq.filter((p) => p !== 'all' && !(ALL_PROTOCOLS as string[]).includes(p))] : uniq;
 }
 
 /** What commander hands the stress action. */

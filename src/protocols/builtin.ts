@@ -31,6 +31,15 @@ export type BuiltinName = keyof typeof BUILTIN_FOLDERS;
 /** Built-in names, in the order `hmmsim list` and the default campaign use. */
 export const BUILTIN_PROTOCOLS = Object.keys(BUILTIN_FOLDERS) as BuiltinName[];
 
+/** `--protocol all` and the default campaign: every built-in outside history/ (as before it existed). */
+export const ALL_PROTOCOLS: BuiltinName[] = BUILTIN_PROTOCOLS.filter((name) => BUILTIN_FOLDERS[name] !== 'history');
+
+/** `--protocol history`: the kernel's fixed races, each bug beside its fix. */
+export const HISTORY_PROTOCOLS: BuiltinName[] = [
+  'odp-nonblock-rwsem-leak', 'odp-nonblock-rwsem-leak-fix',
+  ...BUILTIN_PROTOCOLS.filter((name) => BUILTIN_FOLDERS[name] === 'history' && name !== 'odp-nonblock-rwsem-leak-fix'),
+];
+
 /** URL of a built-in protocol's compiled module. */
 export function builtinUrl(name: string): string {
   const folder = (BUILTIN_FOLDERS as Record<string, string>)[name];

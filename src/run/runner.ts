@@ -9,7 +9,7 @@ import { loadModule } from '../memory/wasm-node.js';
 import { importProtocol, isPath } from '../protocols/loader.js';
 import { schemaLines, type HistoryInfo, type MirrorProtocol } from '../protocols/api.js';
 import { pluginUrl } from '../config/plugin-path.js';
-import { BUILTIN_PROTOCOLS, builtinUrl } from '../protocols/builtin.js';
+import { ALL_PROTOCOLS, BUILTIN_PROTOCOLS, HISTORY_PROTOCOLS, builtinUrl } from '../protocols/builtin.js';
 import { ConfigError } from '../api/errors.js';
 import { DEFAULTS, dealRoles } from '../config/defaults.js';
 export { DEFAULTS, dealRoles };
@@ -51,7 +51,7 @@ export async function listProtocols(): Promise<ProtocolInfo[]> {
 }
 
 async function resolveProtocols(spec: string | string[]): Promise<Loaded[]> {
-  const specs = (Array.isArray(spec) ? spec : [spec]).flatMap((s) => (s === 'all' ? [...BUILTIN_PROTOCOLS] : [s]));
+  const specs = (Array.isArray(spec) ? spec : [spec]).flatMap((s) => (s === 'all' ? [...ALL_PROTOCOLS] : s === 'history' ? [...HISTORY_PROTOCOLS] : [s]));
   if (!specs.length) throw new ConfigError('no protocol given: use --protocol <name|path|all> (hmmsim list shows the names)');
   const out: Loaded[] = [];
   for (const s of specs) {
@@ -60,7 +60,7 @@ async function resolveProtocols(spec: string | string[]): Promise<Loaded[]> {
       out.push({ spec: s, url, where: s, proto: await importProtocol(url, s) });
     } else {
       if (!(BUILTIN_PROTOCOLS as readonly string[]).includes(s))
-        throw new ConfigError(`unknown protocol '${s}': use one of ${BUILTIN_PROTOCOLS.join(', ')}, all, or a path to a plugin (.mjs)`);
+        throw new ConfigError(`unknown protocol '${s}': use one of ${BUILTIN_PROTOCOLS.join(', ')}, all, history, or a path to a plugin (.mjs)`);
       const url = builtinUrl(s);
       out.push({ spec: s, url, where: s, proto: await importProtocol(url, s) });
     }
