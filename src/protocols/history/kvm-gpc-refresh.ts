@@ -38,7 +38,7 @@ export function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {
   }
   // the window the commit's diagram lives in (caches invalidated, count not yet raised): widened
   // here, in the invalidation both twins share, so the fix is tried against the same schedules
-  ctx.widen(1, 50);
+  ctx.widen(1, 150);
   kvm.mmu_lock.lock();
   kvm.mmu_invalidate_in_progress.inc(); // kvm_inc_notifier_count, then kvm_unmap_gfn_range
   kvm.mmu_lock.unlock();
