@@ -236,7 +236,7 @@ export async function benchLocks({ rounds, timeMs, nat, log }) {
 // ------------------------------------------------------------------------------------------
 
 function pingpongOnce(m, mode, rounds) {
-  const base = m.layout.protoMmBase;
+  const base = m.lay.protoMmBase;
   const turnAddr = base + 256, wqAddr = base + 320, goAddr = base + 384;
   for (const a of [turnAddr, wqAddr, goAddr]) Atomics.store(m.i32, a >> 2, 0);
   const url = new URL('./workers/pingpong.mjs', import.meta.url);

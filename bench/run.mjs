@@ -37,7 +37,7 @@ const seeds = opt('--seeds') ? Number(opt('--seeds')) : undefined;
 const outDir = opt('--out') ?? join(HERE, 'results');
 const log = (s) => process.stderr.write(s + '\n');
 
-if (!existsSync(join(HERE, '..', 'dist', 'wasm.js')) || !existsSync(join(HERE, '..', 'build', 'hmmsim.wasm'))) {
+if (!existsSync(join(HERE, '..', 'dist', 'memory', 'wasm.js')) || !existsSync(join(HERE, '..', 'build', 'hmmsim.wasm'))) {
   console.error('hmmsim bench: dist/ or build/hmmsim.wasm is missing: run `npm run build` (npm install does it) first');
   process.exit(2);
 }
