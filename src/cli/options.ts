@@ -10,7 +10,7 @@ import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { ConfigError } from '../api/errors.js';
 import { EVENT_NAMES, type EventName, type StressOptions } from '../api/types.js';
-import { ALL_PROTOCOLS } from '../protocols/builtin.js';
+import { BUILTIN_FOLDERS } from '../protocols/builtin.js';
 
 /** Ranges the flags accept (the layout's own limits; whether a config fits memory is the layout's call). */
 export const LIMITS = {
@@ -123,7 +123,9 @@ export function resolveProtocols(specs: string[], builtins: string[]): string[] 
   }
   // 'all' already covers every built-in; keep plugins and the order given, drop duplicates
   const uniq = [...new Set(out)];
-  return uniq.includes('all') ? ['all', ...uniq.filter((p) => p !== 'all' && !(ALL_PROTOCOLS as string[]).includes(p))] : uniq;
+  // ('all' leaves out history/, so a history protocol named beside it is kept)
+  const inAll = (p: string) => builtins.includes(p) && (BUILTIN_FOLDERS as Record<string, string>)[p] !== 'history';
+  return uniq.includes('all') ? ['all', ...uniq.filter((p) => p !== 'all' && !inAll(p))] : uniq;
 }
 
 /** What commander hands the stress action. */
