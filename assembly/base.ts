@@ -1,28 +1,22 @@
 // base.ts — per-instance cache of the run's region bases, read once from the shared header.
 //
 // Globals are per instance (each worker has its own), so caching here is safe; nothing mutable
-// and shared lives in globals or static data (see DESIGN.md section 7).
+// and shared lives in globals or static data (docs/ARCHITECTURE.md, Toolchain facts: "Active data
+// segments re-initialised on each instantiation").
 import * as L from './layout.gen';
 
-export let PAGES: u32 = 0;
-export let FRAMES: u32 = 0;
-export let THREADS: u32 = 0;
-export let RANGE_MAX: u32 = 0;
+import { header_read, RING_ENTRIES, RANGE_MAX } from './layout.gen';
+
+// the header's config words (one global each, generated from HEADER_FIELDS in src/memory/constants.ts)
+export {
+  PAGES, FRAMES, THREADS, RANGE_MAX, FIRST_TABLE_FRAME, FRAMES_BASE, TABLESTORE_BASE, DIR_BASE, VMA_BASE, SWAP_BASE,
+  INVAL_BASE, DEVPT_BASE, RANGES_BASE, THREADS_BASE, RINGS_BASE, DMASEQ_BASE, FLAGS,
+} from './layout.gen';
+import { FRAMES_BASE, THREADS_BASE, RANGES_BASE, DEVPT_BASE, PAGES } from './layout.gen';
+
+// derived from them
 export let RING_MASK: u32 = 0;
-export let FIRST_TABLE_FRAME: u32 = 0;
-export let FRAMES_BASE: u32 = 0;
-export let TABLESTORE_BASE: u32 = 0;
-export let DIR_BASE: u32 = 0;
-export let VMA_BASE: u32 = 0;
-export let SWAP_BASE: u32 = 0;
-export let INVAL_BASE: u32 = 0;
-export let DEVPT_BASE: u32 = 0;
-export let RANGES_BASE: u32 = 0;
 export let RANGE_SIZE: u32 = 0;
-export let THREADS_BASE: u32 = 0;
-export let RINGS_BASE: u32 = 0;
-export let DMASEQ_BASE: u32 = 0;
-export let FLAGS: u32 = 0;
 
 @inline export function hdr(off: i32): u32 {
   return <u32>(L.BASE + off);
@@ -32,25 +26,9 @@ export let FLAGS: u32 = 0;
 export function setup(): i32 {
   if (load<i32>(hdr(L.H_MAGIC)) != L.MAGIC) return -1;
   if (load<i32>(hdr(L.H_VERSION)) != L.LAYOUT_VERSION) return -2;
-  PAGES = load<u32>(hdr(L.H_PAGES));
-  FRAMES = load<u32>(hdr(L.H_FRAMES));
-  THREADS = load<u32>(hdr(L.H_THREADS));
-  RANGE_MAX = load<u32>(hdr(L.H_RANGE_MAX));
-  RING_MASK = load<u32>(hdr(L.H_RING_ENTRIES)) - 1;
-  FIRST_TABLE_FRAME = load<u32>(hdr(L.H_FIRST_TABLE_FRAME));
-  FRAMES_BASE = load<u32>(hdr(L.H_FRAMES_BASE));
-  TABLESTORE_BASE = load<u32>(hdr(L.H_TABLESTORE_BASE));
-  DIR_BASE = load<u32>(hdr(L.H_DIR_BASE));
-  VMA_BASE = load<u32>(hdr(L.H_VMA_BASE));
-  SWAP_BASE = load<u32>(hdr(L.H_SWAP_BASE));
-  INVAL_BASE = load<u32>(hdr(L.H_INVAL_BASE));
-  DEVPT_BASE = load<u32>(hdr(L.H_DEVPT_BASE));
-  RANGES_BASE = load<u32>(hdr(L.H_RANGES_BASE));
-  THREADS_BASE = load<u32>(hdr(L.H_THREADS_BASE));
-  RINGS_BASE = load<u32>(hdr(L.H_RINGS_BASE));
-  DMASEQ_BASE = load<u32>(hdr(L.H_DMASEQ_BASE));
-  FLAGS = load<u32>(hdr(L.H_FLAGS));
-  RANGE_SIZE = ((<u32>L.R_HDR + RANGE_MAX * 8 + 63) / 64) * 64;
+  header_read();
+  RING_MASK = RING_ENTRIES - 1;
+  RANGE_SIZE = ((<u32>L.R_HDR + RANGE_MAX * <u32>L.HMM_PFN_SIZE + <u32>L.LINE - 1) / <u32>L.LINE) * <u32>L.LINE;
   return 0;
 }
 
@@ -64,7 +42,7 @@ export function setup(): i32 {
   return RANGES_BASE + tid * RANGE_SIZE;
 }
 @inline export function devpteAddr(dev: u32, page: u32): u32 {
-  return DEVPT_BASE + (dev * PAGES + page) * 8;
+  return DEVPT_BASE + (dev * PAGES + page) * <u32>L.DEVPTE_SIZE;
 }
 
 /** Where the layout's data region begins; the build checks static data ends below it. */

@@ -1,6 +1,6 @@
 // The hmmsim Wasm module: one instance per thread, all on one shared memory.
 export { setup, heap_base } from './base';
-export { layout_get } from './layout.gen';
+export { layout_get, header_get } from './layout.gen';
 export { ev, progress } from './events';
 export {
   set_waiting, mutex_trylock, mutex_lock_contended, mutex_unlock,

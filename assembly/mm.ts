@@ -1,6 +1,6 @@
 // mm.ts — the per-page work: frame allocator, CPU page table, faults, the PTE side of each
 // invalidation, the hmm_range_fault walk, and the device side (program, zap, DMA) with the
-// oracle's checks. JS (src/mm/*.ts) orchestrates: it takes the locks and calls the notifiers;
+// oracle's checks. JS (src/model/mm/*.ts) orchestrates: it takes the locks and calls the notifiers;
 // every function here states which locks its caller must hold.
 //
 // Invariants the model keeps (the oracle relies on them, so a sound protocol is never flagged):
@@ -232,8 +232,9 @@ export function zap_ptes(start: u32, end: u32, out: u32): i32 {
     if (!p) continue;
     const pte = atomic.xchg<i32>(p, 0);
     if ((pte & L.PTE_TYPE_MASK) == L.PTE_PRESENT) {
-      store<u32>(out + (<u32>n << 3), ptePfn(pte));
-      store<u32>(out + (<u32>n << 3) + 4, page);
+      const pair = out + <u32>n * <u32>L.ZAP_PAIR_SIZE;
+      store<u32>(pair + L.ZAP_PFN, ptePfn(pte));
+      store<u32>(pair + L.ZAP_PAGE, page);
       n++;
     }
   }
@@ -321,12 +322,12 @@ export function inval_mark(start: u32, end: u32, delta: i32): void {
 
 @inline function violDetail(tid: u32, kind: i32, page: u32, pfn: i32, genWant: i32, genHave: i32, dev: i32): i32 {
   const v = threadAddr(tid) + L.T_VIOL;
-  store<i32>(v, kind);
-  store<i32>(v + 4, page);
-  store<i32>(v + 8, pfn);
-  store<i32>(v + 12, genWant);
-  store<i32>(v + 16, genHave);
-  store<i32>(v + 20, dev);
+  store<i32>(v + L.VR_KIND, kind);
+  store<i32>(v + L.VR_PAGE, page);
+  store<i32>(v + L.VR_PFN, pfn);
+  store<i32>(v + L.VR_GEN_WANT, genWant);
+  store<i32>(v + L.VR_GEN_HAVE, genHave);
+  store<i32>(v + L.VR_DEVICE, dev);
   atomic.add<i32>(hdr(L.H_VIOLATIONS) + (kind << 2), 1);
   return -(kind + 1);
 }
@@ -387,7 +388,7 @@ export function hmm_range_fault(r: u32, from: u32, tid: u32, stop: u32, paused: 
       store<i32>(r + L.R_WALK_GEN, curGen);
       return L.WALK_PAUSED;
     }
-    const out = pfns + ((page - start) << 3);
+    const out = pfns + (page - start) * <u32>L.HMM_PFN_SIZE;
     const vma = vma_get(page);
     if (!(vma & L.VM_MAPPED) || !(vma & L.VM_READ)) {
       store<i64>(out, <i64>L.HMM_PFN_ERROR);
@@ -479,7 +480,7 @@ export function dev_program(dev: u32, r: u32, tid: u32, oracle: i32): i32 {
   const pfns = r + <u32>L.R_HDR;
   let res = 0;
   for (let page = start; page < end; page++) {
-    const e = load<i64>(pfns + ((page - start) << 3));
+    const e = load<i64>(pfns + (page - start) * <u32>L.HMM_PFN_SIZE);
     const lo = <i32>e;
     if (!(lo & L.HMM_PFN_VALID)) continue;
     const pfn = <u32>(lo & L.HMM_PFN_MASK);
@@ -519,24 +520,25 @@ export function dmaseq_addr(tid: u32): u32 {
  * One device access by DMA thread `tid` of device `dev` at `page` (read, or write `value`),
  * transferring `len` words.
  * The access is bracketed by the thread's in-flight word so an invalidation's fence can wait
- * for it. Returns 0 (no device entry: the device would fault), 1 (access done), 2 (write to a
- * read-only device entry: refused), or -(kind+1) on a violation (details in T_VIOL):
+ * for it. Returns L.DMA_NO_ENTRY (no device entry: the device would fault), L.DMA_DONE, L.DMA_READONLY
+ * (write to a read-only device entry: refused), or -(kind+1) on a violation (details in T_VIOL):
  * use-after-free (frame gen or content differs from what was programmed), write-to-readonly
  * (device writes while the CPU PTE for that frame is read-only), device-pte-during-invalidation.
  */
 export function dma_access(dev: u32, page: u32, write: i32, value: i32, tid: u32, oracle: i32, len: i32): i32 {
-  const seq = DMASEQ_BASE + tid * <u32>L.LINE;
+  const record = dmaseq_addr(tid);
+  const seq = record + L.DS_SEQ;
   atomic.add<i32>(seq, 1); // odd: in flight
   const e = atomic.load<i64>(devpteAddr(dev, page));
   const lo = <i32>e;
-  let res = 0;
+  let res = L.DMA_NO_ENTRY;
   if (lo & L.DEV_VALID) {
     const pfn = <u32>lo >>> <u32>L.DEV_PFN_SHIFT;
     const gen = <i32>(e >>> 32);
     const f = frameAddr(pfn);
-    if (write && !(lo & L.DEV_WRITE)) res = 2;
+    if (write && !(lo & L.DEV_WRITE)) res = L.DMA_READONLY;
     else {
-      res = 1;
+      res = L.DMA_DONE;
       if (oracle) {
         const now = atomic.load<i32>(f + L.F_GEN);
         if (now != gen || atomic.load<i32>(f + L.F_OWNER) != <i32>page + 1)
@@ -554,14 +556,14 @@ export function dma_access(dev: u32, page: u32, write: i32, value: i32, tid: u32
         if (write) atomic.store<i32>(f + L.F_DATA, value + i);
         else atomic.load<i32>(f + L.F_DATA);
       }
-      if (oracle && res == 1) {
+      if (oracle && res == L.DMA_DONE) {
         const after = atomic.load<i32>(f + L.F_GEN);
         if (after != gen) res = violDetail(tid, L.V_USE_AFTER_FREE, page, <i32>pfn, gen, after, dev);
       }
     }
   }
   atomic.add<i32>(seq, 1); // even: done
-  if (atomic.load<i32>(seq + 4) != 0) atomic.notify(seq, 64); // a fence sleeps on it
+  if (atomic.load<i32>(record + L.DS_FENCE_WAITERS) != 0) atomic.notify(seq, 64); // a fence sleeps on it
   return res;
 }
 

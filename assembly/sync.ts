@@ -1,5 +1,6 @@
 // sync.ts — lock fast paths on shared words. The slow paths (blocking) are in src/sync/*.ts,
-// which block with JS Atomics.wait: waits inside Wasm lose wake-ups on Node 20 (DESIGN.md 7).
+// which block with JS Atomics.wait: waits inside Wasm lose wake-ups on Node 20 (docs/ARCHITECTURE.md,
+// Toolchain facts).
 //
 // Every acquisition and release is recorded in the thread's held list (T_HELD), so a deadlock
 // or stall report can say who holds what. Lock states are documented once, in src/sync/*.ts.

@@ -14,7 +14,6 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import { Bench } from 'tinybench';
 import { L } from '../dist/memory/layout.js';
 import { Mutex, RwSem, SeqCount } from '../dist/sync/index.js';
@@ -39,7 +38,7 @@ function tinyRound(tasks, timeMs) {
   const out = {};
   for (const t of bench.tasks) {
     const res = t.result;
-    if (!res || !res.latency) throw new Error(`tinybench task ${t.name}: ${res?.state ?? 'no result'} ${res?.error ?? ''}`);
+    if (!res || !('latency' in res)) throw new Error(`tinybench task ${t.name}: ${res?.state ?? 'no result'} ${res && 'error' in res ? res.error : ''}`);
     out[t.name] = res.latency.p50;
   }
   return out;
@@ -77,7 +76,7 @@ export async function benchWalk({ rounds, timeMs, nat, log }) {
   const clear = () => new Int32Array(memory.buffer, rAddr + L.R_HDR, WALK_PAGES * 2).fill(0);
   // correctness first: the three walks must produce the same hmm_pfns
   clear();
-  let rc = w.hmm_range_fault(rAddr, 0, 0);
+  let rc = w.hmm_range_fault(rAddr, 0, 0, -1, 0);
   if (rc !== 0) throw new Error(`wasm walk returned ${rc}`);
   const sumWasm = pfnsChecksum(memory, rAddr, WALK_PAGES);
   clear();
@@ -85,8 +84,9 @@ export async function benchWalk({ rounds, timeMs, nat, log }) {
   if (rc !== 0) throw new Error(`js walk returned ${rc}`);
   const sumJs = pfnsChecksum(memory, rAddr, WALK_PAGES);
   if (sumJs !== sumWasm) throw new Error('js walk output differs from the wasm walk');
+  /** @type {string | null} */
   let image = null;
-  let nativeNote = nat.ok ? null : nat.reason;
+  const nativeNote = nat.ok ? null : nat.reason;
   if (nat.ok) {
     image = join(nat.dir, 'walk-image.bin');
     writeFileSync(image, Buffer.from(memory.buffer, 0, lay.totalBytes));
@@ -94,7 +94,7 @@ export async function benchWalk({ rounds, timeMs, nat, log }) {
   const wasm = [], js = [], c = [];
   for (let k = 0; k < rounds; k++) {
     log(`  walk round ${k + 1}/${rounds}`);
-    const t = tinyRound({ wasm: () => w.hmm_range_fault(rAddr, 0, 0), js: () => jsWalk(rAddr, 0, 0) }, timeMs);
+    const t = tinyRound({ wasm: () => w.hmm_range_fault(rAddr, 0, 0, -1, 0), js: () => jsWalk(rAddr, 0, 0) }, timeMs);
     wasm.push((t.wasm * 1e6) / WALK_PAGES);
     js.push((t.js * 1e6) / WALK_PAGES);
     if (nat.ok) {
@@ -125,7 +125,7 @@ export async function benchWalk({ rounds, timeMs, nat, log }) {
 
 async function importMultithreading() {
   // multithreading reads navigator.hardwareConcurrency when imported; Node 20 has no navigator
-  globalThis.navigator ??= { hardwareConcurrency: os.availableParallelism() };
+  globalThis.navigator ??= /** @type {Navigator} */ (/** @type {unknown} */ ({ hardwareConcurrency: os.availableParallelism() }));
   return import('multithreading');
 }
 
@@ -177,7 +177,9 @@ export async function benchLocks({ rounds, timeMs, nat, log }) {
       }
     },
   };
+  /** @type {typeof import('multithreading') | null} */
   let mt = null;
+  /** @type {string | null} */
   let mtNote = null;
   try {
     mt = await importMultithreading();
@@ -195,6 +197,7 @@ export async function benchLocks({ rounds, timeMs, nat, log }) {
   } catch (e) {
     mtNote = `npm multithreading unavailable: ${e.message}`;
   }
+  /** @type {Record<string, number[]>} */
   const per = Object.fromEntries(Object.keys(tasks).map((k) => [k, []]));
   const cRes = { mutexLockUnlock: [], rwsemReadLockUnlock: [], rwsemWriteLockUnlock: [], seqcountRead: [] };
   for (let k = 0; k < rounds; k++) {

@@ -9,7 +9,7 @@
  *                  the first violation and how many seeds caught it, with the seeded window
  *                  widening on (the default) and off.
  *
- * Contract used (src/types.ts): runStress(StressOptions) -> RunResult { protocols: ProtocolResult[] }
+ * Contract used (src/api/types.ts): runStress(StressOptions) -> RunResult { protocols: ProtocolResult[] }
  * with ProtocolResult.{ops, opsPerSec, retries, durationMs, firstViolationMs, violations, verdict,
  * expect, roleOps, error}; listProtocols() -> the built-in protocols with their `expect`.
  *
@@ -24,7 +24,7 @@ import { median, quantile, r } from './lib/util.mjs';
 
 export const RUNNER_PATH = fileURLToPath(new URL('../dist/run/runner.js', import.meta.url));
 export const SOUND = ['interval-v5.5', 'odp-v5.4', 'kvm'];
-/** DESIGN.md section 2's broken variants: used only if listProtocols() gives no `expect`. */
+/** The zoo's broken variants (src/protocols/zoo/, and hmm-v5.2): used only if listProtocols() gives no `expect`. */
 const KNOWN_BROKEN = [
   'hmm-v5.2', 'hmm-valid-unlocked', 'interval-retry-unlocked', 'interval-no-retry', 'odp-seq-only',
   'walk-no-mmap-lock', 'sync-no-fence', 'hmm-eagain-leak', 'odp-nonblock-rwsem-leak',
@@ -149,7 +149,7 @@ export async function runPages({ quick, log, mod }) {
         const ops = p.opsPerSec ?? perSec(p.ops, ms);
         if (ops > 0) c.ns.push(1e9 / ops);
         const drv = perSec(p.roleOps?.driver ?? 0, ms);
-        if (drv > 0) c.driverNs.push(1e9 / drv);
+        if (drv !== null && drv > 0) c.driverNs.push(1e9 / drv);
       } catch (e) {
         c.error = e.message;
         errors.push(`${c.protocol} pages=${c.pages}: ${e.message}`);
@@ -179,7 +179,7 @@ export async function runPages({ quick, log, mod }) {
 }
 
 async function brokenProtocols(mod) {
-  if (typeof mod.listProtocols !== 'function') return { names: KNOWN_BROKEN, source: 'DESIGN.md list (runner has no listProtocols())' };
+  if (typeof mod.listProtocols !== 'function') return { names: KNOWN_BROKEN, source: 'built-in list (runner has no listProtocols())' };
   const list = await mod.listProtocols();
   const arr = Array.isArray(list) ? list : Object.values(list ?? {});
   const named = arr.map((x) => (typeof x === 'string' ? { name: x } : x));
@@ -189,6 +189,7 @@ async function brokenProtocols(mod) {
   return { names: named.map((x) => x.name).filter((n) => !SOUND.includes(n)), source: 'listProtocols() (no expect given: every name not in the sound list)' };
 }
 
+/** @param {{ quick: boolean, log: (line: string) => void, mod: any, seeds?: number }} options */
 export async function runDetect({ quick, log, mod, seeds: seedsOpt }) {
   const seeds = seedsOpt ?? (quick ? 5 : 20);
   const capMs = quick ? 3000 : 6000; // above the watchdog's 2 s, so stalls and deadlocks can be seen

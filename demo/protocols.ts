@@ -6,7 +6,7 @@
  */
 import { BUILTIN_PROTOCOLS } from '../src/protocols/builtin.js';
 import { validateProtocol } from '../src/protocols/loader.js';
-import { type MirrorProtocol } from '../src/protocols/api.js';
+import type { MirrorProtocol } from '../src/protocols/api.js';
 
 const modules = import.meta.glob<{ default: unknown }>(['../src/protocols/*/*.ts'], { eager: true });
 

@@ -1,6 +1,6 @@
 /**
  * One role thread in a Web Worker: the same runRoleThread as Node's piscina worker
- * (src/thread.ts), with the protocol module imported statically instead of by URL.
+ * (src/run/thread.ts), with the protocol module imported statically instead of by URL.
  *
  * in:  { id, task: RoleTask, protocol: name }   (task.memory: the shared WebAssembly.Memory,
  *                                                 task.module: the compiled WebAssembly.Module)

@@ -16,10 +16,12 @@ const { values } = parseArgs({
 });
 const watchdogMs = Number(values['watchdog-ms']);
 const seeds = Number(values.seeds), bugMs = Number(values['bug-ms']), fixRuns = Number(values['fix-runs']), fixMs = Number(values['fix-ms']);
-const history = (await listProtocols()).filter((p) => p.history && (!values.pair || values.pair.some((n) => p.name === n || p.history.twin === n)));
+const history = (await listProtocols()).filter((p) => p.history && (!values.pair || values.pair.some((n) => p.name === n || p.history?.twin === n)));
 let failed = false;
 for (const p of history) {
-  if (p.history.side === 'bug') {
+  const h = p.history;
+  if (!h) continue;
+  if (h.side === 'bug') {
     let caught = 0;
     const firsts = [];
     for (let seed = 1; seed <= seeds; seed++) {
@@ -32,7 +34,7 @@ for (const p of history) {
     firsts.sort((a, b) => a - b);
     const median = firsts.length ? firsts[Math.floor(firsts.length / 2)] : null;
     if (caught < seeds) failed = true;
-    console.log(`${p.name.padEnd(30)} bug  ${p.history.commit}  caught ${caught}/${seeds} seeds (${bugMs} ms runs), median first ${median} ms`);
+    console.log(`${p.name.padEnd(30)} bug  ${h.commit}  caught ${caught}/${seeds} seeds (${bugMs} ms runs), median first ${median} ms`);
   } else {
     let clean = 0, ops = 0, faults = 0;
     for (let i = 0; i < fixRuns; i++) {
@@ -47,7 +49,7 @@ for (const p of history) {
         for (const w of r.witnesses.slice(0, 1)) console.log(w.text);
       }
     }
-    console.log(`${p.name.padEnd(30)} fix  ${p.history.commit}  clean ${clean}/${fixRuns} runs of ${fixMs} ms: ${ops.toLocaleString('en')} ops, ${faults.toLocaleString('en')} device faults`);
+    console.log(`${p.name.padEnd(30)} fix  ${h.commit}  clean ${clean}/${fixRuns} runs of ${fixMs} ms: ${ops.toLocaleString('en')} ops, ${faults.toLocaleString('en')} device faults`);
   }
 }
 process.exit(failed ? 1 : 0);

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { convert } from 'xmlbuilder2';
 import { InvalidArgumentError } from 'commander';
-import { parseDuration, parseEvents, parseIntFlag, resolveProtocols, toStressOptions } from '../src/cli/options.js';
+import { parseDuration, parseEvents, parseIntFlag, toStressOptions } from '../src/cli/options.js';
+import { resolveProtocols as resolveSpecs, specOf } from '../src/config/protocols.js';
+const resolveProtocols = (specs: string[], builtins: string[]) => resolveSpecs(specs, builtins).map(specOf);
 import { exitCodeFor, formatErrors, formatList, formatSummary, formatVerdictTable, formatWitnesses, verdictReason } from '../src/cli/format.js';
 import { toJUnit, toJsonReport, writeFileAtomic } from '../src/cli/report.js';
 import { ConfigError } from '../src/api/errors.js';
@@ -123,8 +125,8 @@ describe('reports', () => {
     expect(cases[1].failure).toBeUndefined();
     expect(cases[2].failure['@type']).toBe('use-after-free');
     // (xmlbuilder2's object output keeps entities as written)
-    const unescape = (t: string) => t.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
-    expect(unescape(cases[2].failure['#'])).toContain('USE-AFTER-FREE <&> "q"?');
+    const unescapeXml = (t: string) => t.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+    expect(unescapeXml(cases[2].failure['#'])).toContain('USE-AFTER-FREE <&> "q"?');
     expect(cases[2].failure['@message']).toMatch(/expected sound/);
     expect(xml).toContain('&lt;&amp;&gt;');
   });

@@ -63,7 +63,7 @@ function parseJUnit(xml: string): { suites: any; cases: any[] } {
   return { suites: doc.testsuites, cases };
 }
 
-const unescape = (t: string) => t.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+const unescapeXml = (t: string) => t.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
 
 beforeAll(() => {
   if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js')) || !existsSync(join(ROOT, 'dist', 'run', 'runner.js')))
@@ -159,7 +159,7 @@ describe('hmmsim stress: verdicts and exit codes', () => {
     const { suites, cases } = parseJUnit(readFileSync(junit, 'utf8'));
     expect(suites['@failures']).toBe('1');
     expect(cases[0].failure['@type']).toBe(p.witnesses[0].kind);
-    expect(unescape(cases[0].failure['#'])).toContain(p.witnesses[0].text.trimEnd().split('\n')[1]);
+    expect(unescapeXml(cases[0].failure['#'])).toContain(p.witnesses[0].text.trimEnd().split('\n')[1]);
   });
 
   it('exit 0: the same broken scheme declaring its violations matches its expectation', () => {
@@ -202,7 +202,7 @@ describe('bad input: one line on stderr, exit 2, no stack, nothing written', () 
   const cases: [string, string[], RegExp][] = [
     ['unknown protocol lists the names', ['stress', '-p', 'frob'], /unknown protocol 'frob'.*interval-v5\.5, odp-v5\.4, kvm, hmm-v5\.2/],
     ['missing --protocol', ['stress'], /required option '-p, --protocol <spec>'/],
-    ['missing plugin file', ['stress', '-p', './no-such-plugin.mjs'], /plugin file not found: \.\/no-such-plugin\.mjs/],
+    ['missing plugin file', ['stress', '-p', './no-such-plugin.mjs'], /protocol file \.\/no-such-plugin\.mjs not found/],
     ['plugin lacking the API', ['stress', '-p', 'test/fixtures/no-api-plugin.mjs'], /lacks method populate/],
     ['config not fitting memory', ['stress', '-p', 'kvm', '--pages', '16777216', '--duration', '300ms'], /shared memory.*maximum|does not fit|lower pages/],
     ['non-numeric pages', ['stress', '-p', 'kvm', '--pages', 'many'], /--pages.*'many' is invalid.*whole number/],

@@ -1,9 +1,12 @@
-/** Test helpers: one shared memory with a header, and a thread env on it (main thread). */
-import { computeLayout, type LayoutConfig, type Layout } from '../src/memory/layout.js';
-import { writeHeader } from '../src/memory/header.js';
-import { instantiate, createSharedMemory, type HmmWasm } from '../src/memory/wasm.js';
-import { loadModule } from '../src/memory/wasm-node.js';
-import type { SyncEnv } from '../src/sync/env.js';
+/**
+ * Test helpers: one shared memory with a header, and a thread env on it (main thread). Like
+ * mm-harness.ts they use the built code in ../dist (CONTRIBUTING.md, "Tests": which tree a test imports).
+ */
+import { computeLayout, type LayoutConfig, type Layout } from '../dist/memory/layout.js';
+import { writeHeader } from '../dist/memory/header.js';
+import { instantiate, createSharedMemory, type HmmWasm } from '../dist/memory/wasm.js';
+import { loadModule } from '../dist/memory/wasm-node.js';
+import type { SyncEnv } from '../dist/sync/env.js';
 
 export interface TestMem {
   layout: Layout;

@@ -1,15 +1,30 @@
 import { describe, it, expect } from 'vitest';
 import { L, computeLayout, LayoutError, addr, MAX_WASM_PAGES } from '../src/memory/layout.js';
+import { HEADER_FIELDS } from '../src/memory/constants.js';
+import { headerValues } from '../src/memory/header.js';
 import { testMemory } from './helpers.js';
 
 describe('layout: one source of truth for TS and AssemblyScript', () => {
-  it('the built Wasm was compiled with exactly the constants of src/layout.ts', () => {
+  it('the built Wasm was compiled with exactly the constants of src/memory/constants.ts', () => {
     const { wasm } = testMemory();
     const names = Object.keys(L) as (keyof typeof L)[];
     const fromWasm = Object.fromEntries(names.map((n, i) => [n, wasm.layout_get(i)]));
     const fromTs = Object.fromEntries(names.map((n) => [n, L[n] | 0]));
     expect(fromWasm).toEqual(fromTs);
     expect(wasm.layout_get(names.length)).toBe(-1);
+  });
+
+  it('Wasm reads back every header word TS wrote (HEADER_FIELDS), and the words fit before the hot lines', () => {
+    const { wasm, layout } = testMemory({ pages: 512, devices: 2, subsPerDevice: 8, threads: 6 });
+    const fromTs = headerValues(layout, 3);
+    const fromWasm = Object.fromEntries(HEADER_FIELDS.map((f, i) => [f, wasm.header_get(i)]));
+    expect(fromWasm).toEqual(fromTs);
+    expect(wasm.header_get(HEADER_FIELDS.length)).toBe(-1);
+    expect(new Set(Object.values(fromTs)).size).toBeGreaterThan(HEADER_FIELDS.length / 2); // not all one value
+    const offsets = HEADER_FIELDS.map((f) => L[`H_${f}`]);
+    expect(offsets[0]).toBe(L.H_VERSION + 4);
+    offsets.forEach((o, i) => i > 0 && expect(o).toBe(offsets[i - 1] + 4));
+    expect(offsets[offsets.length - 1] + 4).toBeLessThanOrEqual(L.H_TICKET);
   });
 
   it('Wasm static data ends below the layout base (instantiating never writes our regions)', () => {

@@ -5,9 +5,10 @@
 import { describe, it, expect } from 'vitest';
 import { harness, L } from './mm-harness.js';
 import { invalidateRangeStart, invalidateRangeEnd } from '../dist/model/mm/notifier.js';
+import { VIOLATIONS_WORD } from '../dist/memory/layout.js';
 
 const KIND = { dpte: L.V_DEVICE_PTE_DURING_INVALIDATION, uaf: L.V_USE_AFTER_FREE, wro: L.V_WRITE_TO_READONLY, pt: L.V_PAGE_TABLE_USE_AFTER_FREE };
-const viol = (h: { s: { i32: Int32Array } }, k: number) => Atomics.load(h.s.i32, ((L.BASE + L.H_VIOLATIONS) >> 2) + k);
+const viol = (h: { s: { i32: Int32Array } }, k: number) => Atomics.load(h.s.i32, VIOLATIONS_WORD + k);
 
 describe('oracle: every kind can fire', () => {
   it('use-after-free at program time: the frame was freed since the walk', async () => {

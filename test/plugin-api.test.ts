@@ -1,6 +1,7 @@
 /**
- * The plugin API's failure modes (issue 3): a plugin missing a method, or one that throws, gets a
- * clear error naming the protocol and the method, and never hangs the run.
+ * The plugin API's failure modes (README.md, "Writing your own protocol"): a plugin missing a
+ * method, or one that throws, gets a clear error naming the protocol and the method, and never
+ * hangs the run.
  */
 import { describe, it, expect } from 'vitest';
 import { fileURLToPath } from 'node:url';

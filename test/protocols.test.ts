@@ -1,7 +1,7 @@
 /**
- * The four kernel protocols under full parallel stress (issue 3): the sound ones never report a
- * violation; hmm-v5.2 (the 2019 scheme) is clean when every invalidation takes mmap_lock for
- * write, and loses the ABA race as soon as migration is in the mix.
+ * The four kernel protocols under full parallel stress (docs/ARCHITECTURE.md, Oracle checks): the
+ * sound ones never report a violation; hmm-v5.2 (the 2019 scheme) is clean when every
+ * invalidation takes mmap_lock for write, and loses the ABA race as soon as migration is in the mix.
  */
 import { describe, it, expect } from 'vitest';
 import { runStress } from '../dist/index.js';

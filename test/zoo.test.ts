@@ -1,6 +1,6 @@
 /**
- * The zoo (issue 4): every broken variant is caught with the violation kind it declares, with a
- * witness (two threads' events) or, for liveness, the lock/owner dump.
+ * The zoo (README.md, "The protocols"): every broken variant is caught with the violation kind it
+ * declares, with a witness (two threads' events) or, for liveness, the lock/owner dump.
  */
 import { describe, it, expect } from 'vitest';
 import { runStress, listProtocols, type EventName } from '../dist/index.js';

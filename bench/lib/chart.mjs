@@ -99,7 +99,7 @@ export async function renderChart(res) {
       tpPanel, walkPanel, syncPanel,
     ],
   };
-  const view = new vega.View(vega.parse(spec), { renderer: 'none' });
+  const view = new vega.View(vega.parse(/** @type {vega.Spec} */ (spec)), { renderer: 'none' });
   const svg = await view.toSVG();
   view.finalize();
   return svg;

@@ -6,6 +6,7 @@
  */
 import { L } from '../../dist/memory/layout.js';
 
+/** @param {Int32Array} i32 the shared memory's words */
 export function makeJsWalk(i32) {
   const hdr = (o) => i32[(L.BASE + o) >> 2];
   const FRAMES_BASE = hdr(L.H_FRAMES_BASE);
@@ -18,17 +19,17 @@ export function makeJsWalk(i32) {
     VM_WRITE, RF_FAULT, RF_WRITE, HMM_PFN_ERROR, HMM_PFN_VALID, HMM_PFN_WRITE, PTE_TYPE_MASK,
     PTE_MIGRATION, PTE_PRESENT, PTE_WRITE, PTE_PFN_SHIFT, FS_PAGETABLE, EBUSY, EFAULT, EPERM,
     NEED_FAULT, PT_UAF, R_START, R_END, R_FLAGS, R_CHECK_ADDR, R_CHECK_EXPECT, R_HDR, R_FAULT_PAGE,
-    THREAD_SIZE, T_VIOL, V_PAGE_TABLE_USE_AFTER_FREE, BASE, H_VIOLATIONS,
+    THREAD_SIZE, T_VIOL, V_PAGE_TABLE_USE_AFTER_FREE, BASE, H_VIOLATIONS, VR_KIND, VR_PAGE, VR_PFN, VR_GEN_WANT, VR_GEN_HAVE,
   } = L;
   const PT_MASK = PTRS_PER_TABLE - 1;
 
   function viol(tid, kind, page, pfn, want, have) {
-    const v = (THREADS_BASE + tid * THREAD_SIZE + T_VIOL) >> 2;
-    i32[v] = kind;
-    i32[v + 1] = page;
-    i32[v + 2] = pfn;
-    i32[v + 3] = want;
-    i32[v + 4] = have;
+    const v = THREADS_BASE + tid * THREAD_SIZE + T_VIOL;
+    i32[(v + VR_KIND) >> 2] = kind;
+    i32[(v + VR_PAGE) >> 2] = page;
+    i32[(v + VR_PFN) >> 2] = pfn;
+    i32[(v + VR_GEN_WANT) >> 2] = want;
+    i32[(v + VR_GEN_HAVE) >> 2] = have;
     Atomics.add(i32, (BASE + H_VIOLATIONS + kind * 4) >> 2, 1);
   }
 

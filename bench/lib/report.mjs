@@ -93,7 +93,7 @@ export function sections(res) {
       note: dt.errors?.length ? `errors: ${dt.errors.slice(0, 3).join(' | ')}` : undefined,
     });
   }
-  out.push({ title: 'Targets (issue 6)', rows: [['target', 'measured', 'status'], ...evaluateTargets(res).map((t) => [t.target, t.measured, t.status])] });
+  out.push({ title: 'Targets', rows: [['target', 'measured', 'status'], ...evaluateTargets(res).map((t) => [t.target, t.measured, t.status])] });
   return out;
 }
 

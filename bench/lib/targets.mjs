@@ -1,5 +1,5 @@
 /**
- * targets.mjs — issue 6's benchmark goals, evaluated against a results object. Goals, not test
+ * targets.mjs — the benchmark goals, evaluated against a results object. Goals, not test
  * assertions: nothing fails when one is missed; the table and PERFORMANCE.md say where each stands.
  */
 const fx = (x) => (x == null ? null : `${x.toFixed(2)}x`);
@@ -31,13 +31,19 @@ export function evaluateTargets(res) {
     let minScale = null, whereScale = '';
     for (const [p, d] of Object.entries(tp.derived)) {
       for (const [w, o] of Object.entries(d.oracleOverheadByWorkers ?? {})) {
-        if (o != null && (worst == null || o > worst)) (worst = o), (where = `${p}, ${w} worker(s)`);
+        if (o != null && (worst == null || o > worst)) {
+          worst = o;
+          where = `${p}, ${w} worker(s)`;
+        }
       }
       const s = d.scaling1to2OracleOn;
-      if (s != null && (minScale == null || s < minScale)) (minScale = s), (whereScale = p);
+      if (s != null && (minScale == null || s < minScale)) {
+        minScale = s;
+        whereScale = p;
+      }
     }
-    out.push({ target: 'oracle overhead <= 25%', ...status(worst <= 0.25, worst == null ? null : `${pct(worst)} (worst: ${where})`, 'runner gave no figures'), });
-    out.push({ target: '1 -> 2 workers >= 1.7x', ...status(minScale >= 1.7, minScale == null ? null : `${fx(minScale)} (worst: ${whereScale}, oracle on; 1 -> 2 threads per role = 4 -> 8 threads on ${tp.cores} cores)`, 'runner gave no figures') });
+    out.push({ target: 'oracle overhead <= 25%', ...status(worst !== null && worst <= 0.25, worst == null ? null : `${pct(worst)} (worst: ${where})`, 'runner gave no figures'), });
+    out.push({ target: '1 -> 2 workers >= 1.7x', ...status(minScale !== null && minScale >= 1.7, minScale == null ? null : `${fx(minScale)} (worst: ${whereScale}, oracle on; 1 -> 2 threads per role = 4 -> 8 threads on ${tp.cores} cores)`, 'runner gave no figures') });
   } else {
     out.push({ target: 'oracle overhead <= 25%', status: 'n/a', measured: tpNa });
     out.push({ target: '1 -> 2 workers >= 1.7x', status: 'n/a', measured: tpNa });
@@ -45,8 +51,13 @@ export function evaluateTargets(res) {
   const pg = res.pages;
   if (pg?.flatness) {
     let worst = null, where = '';
-    for (const [p, f] of Object.entries(pg.flatness)) if (f.maxOverMin != null && (worst == null || f.maxOverMin > worst)) (worst = f.maxOverMin), (where = p);
-    out.push({ target: 'per-op cost flat from 1 K to 1 M pages (max/min <= 1.25)', ...status(worst <= 1.25, worst == null ? null : `max/min ${fx(worst)} (worst: ${where})`, 'runner gave no figures') });
+    for (const [p, f] of Object.entries(pg.flatness)) {
+      if (f.maxOverMin != null && (worst == null || f.maxOverMin > worst)) {
+        worst = f.maxOverMin;
+        where = p;
+      }
+    }
+    out.push({ target: 'per-op cost flat from 1 K to 1 M pages (max/min <= 1.25)', ...status(worst !== null && worst <= 1.25, worst == null ? null : `max/min ${fx(worst)} (worst: ${where})`, 'runner gave no figures') });
   } else out.push({ target: 'per-op cost flat from 1 K to 1 M pages (max/min <= 1.25)', status: 'n/a', measured: pg?.skipped ?? 'not run' });
   const dt = res.detect;
   if (dt?.rows) {

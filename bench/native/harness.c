@@ -1,8 +1,8 @@
 /*
  * harness.c — the native baselines of the hmmsim micro-benchmarks (bench/micro.mjs).
  *
- * Compiled at bench time with `cc -O2 -pthread` against a layout.h that bench/native.mjs
- * generates from dist/layout.js (the same constants the Wasm module is built with).
+ * Compiled at bench time with `cc -O2 -pthread` against a layout.h that bench/lib/native.mjs
+ * generates from dist/memory/layout.js (the same constants the Wasm module is built with).
  *
  *   harness walk IMAGE RANGE_ADDR BATCH REPS   the hmm_range_fault walk over a memory image that
  *                                              the Wasm side set up (same bytes, same offsets)
@@ -65,11 +65,11 @@ static inline uint32_t table_slot(uint32_t tpfn) {
 
 static void viol(uint32_t tid, int kind, uint32_t page, int pfn, int want, int have) {
   uint32_t v = THREADS_BASE + tid * L_THREAD_SIZE + L_T_VIOL;
-  ST32(v, kind);
-  ST32(v + 4, (int32_t)page);
-  ST32(v + 8, pfn);
-  ST32(v + 12, want);
-  ST32(v + 16, have);
+  ST32(v + L_VR_KIND, kind);
+  ST32(v + L_VR_PAGE, (int32_t)page);
+  ST32(v + L_VR_PFN, pfn);
+  ST32(v + L_VR_GEN_WANT, want);
+  ST32(v + L_VR_GEN_HAVE, have);
   __atomic_fetch_add((int32_t *)(M + L_BASE + L_H_VIOLATIONS + kind * 4), 1, __ATOMIC_SEQ_CST);
 }
 

@@ -74,4 +74,4 @@ if (mode === 'hmmsim-waitqueue') {
   }
 } else throw new Error(`unknown mode ${mode}`);
 
-parentPort.postMessage(side === 0 ? { nsPerRoundTrip: ((performance.now() - t0) * 1e6) / rounds, chunks } : {});
+parentPort?.postMessage(side === 0 ? { nsPerRoundTrip: ((performance.now() - t0) * 1e6) / rounds, chunks } : {});

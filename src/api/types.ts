@@ -79,7 +79,7 @@ export interface Witness {
   page: number;
   summary: string;
   events: WitnessEvent[];
-  /** Rendered like DESIGN.md section 5, with the seed to rerun. */
+  /** Rendered as in docs/ARCHITECTURE.md, Witnesses, with the seed to rerun. */
   text: string;
 }
 

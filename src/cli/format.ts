@@ -120,7 +120,7 @@ export function formatErrors(result: RunResult): string {
     .map((p) => {
       const e = p.error!;
       const where = e.protocolMethod ? ` in ${e.protocolMethod}` : '';
-      return `--- ${p.name}: harness failure${where} ---\n${e.stack && e.stack.includes(e.message) ? e.stack : `${e.message}${e.stack ? `\n${e.stack}` : ''}`}`;
+      return `--- ${p.name}: harness failure${where} ---\n${e.stack?.includes(e.message) ? e.stack : `${e.message}${e.stack ? `\n${e.stack}` : ''}`}`;
     })
     .join('\n\n');
 }

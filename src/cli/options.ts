@@ -10,19 +10,8 @@ import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError } from 'commander';
 import { ConfigError } from '../api/errors.js';
 import { EVENT_NAMES, type EventName, type StressOptions } from '../api/types.js';
-import { BUILTIN_FOLDERS } from '../protocols/builtin.js';
-
-/** Ranges the flags accept (the layout's own limits; whether a config fits memory is the layout's call). */
-export const LIMITS = {
-  pages: { min: 64, max: 1 << 24, multipleOf: 64 },
-  devices: { min: 1, max: 64 },
-  threads: { min: 4, max: 128 },
-  subs: { min: 1, max: 1024 },
-  seed: { min: 0, max: 0xffffffff },
-  ops: { min: 1, max: Number.MAX_SAFE_INTEGER },
-  durationMs: { min: 1, max: 24 * 3600 * 1000 },
-  watchdogMs: { min: 50, max: 3600 * 1000 },
-} as const;
+import { LIMITS } from '../config/limits.js';
+import { DEFAULTS } from '../config/defaults.js';
 
 const INT_RE = /^[+]?\d+$/;
 
@@ -92,42 +81,6 @@ export function parseOutFile(what: string) {
   };
 }
 
-/** Does this --protocol value name a file rather than a built-in? */
-export function looksLikePath(spec: string): boolean {
-  return /[\\/]/.test(spec) || /\.(m?js|cjs|ts|mts)$/i.test(spec) || spec.startsWith('.');
-}
-
-/**
- * Resolve --protocol values against the built-ins: 'all' -> 'all', names checked, paths made
- * absolute and checked to exist. Throws ConfigError (exit 2) otherwise.
- */
-export function resolveProtocols(specs: string[], builtins: string[]): string[] {
-  const out: string[] = [];
-  for (const spec of specs) {
-    if (spec.toLowerCase() === 'all' || spec.toLowerCase() === 'history') {
-      out.push(spec.toLowerCase());
-    } else if (builtins.includes(spec)) {
-      out.push(spec);
-    } else if (looksLikePath(spec)) {
-      const file = resolve(spec);
-      if (!existsSync(file)) throw new ConfigError(`plugin file not found: ${spec} (looked at ${file})`);
-      if (!statSync(file).isFile()) throw new ConfigError(`plugin path is not a file: ${spec}`);
-      out.push(file);
-    } else {
-      const near = builtins.filter((b) => b.toLowerCase() === spec.toLowerCase());
-      const hint = near.length > 0 ? ` (did you mean ${near[0]}?)` : '';
-      throw new ConfigError(
-        `unknown protocol '${spec}'${hint}: built-in protocols are ${builtins.join(', ')}; or give all, history, or a path to a plugin module (./my-driver.mjs)`,
-      );
-    }
-  }
-  // 'all' already covers every built-in; keep plugins and the order given, drop duplicates
-  const uniq = [...new Set(out)];
-  // ('all' leaves out history/, so a history protocol named beside it is kept)
-  const inAll = (p: string) => builtins.includes(p) && (BUILTIN_FOLDERS as Record<string, string>)[p] !== 'history';
-  return uniq.includes('all') ? ['all', ...uniq.filter((p) => p !== 'all' && !inAll(p))] : uniq;
-}
-
 /** What commander hands the stress action. */
 export interface StressFlags {
   protocol?: string[];
@@ -160,8 +113,8 @@ export function toStressOptions(flags: StressFlags, protocols: string[]): Stress
   if (flags.subs !== undefined) opts.subsPerDevice = flags.subs;
   if (flags.watchdog !== undefined) opts.watchdogMs = flags.watchdog;
   if (flags.widen === false) opts.widenWindows = false;
-  const pages = opts.pages ?? 256;
-  const subs = opts.subsPerDevice ?? Math.min(4, pages / 64);
+  const pages = opts.pages ?? DEFAULTS.pages;
+  const subs = opts.subsPerDevice ?? Math.min(DEFAULTS.subsPerDevice, pages / LIMITS.pages.multipleOf);
   if (pages % subs !== 0 || pages < subs)
     throw new ConfigError(`--pages (${pages}) must be a multiple of --subs (${subs})`);
   if (flags.json !== undefined && flags.json === flags.junit)

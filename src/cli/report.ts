@@ -55,7 +55,7 @@ export function toJsonReport(r: RunResult): JsonReport {
 }
 
 // characters XML 1.0 cannot carry at all
-// eslint-disable-next-line no-control-regex
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these control characters are what it must find
 const XML_BAD = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
 const xmlText = (s: string) => s.replace(XML_BAD, '?');
 

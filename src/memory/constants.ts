@@ -19,6 +19,29 @@ import { VIOLATION_CODES } from '../api/kinds.js';
 export const LINE = 64;
 export const WASM_PAGE = 65536;
 
+/**
+ * The header's config words, in order from offset 8 (after magic and version): word `NAME` sits
+ * at `L.H_NAME`. header.ts writes each from the layout (headerValues must give every one);
+ * scripts/gen-layout.mjs gives AssemblyScript a global `NAME` per field and `header_read()`,
+ * which setup() calls to cache them all. Adding a field here is all three; test/layout.test.ts
+ * checks Wasm reads back what TS wrote. FLAGS: bit 0 oracle on, bit 1 events on.
+ */
+export const HEADER_FIELDS = [
+  'TOTAL_BYTES', 'PAGES', 'FRAMES', 'TABLES', 'DEVICES', 'SUBS', 'THREADS', 'RANGE_MAX', 'RING_ENTRIES', 'DIR_ENTRIES',
+  'FRAMES_BASE', 'TABLESTORE_BASE', 'DIR_BASE', 'VMA_BASE', 'SWAP_BASE', 'INVAL_BASE', 'DEVPT_BASE', 'RANGES_BASE',
+  'THREADS_BASE', 'RINGS_BASE', 'PROTO_MM_BASE', 'PROTO_SUB_BASE', 'SUBREC_BASE', 'DMASEQ_BASE', 'PROTO_RANGE_BASE',
+  'PROTO_MM_LINES', 'PROTO_SUB_LINES', 'PROTO_RANGE_LINES', 'FIRST_TABLE_FRAME', 'FLAGS',
+] as const;
+
+export type HeaderField = (typeof HEADER_FIELDS)[number];
+
+/** Where the config words start: after H_MAGIC and H_VERSION. */
+const HEADER_FIELDS_AT = 8;
+
+const HEADER_OFFSETS = Object.fromEntries(HEADER_FIELDS.map((f, i) => [`H_${f}`, HEADER_FIELDS_AT + 4 * i])) as {
+  readonly [F in HeaderField as `H_${F}`]: number;
+};
+
 /** Fixed constants shared with AssemblyScript (generated into assembly/layout.gen.ts). */
 export const L = {
   LINE: 64,
@@ -30,40 +53,12 @@ export const L = {
   // ---- header (at BASE): config and region bases, one word each, then hot lines ----
   H_MAGIC: 0,
   H_VERSION: 4,
-  H_TOTAL_BYTES: 8,
-  H_PAGES: 12,
-  H_FRAMES: 16,
-  H_TABLES: 20,
-  H_DEVICES: 24,
-  H_SUBS: 28,
-  H_THREADS: 32,
-  H_RANGE_MAX: 36,
-  H_RING_ENTRIES: 40,
-  H_DIR_ENTRIES: 44,
-  H_FRAMES_BASE: 48,
-  H_TABLESTORE_BASE: 52,
-  H_DIR_BASE: 56,
-  H_VMA_BASE: 60,
-  H_SWAP_BASE: 64,
-  H_INVAL_BASE: 68,
-  H_DEVPT_BASE: 72,
-  H_RANGES_BASE: 76,
-  H_THREADS_BASE: 80,
-  H_RINGS_BASE: 84,
-  H_PROTO_MM_BASE: 88,
-  H_PROTO_SUB_BASE: 92,
-  H_SUBREC_BASE: 96,
-  H_DMASEQ_BASE: 100,
-  H_PROTO_RANGE_BASE: 104,
-  H_PROTO_MM_LINES: 108,
-  H_PROTO_SUB_LINES: 112,
-  H_PROTO_RANGE_LINES: 116,
-  H_FIRST_TABLE_FRAME: 120,
-  H_FLAGS: 124, // bit 0: oracle on, bit 1: events on
+  ...HEADER_OFFSETS, // H_TOTAL_BYTES: 8 ... H_FLAGS: 124, from HEADER_FIELDS below
   // hot lines, one each
   H_TICKET: 128, // global event ticket (i32, atomic add)
   H_STOP: 192, // stop flag: workers leave their loops when non-zero
   H_GO: 256, // start barrier: [ready count, go flag]
+  H_GO_FLAG: 260, // ... the go flag: non-zero once the main thread released the barrier
   H_FREE_HEAD: 320, // i64: frame free-stack head (pfn+1 in low 32 bits, ABA tag in high 32)
   H_TFREE_HEAD: 336, // i64: page-table frame free-stack head, same encoding
   H_VIOLATIONS: 384, // i32[16]: violations by kind
@@ -111,6 +106,7 @@ export const L = {
   DEV_VALID: 1,
   DEV_WRITE: 2,
   DEV_PFN_SHIFT: 2,
+  DEVPTE_SIZE: 8,
 
   // ---- hmm_pfns entries: one i64 per page ----
   // low word: [31] valid, [30] write, [29] error, [28:0] pfn ; high word: frame gen seen by the walk
@@ -118,6 +114,8 @@ export const L = {
   HMM_PFN_WRITE: 0x40000000,
   HMM_PFN_ERROR: 0x20000000,
   HMM_PFN_MASK: 0x1fffffff,
+  HMM_PFN_SIZE: 8,
+  HMM_PFN_GEN: 4, // the high word's offset in an entry
 
   // ---- range records (one per driver thread: struct hmm_range) ----
   R_START: 0,
@@ -133,7 +131,10 @@ export const L = {
   R_WALK_DIR: 40, // walk state kept across fault-in resumes: directory word in use,
   R_WALK_D: 44, // ... its value (table pfn + 1) ...
   R_WALK_GEN: 48, // ... and the table's gen when the walk entered it
-  R_HDR: 64,
+  R_HDR: 64, // the hmm_pfns array follows the header (a zap uses it as scratch: ZAP_ pairs)
+  ZAP_PAIR_SIZE: 8, // a zap's list of unmapped frames: (pfn, page) pairs
+  ZAP_PFN: 0,
+  ZAP_PAGE: 4,
   RF_FAULT: 1,
   RF_WRITE: 2,
 
@@ -153,11 +154,29 @@ export const L = {
   T_HELD_N: 76,
   T_HELD: 80, // i32[8]: held lock addresses | mode in low 2 bits
   T_RING_HEAD: 112,
-  T_VIOL: 128, // i32[16] scratch: violation details written by Wasm
+  T_VIOL: 128, // i32[16] scratch: violation details written by Wasm (the VR_ fields)
   HELD_MAX: 8,
   HELD_MUTEX: 1,
   HELD_READ: 2,
   HELD_WRITE: 3,
+  HELD_MODE_MASK: 3, // a T_HELD entry: lock address | mode (locks are line-aligned)
+
+  // ---- violation record (at T_VIOL): what a Wasm check saw, read by the oracle ----
+  VR_KIND: 0,
+  VR_PAGE: 4,
+  VR_PFN: 8,
+  VR_GEN_WANT: 12, // the gen the entry was programmed with
+  VR_GEN_HAVE: 16, // the frame's gen when the check ran (-1: not read)
+  VR_DEVICE: 20,
+
+  // ---- DMA in-flight record (one line per thread, at dmaseq) ----
+  DS_SEQ: 0, // odd while an access is in flight
+  DS_FENCE_WAITERS: 4, // fences sleeping on DS_SEQ: the access wakes them when it ends
+
+  // ---- dma_access results (a violation returns -(kind + 1) instead) ----
+  DMA_NO_ENTRY: 0, // no device entry: the device would fault
+  DMA_DONE: 1,
+  DMA_READONLY: 2, // write through a read-only device entry: refused
 
   // ---- event rings: per thread, RING_ENTRIES entries of 8 words ----
   EV_SIZE: 32,

@@ -6,6 +6,7 @@
  * offsets and codes are in constants.ts; header.ts writes the bases where Wasm reads them.
  */
 import { L, LINE, WASM_PAGE } from './constants.js';
+import { LAYOUT_LIMITS, withinLimit, type IntLimit } from '../config/limits.js';
 
 export { L, LINE, WASM_PAGE } from './constants.js';
 
@@ -59,9 +60,9 @@ export class LayoutError extends Error {}
 
 const alignLine = (n: number) => Math.ceil(n / LINE) * LINE;
 
-function checkInt(name: string, v: number, min: number, max: number) {
-  if (!Number.isInteger(v) || v < min || v > max)
-    throw new LayoutError(`${name} must be an integer from ${min} to ${max} (got ${v})`);
+function checkInt(name: keyof typeof LAYOUT_LIMITS, value: number) {
+  const limit: IntLimit = LAYOUT_LIMITS[name];
+  if (!withinLimit(value, limit)) throw new LayoutError(`${name} must be an integer from ${limit.min} to ${limit.max} (got ${value})`);
 }
 
 /**
@@ -74,16 +75,16 @@ export function computeLayout(cfg: LayoutConfig): Layout {
     maxBytes: cfg.maxBytes ?? MAX_WASM_PAGES * WASM_PAGE,
     ...cfg,
   } as Required<LayoutConfig>;
-  checkInt('pages', config.pages, L.PTRS_PER_TABLE, 1 << 24);
-  if (config.pages % L.PTRS_PER_TABLE !== 0)
-    throw new LayoutError(`pages must be a multiple of ${L.PTRS_PER_TABLE} (got ${config.pages})`);
-  checkInt('devices', config.devices, 1, 64);
-  checkInt('subsPerDevice', config.subsPerDevice, 1, 1024);
+  checkInt('pages', config.pages);
+  if (config.pages % LAYOUT_LIMITS.pages.multipleOf !== 0)
+    throw new LayoutError(`pages must be a multiple of ${LAYOUT_LIMITS.pages.multipleOf} (got ${config.pages})`);
+  checkInt('devices', config.devices);
+  checkInt('subsPerDevice', config.subsPerDevice);
   if (config.pages / config.subsPerDevice < 1 || config.pages % config.subsPerDevice !== 0)
     throw new LayoutError(`pages (${config.pages}) must be a multiple of subsPerDevice (${config.subsPerDevice})`);
-  checkInt('threads', config.threads, 1, 256);
-  checkInt('rangeMax', config.rangeMax, L.PTRS_PER_TABLE, 4096); // >= the longest invalidation (zap scratch)
-  checkInt('ringEntries', config.ringEntries, 16, 1 << 16);
+  checkInt('threads', config.threads);
+  checkInt('rangeMax', config.rangeMax);
+  checkInt('ringEntries', config.ringEntries);
   if ((config.ringEntries & (config.ringEntries - 1)) !== 0)
     throw new LayoutError(`ringEntries must be a power of two (got ${config.ringEntries})`);
 
@@ -106,8 +107,8 @@ export function computeLayout(cfg: LayoutConfig): Layout {
   const vmaBase = take(config.pages * 4);
   const swapBase = take(config.pages * 4);
   const invalBase = take(config.pages * 4);
-  const devptBase = take(config.devices * config.pages * 8);
-  const rangeSize = alignLine(L.R_HDR + config.rangeMax * 8);
+  const devptBase = take(config.devices * config.pages * L.DEVPTE_SIZE);
+  const rangeSize = alignLine(L.R_HDR + config.rangeMax * L.HMM_PFN_SIZE);
   const rangesBase = take(config.threads * rangeSize);
   const threadsBase = take(config.threads * L.THREAD_SIZE);
   const ringsBase = take(config.threads * config.ringEntries * L.EV_SIZE);
@@ -131,13 +132,24 @@ export function computeLayout(cfg: LayoutConfig): Layout {
   };
 }
 
+/** Int32Array index of the header word at byte offset `off` (an L.H_ constant). */
+export const headerWord = (off: number): number => (L.BASE + off) >> 2;
+/** The stop flag: every thread leaves its loop, and every wait its sleep, once it is non-zero. */
+export const STOP_WORD = headerWord(L.H_STOP);
+/** Start barrier: threads count themselves in READY_WORD, then wait for GO_WORD. */
+export const READY_WORD = headerWord(L.H_GO);
+export const GO_WORD = headerWord(L.H_GO_FLAG);
+/** Violation counters by kind code: VIOLATIONS_WORD + code. */
+export const VIOLATIONS_WORD = headerWord(L.H_VIOLATIONS);
+
 /** Helpers for addresses computed the same way in Wasm. */
 export const addr = {
   header: (off: number) => L.BASE + off,
   frame: (lay: Layout, pfn: number) => lay.framesBase + pfn * L.FRAME_SIZE,
   vma: (lay: Layout, page: number) => lay.vmaBase + page * 4,
   dir: (lay: Layout, idx: number) => lay.dirBase + idx * 4,
-  devpte: (lay: Layout, dev: number, page: number) => lay.devptBase + (dev * lay.config.pages + page) * 8,
+  inval: (lay: Layout, page: number) => lay.invalBase + page * 4,
+  devpte: (lay: Layout, dev: number, page: number) => lay.devptBase + (dev * lay.config.pages + page) * L.DEVPTE_SIZE,
   range: (lay: Layout, tid: number) => lay.rangesBase + tid * lay.rangeSize,
   thread: (lay: Layout, tid: number) => lay.threadsBase + tid * L.THREAD_SIZE,
   ring: (lay: Layout, tid: number) => lay.ringsBase + tid * lay.config.ringEntries * L.EV_SIZE,

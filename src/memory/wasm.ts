@@ -10,6 +10,7 @@ export interface HmmWasm {
   setup(): number;
   heap_base(): number;
   layout_get(i: number): number;
+  header_get(i: number): number;
   ev(tid: number, type: number, a: number, b: number, c: number, d: number, e: number, f: number): number;
   progress(tid: number): void;
   set_waiting(tid: number, addr: number, kind: number): void;

@@ -87,8 +87,8 @@ export class Ctx implements Tracer {
       }
     this.ranges = [];
     for (let t = 0; t < layout.config.threads; t++) this.ranges.push(new HmmRange(this, t, addr.range(layout, t), proto, (i) => addr.protoRange(layout, t, i)));
-    this.mmapLock = new RwSem(env, L.BASE + L.H_MMAP_LOCK, 'mmap_lock');
-    this.anonVmaLock = new RwSem(env, L.BASE + L.H_ANON_VMA_LOCK, 'anon_vma');
+    this.mmapLock = new RwSem(env, addr.header(L.H_MMAP_LOCK), 'mmap_lock');
+    this.anonVmaLock = new RwSem(env, addr.header(L.H_ANON_VMA_LOCK), 'anon_vma');
   }
 
   get tid(): number {
@@ -206,7 +206,7 @@ export class Ctx implements Tracer {
     if (this.ev) {
       const first = Atomics.load(i32, (r + L.R_HDR) >> 2);
       const valid = ret === 0 && (first & L.HMM_PFN_VALID) !== 0;
-      this.trace(EV.WALK, range.start, range.end, ret, valid ? first & L.HMM_PFN_MASK : -1, valid ? Atomics.load(i32, (r + L.R_HDR + 4) >> 2) : 0);
+      this.trace(EV.WALK, range.start, range.end, ret, valid ? first & L.HMM_PFN_MASK : -1, valid ? Atomics.load(i32, (r + L.R_HDR + L.HMM_PFN_GEN) >> 2) : 0);
     }
     // between the snapshot and the driver's check is where the seed's race lives
     if (ret === 0) this.widen(0.5, 50);
@@ -225,7 +225,7 @@ export class Ctx implements Tracer {
       const i32 = this.env.i32;
       const first = Atomics.load(i32, (range.addr + L.R_HDR) >> 2);
       const valid = (first & L.HMM_PFN_VALID) !== 0;
-      this.trace(EV.PROGRAM, range.start, range.end, sub.device, ret, valid ? first & L.HMM_PFN_MASK : -1, valid ? Atomics.load(i32, (range.addr + L.R_HDR + 4) >> 2) : 0);
+      this.trace(EV.PROGRAM, range.start, range.end, sub.device, ret, valid ? first & L.HMM_PFN_MASK : -1, valid ? Atomics.load(i32, (range.addr + L.R_HDR + L.HMM_PFN_GEN) >> 2) : 0);
     }
     if (ret < 0) this.opts.onViolation(ret);
   }
@@ -247,7 +247,10 @@ export class Ctx implements Tracer {
     const i32 = this.env.i32;
     let waited = 0;
     for (const t of this.opts.dmaTids[device] ?? []) {
-      const idx = this.wasm.dmaseq_addr(t) >> 2;
+      const record = addr.dmaseq(this.layout, t);
+      const seqAddr = record + L.DS_SEQ;
+      const idx = seqAddr >> 2;
+      const waiters = (record + L.DS_FENCE_WAITERS) >> 2;
       const s = Atomics.load(i32, idx);
       if ((s & 1) === 0) continue;
       waited++;
@@ -255,13 +258,13 @@ export class Ctx implements Tracer {
       while (Atomics.load(i32, idx) === s && ++spins < 2000);
       if (Atomics.load(i32, idx) !== s) continue;
       // an access takes well under a microsecond: the DMA thread was descheduled mid-access.
-      // Sleep on its in-flight word; it wakes fencers (word + 4 counts them) when it finishes.
+      // Sleep on its in-flight word; it wakes the fencers (DS_FENCE_WAITERS counts them) when it finishes.
       const deadline = now() + this.env.lockTimeoutMs;
-      Atomics.add(i32, idx + 1, 1);
+      Atomics.add(i32, waiters, 1);
       try {
-        while (Atomics.load(i32, idx) === s) if (block(this.env, idx << 2, s, WAIT.fence, deadline) === 'timeout') break;
+        while (Atomics.load(i32, idx) === s) if (block(this.env, seqAddr, s, WAIT.fence, deadline) === 'timeout') break;
       } finally {
-        Atomics.sub(i32, idx + 1, 1);
+        Atomics.sub(i32, waiters, 1);
       }
     }
     this.trace(EV.FENCE, device, waited);

@@ -189,7 +189,7 @@ export class TracedCompletion extends Completion {
 
 export type StateField = Word | TracedMutex | TracedRwSem | SeqCount | TracedWaitQueue | TracedCompletion;
 // Protocols index their state by the names they declared, so a field's type is known only at run time.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: each field's type is known only at run time (see above)
 export type State = Record<string, any>;
 
 export function buildState(t: Tracer, schema: StateSchema | undefined, scope: number, owner: number, lineAddr: (i: number) => number, prefix: string): State {

@@ -175,6 +175,11 @@ export function eventPages(e: RawEvent): [number, number] | null {
 }
 
 /** Copy every thread's ring (seqlock-style: torn entries are dropped), ordered by ticket. */
+/** An event entry's fields as word indexes from its start. */
+const EV_WORD = {
+  type: L.EV_TYPE >> 2, a: L.EV_A >> 2, b: L.EV_B >> 2, c: L.EV_C >> 2, d: L.EV_D >> 2, e: L.EV_E >> 2, f: L.EV_F >> 2,
+} as const;
+
 export function readRings(i32: Int32Array, ringsBase: number, threads: number, entries: number, minTicket = 0): RawEvent[] {
   const out: RawEvent[] = [];
   const W = L.EV_SIZE >> 2;
@@ -184,7 +189,10 @@ export function readRings(i32: Int32Array, ringsBase: number, threads: number, e
       const s = base + i * W;
       const ticket = Atomics.load(i32, s);
       if (ticket === 0 || ticket <= minTicket) continue;
-      const ev: RawEvent = { ticket, thread: t, type: i32[s + 1], a: i32[s + 2], b: i32[s + 3], c: i32[s + 4], d: i32[s + 5], e: i32[s + 6], f: i32[s + 7] };
+      const ev: RawEvent = {
+        ticket, thread: t, type: i32[s + EV_WORD.type], a: i32[s + EV_WORD.a], b: i32[s + EV_WORD.b], c: i32[s + EV_WORD.c],
+        d: i32[s + EV_WORD.d], e: i32[s + EV_WORD.e], f: i32[s + EV_WORD.f],
+      };
       if (Atomics.load(i32, s) !== ticket) continue;
       out.push(ev);
     }

@@ -4,7 +4,7 @@
  * and keep a witness: a snapshot of every thread's event ring taken right then (before the
  * rings move on), rendered later by witness.ts.
  */
-import { L, type Layout } from '../memory/layout.js';
+import { L, STOP_WORD, addr, type Layout } from '../memory/layout.js';
 import { VIOLATION_KINDS, type ViolationKind } from '../api/kinds.js';
 import { EV, readRings, type RawEvent } from './events.js';
 import type { HmmWasm } from '../memory/wasm.js';
@@ -46,9 +46,10 @@ export class Oracle {
   onViolation = (ret: number): void => {
     const kindIdx = -ret - 1;
     const kind = VIOLATION_KINDS[kindIdx];
-    const v = (this.layout.threadsBase + this.tid * L.THREAD_SIZE + L.T_VIOL) >> 2;
+    const record = addr.thread(this.layout, this.tid) + L.T_VIOL;
     const i32 = this.i32;
-    const page = i32[v + 1], pfn = i32[v + 2], genWant = i32[v + 3], genHave = i32[v + 4], device = i32[v + 5];
+    const field = (off: number) => i32[(record + off) >> 2];
+    const page = field(L.VR_PAGE), pfn = field(L.VR_PFN), genWant = field(L.VR_GEN_WANT), genHave = field(L.VR_GEN_HAVE), device = field(L.VR_DEVICE);
     const ticket = this.wasm.ev(this.tid, EV.VIOLATION, kindIdx, page, pfn, genWant, genHave, device);
     this.counts[kind] = (this.counts[kind] ?? 0) + 1;
     const atMs = epochNow() - this.startEpochMs();
@@ -58,6 +59,6 @@ export class Oracle {
       const events = readRings(i32, this.layout.ringsBase, c.threads, c.ringEntries, ticket - WINDOW_TICKETS).filter((e) => e.ticket <= ticket);
       this.captures.push({ kind, thread: this.tid, ticket, atMs, page, pfn, genWant, genHave, device, events });
     }
-    if (this.stopOnViolation) Atomics.store(i32, (L.BASE + L.H_STOP) >> 2, 1);
+    if (this.stopOnViolation) Atomics.store(i32, STOP_WORD, 1);
   };
 }

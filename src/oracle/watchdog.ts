@@ -5,7 +5,7 @@
  * report names every lock word's owner and waiters and each thread's last events.
  */
 import { L, type Layout, addr } from '../memory/layout.js';
-import { WAIT_NAMES } from '../sync/env.js';
+import { WAIT, WAIT_NAMES } from '../sync/env.js';
 import { readRings, type RenderNames } from './events.js';
 import { renderEvents, formatLines } from './witness.js';
 import type { MirrorProtocol } from '../protocols/api.js';
@@ -14,8 +14,8 @@ import type { Witness, WitnessEvent } from '../api/types.js';
 /** Names of lock/queue words: mmap_lock, anon_vma, the protocol's declared state, DMA in-flight words. */
 export function lockNames(lay: Layout, proto: MirrorProtocol): Map<number, string> {
   const m = new Map<number, string>();
-  m.set(L.BASE + L.H_MMAP_LOCK, 'mmap_lock');
-  m.set(L.BASE + L.H_ANON_VMA_LOCK, 'anon_vma');
+  m.set(addr.header(L.H_MMAP_LOCK), 'mmap_lock');
+  m.set(addr.header(L.H_ANON_VMA_LOCK), 'anon_vma');
   Object.keys(proto.mmState ?? {}).forEach((n, i) => m.set(addr.protoMm(lay, i), n));
   const nSubs = lay.config.devices * lay.config.subsPerDevice;
   for (let s = 0; s < nSubs; s++) Object.keys(proto.subState ?? {}).forEach((n, i) => m.set(addr.protoSub(lay, s, i), `sub${s}.${n}`));
@@ -28,7 +28,7 @@ export function lockNames(lay: Layout, proto: MirrorProtocol): Map<number, strin
 
 /** Nearest name for an address inside a named line. */
 function nameOf(names: Map<number, string>, a: number): string {
-  const line = a - (a % 64);
+  const line = a - (a % L.LINE);
   return names.get(a) ?? names.get(line) ?? `0x${a.toString(16)}`;
 }
 
@@ -41,12 +41,12 @@ interface ThreadState {
 }
 
 function threadState(i32: Int32Array, lay: Layout, tid: number, roles: string[]): ThreadState {
-  const t = (lay.threadsBase + tid * L.THREAD_SIZE) >> 2;
+  const t = addr.thread(lay, tid) >> 2;
   const n = Math.min(Atomics.load(i32, t + (L.T_HELD_N >> 2)), L.HELD_MAX);
   const held = [];
   for (let i = 0; i < n; i++) {
     const v = i32[t + (L.T_HELD >> 2) + i];
-    held.push({ addr: v & ~3, mode: v & 3 });
+    held.push({ addr: v & ~L.HELD_MODE_MASK, mode: v & L.HELD_MODE_MASK });
   }
   return { tid, role: roles[tid] ?? '?', waitAddr: Atomics.load(i32, t + (L.T_WAIT_ADDR >> 2)), waitKind: Atomics.load(i32, t + (L.T_WAIT_KIND >> 2)), held };
 }
@@ -65,8 +65,8 @@ export function livenessWitness(
   const lnames = lockNames(lay, proto);
   const threads = lay.config.threads - 1; // the last thread record is the main thread's
   const states = Array.from({ length: threads }, (_, t) => threadState(i32, lay, t, names.roles));
-  const isLock = (s: ThreadState) => s.waitKind >= 1 && s.waitKind <= 3;
-  const lineOf = (a: number) => a - (a % 64);
+  const isLock = (s: ThreadState) => s.waitKind === WAIT.mutex || s.waitKind === WAIT.read || s.waitKind === WAIT.write;
+  const lineOf = (a: number) => a - (a % L.LINE);
   const holdersOf = (lockAddr: number) => states.filter((o) => o.held.some((h) => h.addr === lockAddr));
   // wait-for graph: a thread blocked on a lock waits for its holders, and a reader blocked on a
   // rwsem also for the writers queued ahead of it (writers go first)
@@ -75,7 +75,7 @@ export function livenessWitness(
     if (!s || !isLock(s)) return [];
     const line = lineOf(s.waitAddr);
     const out = holdersOf(line).map((h) => h.tid);
-    if (s.waitKind === 2) for (const o of states) if (o.waitKind === 3 && lineOf(o.waitAddr) === line && o.tid !== t) out.push(o.tid);
+    if (s.waitKind === WAIT.read) for (const o of states) if (o.waitKind === WAIT.write && lineOf(o.waitAddr) === line && o.tid !== t) out.push(o.tid);
     return out;
   };
   const reachesCycle = (t: number): boolean => {

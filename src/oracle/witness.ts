@@ -1,6 +1,6 @@
 /**
  * witness.ts — turning a captured ring snapshot into the readable interleaving of the threads
- * involved in a violation (DESIGN.md section 5):
+ * involved in a violation (docs/ARCHITECTURE.md, Witnesses):
  *
  *   T3 driver   hmm_range_fault [0x40,0x48) -> 0 pfn[0x40]=917 gen 3
  *   T1 invalid  inv_start [0x42,0x43) migrate

@@ -38,9 +38,6 @@ export function validateProtocol(p: unknown, where: string): MirrorProtocol {
   return { description: '', ...proto, expect: e ?? 'sound' } as MirrorProtocol;
 }
 
-/** Is this protocol spec a path (as opposed to a built-in name)? */
-export const isPath = (spec: string): boolean => /[\\/]/.test(spec) || /\.(m?js|ts)$/.test(spec);
-
 /** Import a protocol module by URL and validate its default export. */
 export async function importProtocol(url: string, where: string): Promise<MirrorProtocol> {
   let mod: { default?: unknown };

@@ -17,6 +17,6 @@ export function dmaOp(rc: RoleContext): void {
     const write = rng.chance(0.3) ? 1 : 0;
     const len = ctx.opts.widen && rng.chance(0.05) ? DMA_LEN * 16 : DMA_LEN;
     const r = ctx.wasm.dma_access(rc.device, page, write, rng.u32() & 0x3fffffff, ctx.tid, oracle, len);
-    if (r < 0) ctx.opts.onViolation(r);
+    if (r < 0) ctx.opts.onViolation(r); // else L.DMA_NO_ENTRY, L.DMA_DONE or L.DMA_READONLY: the device carries on
   }
 }

@@ -3,7 +3,7 @@
  * through the protocol's populate path; now and then it re-registers a subscription (umem
  * remove + add) when the protocol supports that.
  */
-import { L } from '../memory/layout.js';
+import { L, addr } from '../memory/layout.js';
 import { EV } from '../oracle/events.js';
 import type { RoleContext } from './role.js';
 import { callProto } from '../protocols/call.js';
@@ -23,7 +23,7 @@ export function driverOp(rc: RoleContext): void {
     const r = callProto(ctx, 'populate', () => proto.populate(ctx, sub, range));
     if (r === 'retry') {
       stats.retries++;
-      Atomics.add(ctx.env.i32, (ctx.layout.threadsBase + ctx.tid * L.THREAD_SIZE + L.T_RETRIES) >> 2, 1);
+      Atomics.add(ctx.env.i32, (addr.thread(ctx.layout, ctx.tid) + L.T_RETRIES) >> 2, 1);
       ctx.trace(EV.POPULATE, sub.id, start, start + len, 1, write ? 1 : 0);
       if (rc.stopped()) return;
       continue;

@@ -2,7 +2,6 @@
  * role.ts — what every role loop gets: the ctx, its own seeded Rng, counters, the stop flag.
  * One loop iteration is one operation; each ends with progress() (the watchdog watches it).
  */
-import { L } from '../memory/layout.js';
 import type { Ctx } from '../model/ctx.js';
 import type { Sub } from '../model/range.js';
 import type { Rng } from '../model/random.js';
@@ -31,4 +30,3 @@ export interface RoleContext {
   progress(): void;
 }
 
-export const STOP_IDX = (L.BASE + L.H_STOP) >> 2;

@@ -6,18 +6,19 @@
  * state (single-threaded) -> start one thread per `tasks[i]` (thread.ts) -> wait for ready() ==
  * n -> go() -> poll(): counters, watchdog -> stop() -> summarize(results).
  */
-import { L, computeLayout, type Layout } from '../memory/layout.js';
+import { GO_WORD, L, READY_WORD, STOP_WORD, VIOLATIONS_WORD, addr, computeLayout, type Layout, type LayoutConfig } from '../memory/layout.js';
 import { writeHeader } from '../memory/header.js';
 import { VIOLATION_KINDS, type ViolationKind } from '../api/kinds.js';
 import { instantiate, createSharedMemory, type HmmWasm } from '../memory/wasm.js';
 import { Ctx } from '../model/ctx.js';
 import type { RenderNames } from '../oracle/events.js';
-import type { MirrorProtocol } from '../protocols/api.js';
+import { schemaLines, type MirrorProtocol } from '../protocols/api.js';
 import { renderWitness } from '../oracle/witness.js';
 import { livenessWitness } from '../oracle/watchdog.js';
 import { epochNow } from '../oracle/oracle.js';
 import { PluginError } from '../protocols/call.js';
 import { DEFAULTS } from '../config/defaults.js';
+import { WAIT } from '../sync/env.js';
 import type { RoleTask, RoleResult } from './thread.js';
 import type { Expectation, ProtocolResult, RoleName, Witness } from '../api/types.js';
 
@@ -28,6 +29,20 @@ export interface SessionOptions
   roles: RoleName[];
 }
 
+/** The memory a run of `proto` needs: the run's sizes, one record per role thread plus the main thread's, the protocol's state lines. */
+export function layoutConfigFor(
+  proto: MirrorProtocol,
+  run: { pages: number; devices: number; subsPerDevice: number; roleThreads: number },
+): LayoutConfig {
+  return {
+    pages: run.pages, devices: run.devices, subsPerDevice: run.subsPerDevice, threads: run.roleThreads + 1,
+    rangeMax: DEFAULTS.rangeMax, ringEntries: DEFAULTS.ringEntries,
+    protoMmLines: Math.max(1, schemaLines(proto.mmState)),
+    protoSubLines: Math.max(1, schemaLines(proto.subState)),
+    protoRangeLines: Math.max(1, schemaLines(proto.rangeState)),
+  };
+}
+
 /** Sound: no violation. Broken: at least one declared kind, and nothing undeclared. */
 export function verdictOf(expect: Expectation, violations: Partial<Record<ViolationKind, number>>, error?: unknown): 'pass' | 'fail' {
   if (error) return 'fail';
@@ -36,9 +51,6 @@ export function verdictOf(expect: Expectation, violations: Partial<Record<Violat
   return seen.length > 0 && seen.every((k) => expect.violates.includes(k)) ? 'pass' : 'fail';
 }
 
-const STOP = (L.BASE + L.H_STOP) >> 2;
-const GO = (L.BASE + L.H_GO) >> 2;
-const VIOL = (L.BASE + L.H_VIOLATIONS) >> 2;
 
 export class Session {
   readonly memory: WebAssembly.Memory;
@@ -94,17 +106,17 @@ export class Session {
 
   /** Threads that reached the start barrier. */
   ready(): number {
-    return Atomics.load(this.i32, GO);
+    return Atomics.load(this.i32, READY_WORD);
   }
 
   /** Release the barrier; the run's clock starts now. */
   go(): void {
     this.startEpoch = epochNow();
-    new Float64Array(this.memory.buffer, L.BASE + L.H_START_EPOCH, 1)[0] = this.startEpoch;
+    new Float64Array(this.memory.buffer, addr.header(L.H_START_EPOCH), 1)[0] = this.startEpoch;
     this.t0 = performance.now();
     this.lastProgress = Array.from({ length: this.n }, (_, t) => ({ v: this.progressOf(t), at: this.t0 }));
-    Atomics.store(this.i32, GO + 1, 1);
-    Atomics.notify(this.i32, GO + 1);
+    Atomics.store(this.i32, GO_WORD, 1);
+    Atomics.notify(this.i32, GO_WORD);
   }
 
   elapsedMs(): number {
@@ -112,16 +124,16 @@ export class Session {
   }
 
   stop(): void {
-    Atomics.store(this.i32, STOP, 1);
-    Atomics.notify(this.i32, STOP);
+    Atomics.store(this.i32, STOP_WORD, 1);
+    Atomics.notify(this.i32, STOP_WORD);
   }
 
   stopped(): boolean {
-    return Atomics.load(this.i32, STOP) !== 0;
+    return Atomics.load(this.i32, STOP_WORD) !== 0;
   }
 
   progressOf(t: number): number {
-    return Atomics.load(this.i32, (this.layout.threadsBase + t * L.THREAD_SIZE + L.T_PROGRESS) >> 2);
+    return Atomics.load(this.i32, (addr.thread(this.layout, t) + L.T_PROGRESS) >> 2);
   }
 
   ops(): number {
@@ -132,14 +144,14 @@ export class Session {
 
   retries(): number {
     let s = 0;
-    for (let t = 0; t < this.n; t++) s += Atomics.load(this.i32, (this.layout.threadsBase + t * L.THREAD_SIZE + L.T_RETRIES) >> 2);
+    for (let t = 0; t < this.n; t++) s += Atomics.load(this.i32, (addr.thread(this.layout, t) + L.T_RETRIES) >> 2);
     return s;
   }
 
   violations(): Partial<Record<ViolationKind, number>> {
     const v: Partial<Record<ViolationKind, number>> = {};
     VIOLATION_KINDS.forEach((k, i) => {
-      const c = Atomics.load(this.i32, VIOL + i);
+      const c = Atomics.load(this.i32, VIOLATIONS_WORD + i);
       if (c) v[k] = c;
     });
     return v;
@@ -147,7 +159,7 @@ export class Session {
 
   violationTotal(): number {
     let s = 0;
-    for (let i = 0; i < VIOLATION_KINDS.length; i++) s += Atomics.load(this.i32, VIOL + i);
+    for (let i = 0; i < VIOLATION_KINDS.length; i++) s += Atomics.load(this.i32, VIOLATIONS_WORD + i);
     return s;
   }
 
@@ -167,18 +179,19 @@ export class Session {
     for (let t = 0; t < this.n; t++) {
       const v = this.progressOf(t);
       if (v !== this.lastProgress[t].v) this.lastProgress[t] = { v, at: nowMs };
-      const rec = (this.layout.threadsBase + t * L.THREAD_SIZE) >> 2;
+      const rec = addr.thread(this.layout, t) >> 2;
       const kind = Atomics.load(this.i32, rec + (L.T_WAIT_KIND >> 2));
-      const addr = kind >= 1 && kind <= 3 ? Atomics.load(this.i32, rec + (L.T_WAIT_ADDR >> 2)) : 0;
+      const onLock = kind === WAIT.mutex || kind === WAIT.read || kind === WAIT.write;
+      const waitAddr = onLock ? Atomics.load(this.i32, rec + (L.T_WAIT_ADDR >> 2)) : 0;
       const b = (this.blocked[t] ??= { addr: 0, since: nowMs });
-      if (addr !== b.addr) this.blocked[t] = { addr, since: nowMs };
+      if (waitAddr !== b.addr) this.blocked[t] = { addr: waitAddr, since: nowMs };
     }
     const stuck = this.lastProgress.map((p, t) => (nowMs - p.at >= boundMs ? t : -1)).filter((t) => t >= 0);
     if (!stuck.length) return undefined;
     const forMs = Math.round(nowMs - Math.min(...stuck.map((t) => this.lastProgress[t].at)));
     const blockedForMs = this.blocked.map((b) => (b.addr ? nowMs - b.since : 0));
     this.liveness = livenessWitness(this.i32, this.layout, this.options.proto, this.names, stuck, forMs, epochNow() - this.startEpoch, this.options.seed, blockedForMs);
-    Atomics.add(this.i32, VIOL + VIOLATION_KINDS.indexOf(this.liveness.kind), 1);
+    Atomics.add(this.i32, VIOLATIONS_WORD + VIOLATION_KINDS.indexOf(this.liveness.kind), 1);
     this.stop();
     return this.liveness;
   }

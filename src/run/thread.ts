@@ -4,7 +4,7 @@
  * loop the role until the stop flag, report counters, violations and witness captures. Never
  * hangs: every wait is bounded or sees the stop flag.
  */
-import { L, computeLayout, type LayoutConfig } from '../memory/layout.js';
+import { GO_WORD, L, READY_WORD, STOP_WORD, addr, computeLayout, type LayoutConfig } from '../memory/layout.js';
 import { instantiate } from '../memory/wasm.js';
 import { Ctx } from '../model/ctx.js';
 import { Rng } from '../model/random.js';
@@ -14,7 +14,7 @@ import { Stopped, LockTimeout, type SyncEnv } from '../sync/env.js';
 import { ROLE_CODES } from '../oracle/events.js';
 import type { MirrorProtocol } from '../protocols/api.js';
 import type { EventName, RoleName, ViolationKind } from '../api/types.js';
-import { type RoleContext, type RoleStats, STOP_IDX } from '../roles/role.js';
+import type { RoleContext, RoleStats } from '../roles/role.js';
 import { PluginError } from '../protocols/call.js';
 import { cpuOp } from '../roles/cpu.js';
 import { invalidatorOp } from '../roles/invalidator.js';
@@ -68,7 +68,6 @@ export async function runRoleThread(task: RoleTask, loadProto: () => Promise<Mir
     if (wasm.setup() !== 0) throw new Error('shared memory header missing or of another layout version');
     const layout = computeLayout(task.layout);
     const env: SyncEnv = { i32, wasm, tid: task.tid, lockTimeoutMs: task.lockTimeoutMs, sliceMs: task.sliceMs };
-    const goIdx = (L.BASE + L.H_GO) >> 2;
     let startEpoch = 0;
     oracle = new Oracle(i32, wasm, layout, task.tid, () => startEpoch, task.stopOnViolation);
     const ctx: Ctx = new Ctx(env, wasm, layout, proto, {
@@ -77,25 +76,25 @@ export async function runRoleThread(task: RoleTask, loadProto: () => Promise<Mir
       role: task.role,
       fault: (page, write) => handleMmFault(ctx, page, write),
     });
-    i32[(layout.threadsBase + task.tid * L.THREAD_SIZE + L.T_ROLE) >> 2] = ROLE_CODES.indexOf(task.role);
+    i32[(addr.thread(layout, task.tid) + L.T_ROLE) >> 2] = ROLE_CODES.indexOf(task.role);
 
     // start barrier: everyone instantiated before anyone touches shared state
-    Atomics.add(i32, goIdx, 1);
+    Atomics.add(i32, READY_WORD, 1);
     const deadline = performance.now() + task.barrierTimeoutMs;
-    while (Atomics.load(i32, goIdx + 1) === 0) {
-      if (Atomics.load(i32, STOP_IDX) !== 0) return result();
+    while (Atomics.load(i32, GO_WORD) === 0) {
+      if (Atomics.load(i32, STOP_WORD) !== 0) return result();
       if (performance.now() > deadline) throw new Error(`T${task.tid}: start barrier timed out after ${task.barrierTimeoutMs} ms`);
-      Atomics.wait(i32, goIdx + 1, 0, 50);
+      Atomics.wait(i32, GO_WORD, 0, 50);
     }
-    startEpoch = new Float64Array(task.memory.buffer, L.BASE + L.H_START_EPOCH, 1)[0] || epochNow(); // written before go
+    startEpoch = new Float64Array(task.memory.buffer, addr.header(L.H_START_EPOCH), 1)[0] || epochNow(); // written before go
 
     const rc: RoleContext = {
       ctx, rng: new Rng(task.seed, task.tid), stats, role: task.role, device: task.device, events: task.events,
-      stopped: () => Atomics.load(i32, STOP_IDX) !== 0,
+      stopped: () => Atomics.load(i32, STOP_WORD) !== 0,
       progress: () => wasm.progress(task.tid),
     };
     const op = OPS[task.role];
-    while (Atomics.load(i32, STOP_IDX) === 0) {
+    while (Atomics.load(i32, STOP_WORD) === 0) {
       op(rc);
       stats.ops++;
       wasm.progress(task.tid);
@@ -104,8 +103,8 @@ export async function runRoleThread(task: RoleTask, loadProto: () => Promise<Mir
   } catch (e) {
     if (e instanceof Stopped) return result();
     // anything else ends this protocol's run: stop the other roles, report the error
-    Atomics.store(i32, STOP_IDX, 1);
-    Atomics.notify(i32, STOP_IDX);
+    Atomics.store(i32, STOP_WORD, 1);
+    Atomics.notify(i32, STOP_WORD);
     const err = e as Error;
     const r = result();
     r.error = {

@@ -1,6 +1,6 @@
 /** worker.ts — the piscina worker entry: load the protocol module (cached), run one role thread. */
 import { importProtocol } from '../protocols/loader.js';
-import { type MirrorProtocol } from '../protocols/api.js';
+import type { MirrorProtocol } from '../protocols/api.js';
 import { runRoleThread, type RoleTask, type RoleResult } from './thread.js';
 export type { RoleTask, RoleResult } from './thread.js';
 

@@ -7,7 +7,7 @@
  * notices the run's stop flag (-> throws Stopped) and its own deadline (-> returns 'timeout').
  * Nothing can hang a run forever.
  */
-import { L } from '../memory/layout.js';
+import { STOP_WORD } from '../memory/layout.js';
 import type { HmmWasm } from '../memory/wasm.js';
 
 export interface SyncEnv {
@@ -54,10 +54,8 @@ export class LockTimeout extends Error {
 
 export const now = (): number => performance.now();
 
-const STOP = (L.BASE + L.H_STOP) >> 2;
-
 export function stopRequested(env: SyncEnv): boolean {
-  return Atomics.load(env.i32, STOP) !== 0;
+  return Atomics.load(env.i32, STOP_WORD) !== 0;
 }
 
 /** Can this thread block? (Not on a browser page's main thread.) */
@@ -78,13 +76,13 @@ export const canBlock: boolean = (() => {
  */
 export function block(env: SyncEnv, addr: number, expected: number, kind: number, deadline: number): 'ok' | 'timeout' {
   if (!canBlock) throw new Error('hmmsim: cannot block on this thread (browser main thread): use tryLock or an async path');
-  if (Atomics.load(env.i32, STOP) !== 0) throw new Stopped();
+  if (Atomics.load(env.i32, STOP_WORD) !== 0) throw new Stopped();
   const left = deadline - now();
   if (left <= 0) return 'timeout';
   env.wasm.set_waiting(env.tid, addr, kind);
   Atomics.wait(env.i32, addr >> 2, expected, Math.min(left, env.sliceMs));
   env.wasm.set_waiting(env.tid, 0, 0);
-  if (Atomics.load(env.i32, STOP) !== 0) throw new Stopped();
+  if (Atomics.load(env.i32, STOP_WORD) !== 0) throw new Stopped();
   return 'ok';
 }
 
@@ -100,7 +98,7 @@ type WaitAsync = (a: Int32Array, i: number, v: number, t?: number) => { async: b
  * passed ('timeout'). Uses Atomics.waitAsync where the runtime has it, else a timer slice.
  */
 export async function blockAsync(env: SyncEnv, addr: number, expected: number, deadline: number): Promise<'ok' | 'timeout'> {
-  if (Atomics.load(env.i32, STOP) !== 0) throw new Stopped();
+  if (Atomics.load(env.i32, STOP_WORD) !== 0) throw new Stopped();
   const left = deadline - now();
   if (left <= 0) return 'timeout';
   const slice = Math.min(left, env.sliceMs);
@@ -109,6 +107,6 @@ export async function blockAsync(env: SyncEnv, addr: number, expected: number, d
     const r = waitAsync(env.i32, addr >> 2, expected, slice);
     if (r.async) await r.value;
   } else if (Atomics.load(env.i32, addr >> 2) === expected) await new Promise((res) => setTimeout(res, Math.min(slice, 4)));
-  if (Atomics.load(env.i32, STOP) !== 0) throw new Stopped();
+  if (Atomics.load(env.i32, STOP_WORD) !== 0) throw new Stopped();
   return 'ok';
 }

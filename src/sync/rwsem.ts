@@ -16,7 +16,7 @@
  * Fast paths (uncontended down/up) are single Wasm CAS/adds; waiting is JS Atomics.wait on
  * RW_SEQ with a timeout.
  */
-import { L } from '../memory/layout.js';
+import { L, headerWord } from '../memory/layout.js';
 import { type SyncEnv, WAIT, LockTimeout, block, deadlineOf } from './env.js';
 
 export class RwSem {
@@ -113,12 +113,12 @@ export class RwSem {
    */
   readerTids(): number[] {
     const { i32 } = this.env;
-    const threads = Atomics.load(i32, (L.BASE + L.H_THREADS) >> 2);
-    const base = Atomics.load(i32, (L.BASE + L.H_THREADS_BASE) >> 2);
+    const threads = Atomics.load(i32, headerWord(L.H_THREADS));
+    const base = Atomics.load(i32, headerWord(L.H_THREADS_BASE));
     const tag = this.addr | L.HELD_READ;
     const out: number[] = [];
     for (let t = 0; t < threads; t++) {
-      const rec = base + t * L.THREAD_SIZE;
+      const rec = base + t * L.THREAD_SIZE; // addr.thread, from the header (a lock has no Layout)
       const n = Math.min(Atomics.load(i32, (rec + L.T_HELD_N) >> 2), L.HELD_MAX);
       for (let k = 0; k < n; k++)
         if (Atomics.load(i32, (rec + L.T_HELD + 4 * k) >> 2) === tag) {

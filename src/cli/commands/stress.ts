@@ -3,18 +3,18 @@
  */
 import { Option, type Command } from 'commander';
 import { EVENT_NAMES } from '../../api/types.js';
+import { LIMITS } from '../../config/limits.js';
 import {
-  LIMITS,
   collectProtocols,
   fmtMs,
   parseDuration,
   parseEvents,
   parseIntFlag,
   parseOutFile,
-  resolveProtocols,
   toStressOptions,
   type StressFlags,
 } from '../options.js';
+import { resolveProtocols, specOf } from '../../config/protocols.js';
 import { loadRunner } from '../runner-api.js';
 import { campaign } from '../campaign.js';
 import { EXIT_NOTE, SEED_NOTE, type CommandState } from '../io.js';
@@ -89,7 +89,7 @@ ${SEED_NOTE}`,
     .action(async (flags: StressFlags) => {
       const runner = await loadRunner();
       const builtins = (await runner.listProtocols()).map((p) => p.name);
-      const protocols = resolveProtocols(flags.protocol ?? [], builtins);
+      const protocols = resolveProtocols(flags.protocol ?? [], builtins).map(specOf);
       const opts = toStressOptions(flags, protocols);
       state.code = await campaign(runner, opts, {
         quiet: flags.quiet === true,

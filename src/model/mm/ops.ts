@@ -107,7 +107,13 @@ function zapPtes(ctx: Ctx, start: number, end: number): Unmapped {
   const out = ctx.range.addr + L.R_HDR; // scratch: this thread's hmm_pfns (room for rangeMax pairs)
   const n = ctx.wasm.zap_ptes(start, end, out);
   ctx.trace(EV.ZAP_PTES, start, end, n);
-  return Array.from(ctx.env.i32.subarray(out >> 2, (out >> 2) + 2 * n));
+  const i32 = ctx.env.i32;
+  const unmapped: Unmapped = [];
+  for (let i = 0; i < n; i++) {
+    const pair = out + i * L.ZAP_PAIR_SIZE;
+    unmapped.push(i32[(pair + L.ZAP_PFN) >> 2], i32[(pair + L.ZAP_PAGE) >> 2]);
+  }
+  return unmapped;
 }
 
 /** munmap [start,end) then map fresh anonymous memory there again (MAP_FIXED). */

@@ -1,6 +1,6 @@
 /**
- * hmm-v5.2 — HMM's range->valid scheme (Linux 5.2, mm/hmm.c), driven the way the 2019 message
- * (shared/seed) and Documentation/vm/hmm.rst told drivers to: register the range, snapshot it
+ * hmm-v5.2 — HMM's range->valid scheme (Linux 5.2, mm/hmm.c), driven the way the May 2019 linux-mm
+ * thread on range->valid and Documentation/vm/hmm.rst told drivers to: register the range, snapshot it
  * under mmap_sem, then take driver->update and check range->valid before programming.
  *
  * mm state (struct hmm):  lock, notifiers (invalidations in progress), wq (ranges wait valid)

@@ -1,0 +1,135 @@
+/**
+ * monitor.ts — the main thread's supervision of one protocol's run, shared by the Node runner
+ * (runner.ts, polling on a timer) and the browser demo (demo/run-loop.ts, polling once per
+ * animation frame). No Node or DOM imports, and it never blocks: the caller calls poll() and
+ * starts or kills the role threads itself.
+ *
+ * Phases: starting (waiting at the start barrier) -> running (progress, deadline, op budget,
+ * violations, watchdog) -> stopping (the stop flag is set; threads leave within a wait slice)
+ * -> done (every thread returned, or the harness timeout passed: `hung()` names the ones to kill).
+ */
+import type { Expectation } from '../api/types.js';
+import type { RoleResult } from './thread.js';
+import type { Session } from './session.js';
+
+/** What a role thread handed back: its result, the error that killed its worker, or nothing yet. */
+export type Settled = RoleResult | Error | undefined;
+
+export type MonitorPhase = 'starting' | 'running' | 'stopping' | 'done';
+
+/** The parts of a Session the monitor reads. */
+export type MonitoredSession = Pick<
+  Session,
+  'n' | 'ready' | 'go' | 'stop' | 'stopped' | 'elapsedMs' | 'ops' | 'watchdog' | 'stuckForMs' | 'violationTotal'
+>;
+
+export interface MonitorOptions {
+  /** Run this long (Infinity: until stopped). A protocol expected to deadlock or stall gets one watchdog bound more. */
+  durationMs: number;
+  /** Stop once the roles completed this many operations (Infinity: no budget). */
+  opsBudget: number;
+  watchdogMs: number;
+  stopOnViolation: boolean;
+  /** How long the threads may take to reach the start barrier. */
+  barrierMs: number;
+  /** The threads' wait slice: each sees the stop flag within one. */
+  sliceMs: number;
+  expect: Expectation;
+  /** Clock, ms (default performance.now). */
+  now?: () => number;
+}
+
+/** The harness's own error texts (they end up in ProtocolResult.error as "harness: ..."). */
+export const barrierTimeoutError = (barrierMs: number) => `workers did not reach the start barrier within ${barrierMs / 1000} s`;
+export const hungError = (tids: number[]) => `T${tids.join(', T')} did not stop within the harness timeout and were terminated`;
+
+/** After the stop flag: how long threads get to return before they are killed. */
+export const harnessTimeoutMs = (sliceMs: number) => sliceMs * 20 + 5000;
+
+export class RunMonitor {
+  phase: MonitorPhase = 'starting';
+  /** The deadline the run is held to (the liveness bound included). */
+  readonly durationMs: number;
+  /** Run time, frozen when the stop was asked for (0 if the run never started). */
+  elapsedMs = 0;
+  harnessError: string | undefined;
+  private readonly now: () => number;
+  private readonly startedAt: number;
+  private stopAskedAt = 0;
+
+  constructor(
+    readonly session: MonitoredSession,
+    readonly settled: Settled[],
+    readonly options: MonitorOptions,
+  ) {
+    this.now = options.now ?? (() => performance.now());
+    this.startedAt = this.now();
+    const expect = options.expect;
+    const liveness = expect !== 'sound' && expect.violates.some((k) => k === 'deadlock' || k === 'stall');
+    // a deadlock or stall can only be judged after the watchdog's bound
+    this.durationMs = options.durationMs + (liveness ? options.watchdogMs : 0);
+  }
+
+  /** Has any thread returned (or its worker died)? */
+  anySettled(): boolean {
+    return this.settled.some((x) => x !== undefined);
+  }
+
+  /** Advance the run by what the shared memory and the settled threads say now; returns the phase. */
+  poll(): MonitorPhase {
+    const session = this.session;
+    const now = this.now();
+    if (this.phase === 'starting') {
+      if (session.ready() === session.n && !this.anySettled()) {
+        session.go();
+        this.phase = 'running';
+      } else if (this.anySettled()) {
+        this.stop(); // a thread failed before the start: its error is in what it returned
+      } else if (now - this.startedAt > this.options.barrierMs) {
+        this.stop(barrierTimeoutError(this.options.barrierMs));
+      }
+    }
+    if (this.phase === 'running' && this.shouldStop()) this.stop();
+    if (this.phase === 'stopping') {
+      if (!this.anyPending() || now - this.stopAskedAt > harnessTimeoutMs(this.options.sliceMs)) this.finish();
+    }
+    return this.phase;
+  }
+
+  private anyPending(): boolean {
+    return this.settled.some((x) => x === undefined);
+  }
+
+  private shouldStop(): boolean {
+    const { session, options } = this;
+    if (session.stopped() || this.anySettled()) return true;
+    if (session.watchdog(options.watchdogMs)) return true;
+    if (options.stopOnViolation && session.violationTotal() > 0) return true;
+    const elapsed = session.elapsedMs();
+    if (elapsed < this.durationMs && session.ops() < options.opsBudget) return false;
+    // a thread already stuck a while at the deadline gets the watchdog's full bound to be judged
+    const stuck = session.stuckForMs() >= Math.min(250, options.watchdogMs / 4);
+    return !(stuck && elapsed < this.durationMs + options.watchdogMs);
+  }
+
+  /** Ask the run to stop (a user's request, an abort, or the monitor's own decision); `why` becomes the harness error. */
+  stop(why?: string): void {
+    if (this.phase === 'stopping' || this.phase === 'done') return;
+    if (this.phase === 'running') this.elapsedMs = this.session.elapsedMs();
+    if (why) this.harnessError ??= why;
+    this.session.stop();
+    this.phase = 'stopping';
+    this.stopAskedAt = this.now();
+  }
+
+  private finish(): void {
+    const hung = this.hung();
+    if (hung.length) this.harnessError ??= hungError(hung);
+    this.phase = 'done';
+  }
+
+  /** Threads that have not returned: once done, the caller terminates their workers. */
+  hung(): number[] {
+    return this.settled.map((x, tid) => (x === undefined ? tid : -1)).filter((tid) => tid >= 0);
+  }
+}
