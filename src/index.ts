@@ -11,3 +11,6 @@ export type { Ctx } from './model/ctx.js';
 export type { Sub, HmmRange, Invalidation } from './model/range.js';
 export type { Word } from './model/state.js';
 export { VERSION } from './api/version.js';
+export { mutate } from './mutate/run.js';
+export type { MutateOptions, MutationReport, MutantResult, MutantOutcome, MutantCoverage, MutationBaseline } from './mutate/run.js';
+export { OPERATORS, type Operator, type Site } from './mutate/sites.js';

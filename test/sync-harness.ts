@@ -29,7 +29,6 @@ export interface Spec {
   scenario: string;
   p: Record<string, unknown>;
 }
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Result = { tid: number; r: any };
 
 export const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));

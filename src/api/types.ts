@@ -98,7 +98,7 @@ export interface ProtocolResult {
   /** Operations per role. */
   roleOps: Partial<Record<RoleName, number>>;
   /** A harness failure (worker crash, plugin threw, harness watchdog): verdict is 'fail'. */
-  error?: { message: string; stack?: string; protocolMethod?: string };
+  error?: { message: string; stack?: string; protocolMethod?: string; /** A lock wait timed out. */ lockTimeout?: boolean };
 }
 
 export interface RunResult {

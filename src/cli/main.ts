@@ -6,15 +6,21 @@
  * 2 usage or config error (one line on stderr, no stack); 3 harness failure (error and stack).
  * See docs/cli.md.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError } from '../api/errors.js';
+import type { StressOptions } from '../api/types.js';
 import { VERSION } from '../api/version.js';
-import { fmtMs } from './options.js';
+import { fmtMs, parseDuration, parseIntFlag, parseOutFile } from './options.js';
+import { LIMITS } from '../config/limits.js';
+import { parseShard, type Shard } from './plan.js';
 import { loadRunner } from './runner-api.js';
 import { campaign } from './campaign.js';
 import { EXIT_NOTE, SEED_NOTE, io, isConfigError, oneLine, type CommandState } from './io.js';
 import { addListCommand } from './commands/list.js';
 import { addStressCommand } from './commands/stress.js';
 import { ALL_PROTOCOLS } from '../protocols/builtin.js';
+import { addMutateCommand } from './commands/mutate.js';
+import { addMergeCommand } from './commands/merge.js';
 
 /** The default campaign: about this long per protocol, and at most this long in all. */
 export const CAMPAIGN_MS_EACH = 2000;
@@ -69,6 +75,18 @@ function handleError(err: unknown): number {
   return 3;
 }
 
+/** The default campaign's flags. */
+interface DefaultFlags {
+  shard?: Shard;
+  seed?: number;
+  seeds?: number;
+  budget?: number;
+  json?: string;
+  junit?: string;
+  html?: string;
+  quiet?: boolean;
+}
+
 function buildProgram(state: CommandState): Command {
   const program = new Command('hmmsim');
   program
@@ -85,6 +103,27 @@ function buildProgram(state: CommandState): Command {
       outputError: (str, write) => write(`hmmsim: ${oneLine(str.replace(/^error: /, ''))}\n`),
     })
     .showSuggestionAfterError(true)
+    .enablePositionalOptions()
+    .addOption(new Option('--shard <i/N>', 'run shard i of N of the default campaign (needs --seed)').argParser(parseShard))
+    .addOption(
+      new Option('-s, --seed <n>', 'seed for the workload choices (default: random, printed)').argParser(
+        parseIntFlag('seed', LIMITS.seed.min, LIMITS.seed.max),
+      ),
+    )
+    .addOption(
+      new Option('--seeds <k>', 'run the campaign under k seeds: --seed, --seed+1, ...').argParser(
+        parseIntFlag('seeds', LIMITS.seeds.min, LIMITS.seeds.max),
+      ),
+    )
+    .addOption(
+      new Option('--budget <time>', 'protocol time for the whole campaign, divided among its units (instead of ~2 s each)').argParser((v) =>
+        parseDuration(v, 'budget'),
+      ),
+    )
+    .addOption(new Option('--json <file>', 'write the JSON report here').argParser(parseOutFile('--json')))
+    .addOption(new Option('--junit <file>', 'write a JUnit XML report here').argParser(parseOutFile('--junit')))
+    .addOption(new Option('--html <file>', 'write a self-contained HTML report here').argParser(parseOutFile('--html')))
+    .option('-q, --quiet', 'no live progress')
     .argument('[command]')
     .usage('[options] [command]')
     .helpCommand('help [command]', 'show help for a command')
@@ -93,9 +132,12 @@ function buildProgram(state: CommandState): Command {
       `
 Examples:
   hmmsim                                      default campaign, every built-in protocol
+  hmmsim --shard 2/4 --seed 7 --json s2.json  shard 2 of 4 of the default campaign (docs/campaigns.md)
+  hmmsim merge shards/ --html campaign.html   merge the shards' JSON reports, one HTML report
   hmmsim list                                 the built-in protocols and what each is expected to do
   hmmsim stress --protocol all --duration 5s --json report.json --junit junit.xml
   hmmsim stress --protocol ./my-driver.mjs --events migrate,reclaim --seed 42
+  hmmsim mutate --protocol interval-v5.5 --duration 3s --json mutants.json
 
 ${EXIT_NOTE}
 
@@ -103,23 +145,43 @@ ${SEED_NOTE}
 
 Run \`hmmsim <command> --help\` for a command's flags; docs/cli.md has the report formats.`,
     )
-    .action(async (command: string | undefined) => {
+    .action(async (command: string | undefined, flags: DefaultFlags) => {
       if (command !== undefined) {
-        program.error(`unknown command '${command}': commands are stress, list, help (see hmmsim --help)`, {
+        program.error(`unknown command '${command}': commands are stress, mutate, list, merge, help (see hmmsim --help)`, {
           exitCode: 2,
           code: 'hmmsim.unknownCommand',
         });
       }
       const runner = await loadRunner();
       const builtins = await runner.listProtocols();
-      const each = Math.max(250, Math.min(CAMPAIGN_MS_EACH, Math.floor(CAMPAIGN_MS_TOTAL / Math.max(1, builtins.filter((p) => (ALL_PROTOCOLS as string[]).includes(p.name)).length))));
-      state.code = await campaign(runner, { protocol: 'all', durationMs: each }, {
-        quiet: false,
-        rerun: `hmmsim stress --protocol all --duration ${fmtMs(each)}`,
-      });
+      const inAll = builtins.filter((p) => (ALL_PROTOCOLS as string[]).includes(p.name)).length; // `all` leaves out history/
+      const each = Math.max(250, Math.min(CAMPAIGN_MS_EACH, Math.floor(CAMPAIGN_MS_TOTAL / Math.max(1, inAll))));
+      const outs = [flags.json, flags.junit, flags.html].filter((f) => f !== undefined);
+      if (new Set(outs).size !== outs.length) throw new ConfigError('--json, --junit and --html must name different files');
+      const base: StressOptions = { protocol: 'all', ...(flags.budget === undefined ? { durationMs: each } : {}) };
+      if (flags.seed !== undefined) base.seed = flags.seed;
+      const extra = [
+        flags.budget !== undefined ? `--budget ${fmtMs(flags.budget)}` : `--duration ${fmtMs(each)}`,
+        flags.seeds !== undefined ? `--seeds ${flags.seeds}` : '',
+        flags.shard !== undefined ? `--shard ${flags.shard.index}/${flags.shard.count}` : '',
+      ].filter(Boolean);
+      state.code = await campaign(
+        runner,
+        base,
+        {
+          quiet: flags.quiet === true,
+          json: flags.json,
+          junit: flags.junit,
+          html: flags.html,
+          rerun: `hmmsim stress --protocol all ${extra.join(' ')}`,
+        },
+        { shard: flags.shard, seeds: flags.seeds, budgetMs: flags.budget },
+      );
     });
 
   addListCommand(program, state);
   addStressCommand(program, state);
+  addMutateCommand(program, state);
+  addMergeCommand(program, state);
   return program;
 }

@@ -96,7 +96,11 @@ export interface StressFlags {
   widen?: boolean;
   json?: string;
   junit?: string;
+  html?: string;
   quiet?: boolean;
+  seeds?: number;
+  shard?: { index: number; count: number };
+  budget?: number;
 }
 
 /** Flags -> StressOptions (without the callbacks). Cross-flag checks throw ConfigError. */
@@ -117,7 +121,9 @@ export function toStressOptions(flags: StressFlags, protocols: string[]): Stress
   const subs = opts.subsPerDevice ?? Math.min(DEFAULTS.subsPerDevice, pages / LIMITS.pages.multipleOf);
   if (pages % subs !== 0 || pages < subs)
     throw new ConfigError(`--pages (${pages}) must be a multiple of --subs (${subs})`);
-  if (flags.json !== undefined && flags.json === flags.junit)
-    throw new ConfigError('--json and --junit must name different files');
+  const outs = [flags.json, flags.junit, flags.html].filter((f) => f !== undefined);
+  if (new Set(outs).size !== outs.length) throw new ConfigError('--json, --junit and --html must name different files');
+  if (flags.budget !== undefined && flags.duration !== undefined)
+    throw new ConfigError('--budget and --duration both set how long protocols run: give one (--budget divides its time among units)');
   return opts;
 }

@@ -57,7 +57,7 @@ export function toJsonReport(r: RunResult): JsonReport {
 // characters XML 1.0 cannot carry at all
 // biome-ignore lint/suspicious/noControlCharactersInRegex: these control characters are what it must find
 const XML_BAD = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
-const xmlText = (s: string) => s.replace(XML_BAD, '?');
+export const xmlText = (s: string) => s.replace(XML_BAD, '?');
 
 /** JUnit XML: one <testcase> per protocol; <failure> (with the witness) when the verdict differs, <error> on a harness failure. */
 export function toJUnit(r: RunResult, timestamp = new Date()): string {

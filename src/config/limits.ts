@@ -23,6 +23,8 @@ export const LIMITS = {
   threads: { min: 4, max: 128 },
   subs: { min: 1, max: 1024 },
   seed: { min: 0, max: 0xffffffff },
+  /** Seeds per campaign (`--seeds`: seed, seed+1, ...). */
+  seeds: { min: 1, max: 1_000_000 },
   ops: { min: 1, max: Number.MAX_SAFE_INTEGER },
   durationMs: { min: 1, max: 24 * 3600 * 1000 },
   watchdogMs: { min: 50, max: 3600 * 1000 },

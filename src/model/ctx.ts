@@ -9,6 +9,7 @@
 import { L, type Layout, addr } from '../memory/layout.js';
 import { EV, SCOPE } from '../oracle/events.js';
 import { buildState, type State, type StateSchemas, type Tracer } from './state.js';
+import { CTX_TARGETS, OPS, PERFORM, type HookTarget, type OpHook } from './hooks.js';
 import { HmmRange, type Invalidation, type PopulateResult, type RetryCheck, type Sub } from './range.js';
 import { RwSem } from '../sync/rwsem.js';
 import { type SyncEnv, WAIT, block, now } from '../sync/env.js';
@@ -64,6 +65,8 @@ export class Ctx implements Tracer {
   readonly mmapLock: RwSem;
   readonly anonVmaLock: RwSem;
   private readonly ev: boolean;
+  /** The hook on this thread's traced operations (model/hooks.ts); null when free-running. */
+  hook: OpHook | null = null;
 
   constructor(
     readonly env: SyncEnv,
@@ -76,14 +79,14 @@ export class Ctx implements Tracer {
     this.devices = layout.config.devices;
     this.pages = layout.config.pages;
     this.rng = new Rng(opts.seed, 1000 + env.tid);
-    this.mm = buildState(this, proto.mmState, SCOPE.mm, 0, (i) => addr.protoMm(layout, i), '');
+    this.mm = buildState(this, proto.mmState, SCOPE.mm, 0, (i) => addr.protoMm(layout, i), '', 'mm');
     const per = layout.config.subsPerDevice;
     const span = layout.config.pages / per;
     this.subs = [];
     for (let d = 0; d < layout.config.devices; d++)
       for (let k = 0; k < per; k++) {
         const id = d * per + k;
-        this.subs.push({ id, device: d, start: k * span, end: (k + 1) * span, state: buildState(this, proto.subState, SCOPE.sub, id, (i) => addr.protoSub(layout, id, i), `sub${id}.`) });
+        this.subs.push({ id, device: d, start: k * span, end: (k + 1) * span, state: buildState(this, proto.subState, SCOPE.sub, id, (i) => addr.protoSub(layout, id, i), `sub${id}.`, 'sub') });
       }
     this.ranges = [];
     for (let t = 0; t < layout.config.threads; t++) this.ranges.push(new HmmRange(this, t, addr.range(layout, t), proto, (i) => addr.protoRange(layout, t, i)));
@@ -98,6 +101,15 @@ export class Ctx implements Tracer {
   /** This thread's hmm_range. */
   get range(): HmmRange {
     return this.ranges[this.env.tid];
+  }
+
+  private readonly hookTargets = new Map<string, HookTarget>();
+  /** The hook's target for a ctx method acting on one instance (a subscription, a device). */
+  private hookTarget(of: HookTarget, instance: number): HookTarget {
+    const key = `${of.field}#${instance}`;
+    let target = this.hookTargets.get(key);
+    if (!target) this.hookTargets.set(key, (target = { field: of.field }));
+    return target;
   }
 
   /** Record a witness event (a no-op when event recording is off). */
@@ -117,6 +129,7 @@ export class Ctx implements Tracer {
 
   // ---- mmap_lock ----
   mmapReadLock(): void {
+    if (this.hook !== null && this.hook.before(CTX_TARGETS.mmapLock, OPS.mmapReadLock) !== PERFORM) return;
     this.mmapLock.downRead();
     this.trace(EV.MMAP_LOCK, 1, 0);
   }
@@ -126,6 +139,7 @@ export class Ctx implements Tracer {
     return ok;
   }
   mmapReadUnlock(): void {
+    if (this.hook !== null && this.hook.before(CTX_TARGETS.mmapLock, OPS.mmapReadUnlock) !== PERFORM) return;
     this.trace(EV.MMAP_LOCK, 1, 1);
     this.mmapLock.upRead();
   }
@@ -161,6 +175,7 @@ export class Ctx implements Tracer {
    * is under migration), -EFAULT (hole, PROT_NONE), -EPERM (write to read-only).
    */
   hmmRangeFault(range: HmmRange, check?: RetryCheck): number {
+    if (check && this.hook !== null && this.hook.before(CTX_TARGETS.retryCheck, OPS.retryCheck) !== PERFORM) check = undefined;
     const r = range.addr;
     const i32 = this.env.i32;
     Atomics.store(i32, (r + L.R_CHECK_ADDR) >> 2, check ? check.word.addr : 0);
@@ -232,6 +247,7 @@ export class Ctx implements Tracer {
 
   /** Zap `sub.device`'s entries for the part of [start, end) inside `sub`. Caller holds its user lock. */
   zapDevice(sub: Sub, start: number, end: number): void {
+    if (this.hook !== null && this.hook.before(this.hookTarget(CTX_TARGETS.zap, sub.id), OPS.zap) !== PERFORM) return;
     const s = Math.max(start, sub.start);
     const e = Math.min(end, sub.end);
     if (s >= e) return;
@@ -244,6 +260,7 @@ export class Ctx implements Tracer {
    * finished (each DMA thread's in-flight word is odd during an access). Bounded wait.
    */
   deviceFence(device: number): void {
+    if (this.hook !== null && this.hook.before(this.hookTarget(CTX_TARGETS.fence, device), OPS.fence) !== PERFORM) return;
     const i32 = this.env.i32;
     let waited = 0;
     for (const t of this.opts.dmaTids[device] ?? []) {

@@ -29,7 +29,7 @@ export class HmmRange {
     stateLine: (i: number) => number,
   ) {
     this.i32 = t.env.i32;
-    this.state = buildState(t, schemas.rangeState, SCOPE.range, tid, stateLine, `range(T${tid}).`);
+    this.state = buildState(t, schemas.rangeState, SCOPE.range, tid, stateLine, `range(T${tid}).`, 'range');
   }
   private get(off: number) {
     return Atomics.load(this.i32, (this.addr + off) >> 2);

@@ -10,6 +10,7 @@ import { RwSem } from '../sync/rwsem.js';
 import { SeqCount } from '../sync/seqcount.js';
 import { WaitQueue, Completion } from '../sync/waitqueue.js';
 import type { SyncEnv } from '../sync/env.js';
+import { OPS, PERFORM, STALE, type HookTarget, type OpHook, type OpSpec } from './hooks.js';
 
 /** What a declared state field is. Each field gets its own 64-byte line. */
 export type FieldType = 'word' | 'mutex' | 'rwsem' | 'seqcount' | 'waitqueue' | 'completion';
@@ -31,20 +32,26 @@ export interface Tracer {
   trace(type: number, a?: number, b?: number, c?: number, d?: number, e?: number, f?: number): void;
   /** A racy point just before a lock is taken (see Ctx.widenLock). */
   widenLock(): void;
+  /** The hook on this thread's traced operations (hooks.ts); null when free-running. */
+  readonly hook: OpHook | null;
 }
 
 /** One shared Int32 word (its own line). Every read/change but peek() is a witness event. */
-export class Word {
+export class Word implements HookTarget {
   private readonly idx: number;
   constructor(
     private readonly t: Tracer,
     readonly addr: number,
     readonly code: number,
+    /** Scope and declared name: "mm.invalidate_seq", "sub.user_lock", "range.valid". */
+    readonly field = '',
   ) {
     this.idx = addr >> 2;
   }
   /** READ_ONCE, recorded. */
   read(): number {
+    const hook = this.t.hook;
+    if (hook !== null && hook.before(this, OPS.read) === STALE) return hook.stale(this);
     const v = Atomics.load(this.t.env.i32, this.idx);
     this.t.trace(EV.WORD_READ, this.code, v);
     return v;
@@ -55,12 +62,14 @@ export class Word {
   }
   /** WRITE_ONCE. Returns the old value. */
   set(v: number): number {
+    if (this.t.hook !== null && this.t.hook.before(this, OPS.set) !== PERFORM) return this.peek();
     const old = Atomics.exchange(this.t.env.i32, this.idx, v);
     this.t.trace(EV.WORD_SET, this.code, old, v);
     return old;
   }
   /** Atomic add; returns the new value. */
   add(d: number): number {
+    if (this.t.hook !== null && this.t.hook.before(this, OPS.add) !== PERFORM) return this.peek() + d;
     const old = Atomics.add(this.t.env.i32, this.idx, d);
     this.t.trace(EV.WORD_SET, this.code, old, old + d);
     return old + d;
@@ -73,139 +82,145 @@ export class Word {
   }
   /** Atomic or; returns the new value. */
   or(bits: number): number {
+    if (this.t.hook !== null && this.t.hook.before(this, OPS.or) !== PERFORM) return this.peek() | bits;
     const old = Atomics.or(this.t.env.i32, this.idx, bits);
     this.t.trace(EV.WORD_SET, this.code, old, old | bits);
     return old | bits;
   }
-  /** Compare-and-exchange; returns the old value. */
+  /** Compare-and-exchange; returns the old value. (A dropped cmpxchg reports success.) */
   cmpxchg(expected: number, replacement: number): number {
+    if (this.t.hook !== null && this.t.hook.before(this, OPS.cmpxchg) !== PERFORM) return expected;
     const old = Atomics.compareExchange(this.t.env.i32, this.idx, expected, replacement);
     if (old === expected) this.t.trace(EV.WORD_SET, this.code, old, replacement);
     return old;
   }
 }
 
-export class TracedMutex extends Mutex {
-  constructor(
-    private readonly t: Tracer,
-    addr: number,
-    readonly code: number,
-    name: string,
-  ) {
-    super(t.env, addr, name);
-  }
-  override tryLock(): boolean {
-    const ok = super.tryLock();
-    this.t.trace(EV.LOCK, this.code, 0, ok ? 0 : 1);
-    return ok;
-  }
-  override lock(timeoutMs?: number): void {
-    this.t.widenLock();
-    super.lock(timeoutMs);
-    this.t.trace(EV.LOCK, this.code, 0);
-  }
-  override unlock(): void {
-    this.t.trace(EV.UNLOCK, this.code, 0);
-    super.unlock();
-  }
+/**
+ * Traced locks, wait queues and completions: one mechanism. Each is its sync class (sync/) with
+ * the methods listed in its table wrapped by tracedMethod(): the hook first (skipped: a lock or
+ * trylock "succeeds", a wait returns at once, a release or wake does nothing), then the
+ * operation and its witness event — after an acquisition or wait (with its result), before a
+ * release or wake (so the event precedes what the release lets happen).
+ */
+interface TracedMethod {
+  /** The sync class's method. */
+  name: string;
+  op: OpSpec;
+  /** EV.LOCK / UNLOCK / WAIT / WAKE. */
+  ev: number;
+  /** Recorded before the operation (releases, wake-ups). */
+  first?: boolean;
+  /** The driver's race-window widening before the acquisition (Ctx.widenLock). */
+  widen?: boolean;
 }
 
-export class TracedRwSem extends RwSem {
-  constructor(
-    private readonly t: Tracer,
-    addr: number,
-    readonly code: number,
-    name: string,
-  ) {
-    super(t.env, addr, name);
-  }
-  override downRead(timeoutMs?: number): void {
-    super.downRead(timeoutMs);
-    this.t.trace(EV.LOCK, this.code, 1);
-  }
-  override downReadTrylock(): boolean {
-    const ok = super.downReadTrylock();
-    this.t.trace(EV.LOCK, this.code, 1, ok ? 0 : 1);
-    return ok;
-  }
-  override upRead(): void {
-    this.t.trace(EV.UNLOCK, this.code, 1);
-    super.upRead();
-  }
-  override downWrite(timeoutMs?: number): void {
-    super.downWrite(timeoutMs);
-    this.t.trace(EV.LOCK, this.code, 2);
-  }
-  override downWriteTrylock(): boolean {
-    const ok = super.downWriteTrylock();
-    this.t.trace(EV.LOCK, this.code, 2, ok ? 0 : 1);
-    return ok;
-  }
-  override upWrite(): void {
-    this.t.trace(EV.UNLOCK, this.code, 2);
-    super.upWrite();
-  }
+/** What every traced sync object carries. */
+export interface TracedSync extends HookTarget {
+  readonly tracer: Tracer;
+  readonly code: number;
 }
 
-export class TracedWaitQueue extends WaitQueue {
-  constructor(
-    private readonly t: Tracer,
-    addr: number,
-    readonly code: number,
-    name: string,
-  ) {
-    super(t.env, addr, name);
-  }
-  override waitEvent(cond: () => boolean, timeoutMs?: number): boolean {
-    const ok = super.waitEvent(cond, timeoutMs);
-    this.t.trace(EV.WAIT, this.code, ok ? 1 : 0);
-    return ok;
-  }
-  override wakeUpAll(): void {
-    this.t.trace(EV.WAKE, this.code);
-    super.wakeUpAll();
-  }
+type SyncMethod = (this: TracedSync, a?: unknown, b?: unknown) => unknown;
+
+function tracedMethod(base: SyncMethod, m: TracedMethod): SyncMethod {
+  const { op, ev } = m;
+  const mode = op.mode;
+  const skipped = op.cls === 'lock' || op.cls === 'wait' ? true : undefined;
+  if (m.first)
+    return function (this: TracedSync, a?: unknown, b?: unknown): unknown {
+      const t = this.tracer;
+      if (t.hook !== null && t.hook.before(this, op) !== PERFORM) return skipped;
+      t.trace(ev, this.code, mode);
+      return base.call(this, a, b);
+    };
+  const widen = m.widen === true;
+  const waits = op.cls === 'wait';
+  const tries = op.tries === true;
+  return function (this: TracedSync, a?: unknown, b?: unknown): unknown {
+    const t = this.tracer;
+    if (t.hook !== null && t.hook.before(this, op) !== PERFORM) return skipped;
+    if (widen) t.widenLock();
+    const r = base.call(this, a, b);
+    if (waits) t.trace(ev, this.code, r ? 1 : 0);
+    else if (tries) t.trace(ev, this.code, mode, r ? 0 : 1);
+    else t.trace(ev, this.code, mode);
+    return r;
+  };
 }
 
-export class TracedCompletion extends Completion {
-  constructor(
-    private readonly t: Tracer,
-    addr: number,
-    readonly code: number,
-    name: string,
-  ) {
-    super(t.env, addr, name);
+type SyncClass<T> = new (env: SyncEnv, addr: number, name: string) => T;
+type TracedClass<T> = new (t: Tracer, addr: number, code: number, name: string, field?: string) => T & TracedSync;
+
+/** `Base` with the methods in `methods` traced and hooked. */
+function traced<T extends object>(Base: SyncClass<T>, methods: TracedMethod[]): TracedClass<T> {
+  const Base0 = Base as unknown as new (env: SyncEnv, addr: number, name: string) => object;
+  class Traced extends Base0 {
+    constructor(
+      readonly tracer: Tracer,
+      addr: number,
+      readonly code: number,
+      name: string,
+      readonly field = name,
+    ) {
+      super(tracer.env, addr, name);
+    }
   }
-  override wait(timeoutMs?: number): boolean {
-    const ok = super.wait(timeoutMs);
-    this.t.trace(EV.WAIT, this.code, ok ? 1 : 0);
-    return ok;
-  }
-  override completeAll(): void {
-    this.t.trace(EV.WAKE, this.code);
-    super.completeAll();
-  }
+  const proto = Traced.prototype as unknown as Record<string, SyncMethod>;
+  const baseProto = Base.prototype as unknown as Record<string, SyncMethod>;
+  for (const m of methods) proto[m.name] = tracedMethod(baseProto[m.name], m);
+  return Traced as unknown as TracedClass<T>;
 }
+
+export const TracedMutex = traced(Mutex, [
+  { name: 'lock', op: OPS.lock, ev: EV.LOCK, widen: true },
+  { name: 'tryLock', op: OPS.tryLock, ev: EV.LOCK },
+  { name: 'unlock', op: OPS.unlock, ev: EV.UNLOCK, first: true },
+]);
+export const TracedRwSem = traced(RwSem, [
+  { name: 'downRead', op: OPS.downRead, ev: EV.LOCK },
+  { name: 'downReadTrylock', op: OPS.downReadTrylock, ev: EV.LOCK },
+  { name: 'upRead', op: OPS.upRead, ev: EV.UNLOCK, first: true },
+  { name: 'downWrite', op: OPS.downWrite, ev: EV.LOCK },
+  { name: 'downWriteTrylock', op: OPS.downWriteTrylock, ev: EV.LOCK },
+  { name: 'upWrite', op: OPS.upWrite, ev: EV.UNLOCK, first: true },
+]);
+export const TracedWaitQueue = traced(WaitQueue, [
+  { name: 'waitEvent', op: OPS.wait, ev: EV.WAIT },
+  { name: 'wakeUpAll', op: OPS.wake, ev: EV.WAKE, first: true },
+]);
+export const TracedCompletion = traced(Completion, [
+  { name: 'wait', op: OPS.wait, ev: EV.WAIT },
+  { name: 'completeAll', op: OPS.wake, ev: EV.WAKE, first: true },
+]);
+export type TracedMutex = InstanceType<typeof TracedMutex>;
+export type TracedRwSem = InstanceType<typeof TracedRwSem>;
+export type TracedWaitQueue = InstanceType<typeof TracedWaitQueue>;
+export type TracedCompletion = InstanceType<typeof TracedCompletion>;
 
 export type StateField = Word | TracedMutex | TracedRwSem | SeqCount | TracedWaitQueue | TracedCompletion;
 // Protocols index their state by the names they declared, so a field's type is known only at run time.
 // biome-ignore lint/suspicious/noExplicitAny: each field's type is known only at run time (see above)
 export type State = Record<string, any>;
 
-export function buildState(t: Tracer, schema: StateSchema | undefined, scope: number, owner: number, lineAddr: (i: number) => number, prefix: string): State {
+/** `scopeName`: mm, sub or range (a field's site name is scopeName.name). */
+export function buildState(
+  t: Tracer, schema: StateSchema | undefined, scope: number, owner: number, lineAddr: (i: number) => number, prefix: string, scopeName = '',
+): State {
   const st: State = {};
   if (!schema) return st;
   Object.entries(schema).forEach(([name, type]: [string, FieldType], i) => {
     const a = lineAddr(i);
     const code = fieldCode(scope, owner, i);
     const label = prefix + name;
+    const field = scopeName ? `${scopeName}.${name}` : name;
     switch (type) {
-      case 'word': st[name] = new Word(t, a, code); break;
-      case 'mutex': st[name] = new TracedMutex(t, a, code, label); break;
-      case 'rwsem': st[name] = new TracedRwSem(t, a, code, label); break;
+      case 'word': st[name] = new Word(t, a, code, field); break;
+      case 'mutex': st[name] = new TracedMutex(t, a, code, label, field); break;
+      case 'rwsem': st[name] = new TracedRwSem(t, a, code, label, field); break;
       case 'seqcount': st[name] = new SeqCount(t.env, a, label); break;
-      case 'waitqueue': st[name] = new TracedWaitQueue(t, a, code, label); break;
-      case 'completion': st[name] = new TracedCompletion(t, a, code, label); break;
+      case 'waitqueue': st[name] = new TracedWaitQueue(t, a, code, label, field); break;
+      case 'completion': st[name] = new TracedCompletion(t, a, code, label, field); break;
     }
   });
   return st;

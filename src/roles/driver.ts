@@ -8,7 +8,12 @@ import { EV } from '../oracle/events.js';
 import type { RoleContext } from './role.js';
 import { callProto } from '../protocols/call.js';
 
-export function driverOp(rc: RoleContext): void {
+/**
+ * One device fault. Returns whether it mapped: only a fault that programmed the device is
+ * progress for the watchdog, so a protocol whose faults retry until their range is unmapped and
+ * then fail (a livelock that never maps again) is seen as a stall.
+ */
+export function driverOp(rc: RoleContext): boolean {
   const { ctx, rng, stats } = rc;
   const proto = ctx.proto;
   const mine = (rc.deviceSubs ??= ctx.subs.filter((s) => s.device === rc.device));
@@ -19,18 +24,20 @@ export function driverOp(rc: RoleContext): void {
   const write = rng.chance(0.3);
   const range = ctx.range;
   range.setup(start, start + len, write, true, sub.id, rc.device);
+  let mapped = false;
   for (;;) {
     const r = callProto(ctx, 'populate', () => proto.populate(ctx, sub, range));
     if (r === 'retry') {
       stats.retries++;
       Atomics.add(ctx.env.i32, (addr.thread(ctx.layout, ctx.tid) + L.T_RETRIES) >> 2, 1);
       ctx.trace(EV.POPULATE, sub.id, start, start + len, 1, write ? 1 : 0);
-      if (rc.stopped()) return;
+      if (rc.stopped()) return false;
       continue;
     }
     if (r !== 'ok' && typeof r !== 'number') throw new Error(`protocol ${proto.name}: populate() returned ${JSON.stringify(r)} (want 'ok', 'retry' or a negative errno)`);
     if (r !== 'ok') stats.errors++;
     ctx.trace(EV.POPULATE, sub.id, start, start + len, r === 'ok' ? 0 : r, write ? 1 : 0);
+    mapped = r === 'ok';
     break;
   }
   if (proto.subscriptionRemove && proto.subscriptionAdd && (stats.ops & 63) === 63) {
@@ -40,4 +47,5 @@ export function driverOp(rc: RoleContext): void {
     callProto(ctx, 'subscriptionAdd', () => proto.subscriptionAdd!(ctx, s));
     ctx.trace(EV.SUB_ADD, s.id);
   }
+  return mapped;
 }

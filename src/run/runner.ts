@@ -20,6 +20,7 @@ import { Session, layoutConfigFor, verdictOf } from './session.js';
 import { PluginError } from '../protocols/call.js';
 import type { RoleResult } from './thread.js';
 import { RunMonitor, type Settled } from './monitor.js';
+import type { MutationStats, MutationTask } from '../mutate/sites.js';
 import {
   DEFAULT_EVENTS, EVENT_NAMES, ROLE_NAMES, type EventName, type Expectation, type ProtocolResult, type RoleName,
   type RunResult, type StressOptions,
@@ -36,7 +37,7 @@ export interface ProtocolInfo {
   history?: HistoryInfo;
 }
 
-interface Loaded {
+export interface Loaded {
   url: string;
   where: string;
   proto: MirrorProtocol;
@@ -76,7 +77,17 @@ function intOpt(name: string, value: number | undefined, fallback: number, limit
   return value;
 }
 
-export async function runStress(opts: StressOptions): Promise<RunResult> {
+/** A run's validated settings: the protocols loaded, the roles dealt, the layout per protocol. */
+export interface PreparedRun {
+  loaded: Loaded[];
+  roles: RoleName[];
+  layoutFor: (p: MirrorProtocol) => LayoutConfig;
+  config: Record<string, unknown>;
+  runOpts: RunOneOpts;
+}
+
+/** Validate `opts` (ConfigError with a one-line fix otherwise) and load the protocols. */
+export async function prepareRun(opts: StressOptions): Promise<PreparedRun> {
   // --ops alone: no deadline but the longest one allowed
   const opsOnly = opts.ops !== undefined && opts.durationMs === undefined;
   const durationMs = opsOnly ? LIMITS.durationMs.max : intOpt('durationMs', opts.durationMs, DEFAULTS.durationMs, LIMITS.durationMs);
@@ -115,33 +126,42 @@ export async function runStress(opts: StressOptions): Promise<RunResult> {
     oracle: opts.oracle ?? true, recordEvents: opts.recordEvents ?? true, widenWindows: opts.widenWindows ?? true,
     watchdogMs,
   };
+  return { loaded, roles, layoutFor, config, runOpts: { ...opts, durationMs, opsBudget, seed, events, eventsGiven: opts.events !== undefined, watchdogMs } };
+}
 
-  const pool = new Piscina({
+/** A pool with a worker for each of `threads` role threads (runs needing more wait for a free worker). */
+export function createPool(threads: number): Piscina {
+  return new Piscina({
     filename: new URL('./worker-entry.cjs', import.meta.url).href,
-    minThreads: n,
-    maxThreads: n,
+    minThreads: threads,
+    maxThreads: threads,
     concurrentTasksPerWorker: 1,
     idleTimeout: 30_000,
   });
+}
+
+export async function runStress(opts: StressOptions): Promise<RunResult> {
+  const { loaded, roles, layoutFor, config, runOpts } = await prepareRun(opts);
+  const pool = createPool(roles.length);
   const results: ProtocolResult[] = [];
   try {
     for (const protocol of loaded) {
       if (opts.signal?.aborted) break;
-      // a protocol may name the event mix its scenario needs; an explicit --events wins
-      const runOptions = { ...opts, durationMs, opsBudget, seed, events: opts.events ?? protocol.proto.events ?? events, watchdogMs };
-      results.push(await runOne(pool, protocol, layoutFor(protocol.proto), roles, runOptions));
+      results.push((await runOne(pool, protocol, layoutFor(protocol.proto), roles, runOpts)).result);
     }
   } finally {
     await pool.destroy();
   }
-  return { version: VERSION, seed, config, protocols: results };
+  return { version: VERSION, seed: runOpts.seed, config, protocols: results };
 }
 
-interface RunOneOpts extends StressOptions {
+export interface RunOneOpts extends StressOptions {
   durationMs: number;
   opsBudget: number;
   seed: number;
   events: EventName[];
+  /** The caller named the events: a protocol's own mix (MirrorProtocol.events) applies only when not. */
+  eventsGiven?: boolean;
   watchdogMs: number;
 }
 
@@ -150,25 +170,27 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** How often the monitor polls, by phase (ms): the barrier is short, a run long. */
 const POLL_MS = { starting: 2, running: 20, stopping: 10, done: 0 } as const;
 
-async function runOne(
-  pool: Piscina, protocol: Loaded, layout: LayoutConfig, roles: RoleName[], options: RunOneOpts,
-): Promise<ProtocolResult> {
+/** One protocol's run; `mutation` (docs/mutation.md) goes to every role thread and each one's stats come back. */
+export async function runOne(
+  pool: Piscina, protocol: Loaded, layout: LayoutConfig, roles: RoleName[], options: RunOneOpts, mutation?: MutationTask,
+): Promise<{ result: ProtocolResult; mutation: MutationStats[] }> {
   const proto = protocol.proto;
   let session: Session;
   try {
     session = new Session({
       proto, protocolUrl: protocol.url, protocolWhere: protocol.where, module: loadModule(), layout, roles, seed: options.seed,
-      events: options.events, oracle: options.oracle ?? true, recordEvents: options.recordEvents ?? true,
+      events: (!options.eventsGiven && proto.events) || options.events, oracle: options.oracle ?? true, recordEvents: options.recordEvents ?? true,
       widen: options.widenWindows ?? true,
-      stopOnViolation: options.stopOnViolation ?? false, lockTimeoutMs: DEFAULTS.lockTimeoutMs, sliceMs: DEFAULTS.sliceMs,
+      stopOnViolation: options.stopOnViolation ?? false, lockTimeoutMs: DEFAULTS.lockTimeoutMs, sliceMs: DEFAULTS.sliceMs, mutation,
     });
   } catch (e) {
     const err = e as Error;
-    return {
+    const result: ProtocolResult = {
       name: proto.name, description: proto.description, expect: proto.expect ?? 'sound', verdict: 'fail', ops: 0, opsPerSec: 0, retries: 0,
       violations: {}, firstViolationMs: null, witnesses: [], durationMs: 0, roleOps: {},
       error: { message: err.message, stack: err.stack, protocolMethod: e instanceof PluginError ? e.method : undefined },
     };
+    return { result, mutation: [] };
   }
   const abort = new AbortController();
   const settled: Settled[] = Array.from({ length: session.n }, () => undefined);
@@ -203,5 +225,6 @@ async function runOne(
     abort.abort(); // terminates the workers that did not stop
     await Promise.allSettled(promises);
   }
-  return session.summarize(settled, monitor.elapsedMs, monitor.harnessError);
+  const stats = settled.flatMap((r) => (r && !(r instanceof Error) && r.mutation ? [r.mutation] : []));
+  return { result: session.summarize(settled, monitor.elapsedMs, monitor.harnessError), mutation: stats };
 }

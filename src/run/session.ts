@@ -24,7 +24,7 @@ import type { Expectation, ProtocolResult, RoleName, Witness } from '../api/type
 
 /** The run's settings: what every role thread gets (RoleTask), plus the protocol and the roles. */
 export interface SessionOptions
-  extends Pick<RoleTask, 'protocolUrl' | 'protocolWhere' | 'module' | 'layout' | 'seed' | 'events' | 'oracle' | 'recordEvents' | 'widen' | 'stopOnViolation' | 'lockTimeoutMs' | 'sliceMs'> {
+  extends Pick<RoleTask, 'protocolUrl' | 'protocolWhere' | 'module' | 'layout' | 'seed' | 'events' | 'oracle' | 'recordEvents' | 'widen' | 'stopOnViolation' | 'lockTimeoutMs' | 'sliceMs' | 'mutation'> {
   proto: MirrorProtocol;
   roles: RoleName[];
 }
@@ -101,6 +101,7 @@ export class Session {
       tid, role, device: device[tid], dmaTids: this.dmaTids, seed: options.seed, events: options.events, oracle: options.oracle,
       recordEvents: options.recordEvents, widen: options.widen, stopOnViolation: options.stopOnViolation,
       lockTimeoutMs: options.lockTimeoutMs, sliceMs: options.sliceMs, barrierTimeoutMs: DEFAULTS.barrierMs,
+      ...(options.mutation ? { mutation: options.mutation } : {}),
     }));
   }
 

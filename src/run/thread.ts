@@ -20,6 +20,8 @@ import { cpuOp } from '../roles/cpu.js';
 import { invalidatorOp } from '../roles/invalidator.js';
 import { driverOp } from '../roles/driver.js';
 import { dmaOp } from '../roles/dma.js';
+import { MutationHook } from '../mutate/hook.js';
+import type { MutationStats, MutationTask } from '../mutate/sites.js';
 
 export interface RoleTask {
   memory: WebAssembly.Memory;
@@ -40,6 +42,8 @@ export interface RoleTask {
   lockTimeoutMs: number;
   sliceMs: number;
   barrierTimeoutMs: number;
+  /** Mutation testing (docs/mutation.md): discover the reached sites, or apply one mutant. */
+  mutation?: MutationTask;
 }
 
 export interface RoleResult {
@@ -49,18 +53,22 @@ export interface RoleResult {
   violations: Partial<Record<ViolationKind, number>>;
   firstViolationMs: number | null;
   captures: Capture[];
-  error?: { message: string; stack?: string; protocolMethod?: string };
+  error?: { message: string; stack?: string; protocolMethod?: string; lockTimeout?: boolean };
+  mutation?: MutationStats;
 }
 
-const OPS: Record<RoleName, (rc: RoleContext) => void> = { cpu: cpuOp, invalidator: invalidatorOp, driver: driverOp, dma: dmaOp };
+/** One operation of a role; `false`: it made no progress the watchdog should count (driver.ts). */
+const OPS: Record<RoleName, (rc: RoleContext) => unknown> = { cpu: cpuOp, invalidator: invalidatorOp, driver: driverOp, dma: dmaOp };
 
 export async function runRoleThread(task: RoleTask, loadProto: () => Promise<MirrorProtocol>): Promise<RoleResult> {
   const stats: RoleStats = { ops: 0, retries: 0, errors: 0, eagain: 0 };
   const i32 = new Int32Array(task.memory.buffer);
   let oracle: Oracle | undefined;
+  let mutation: MutationHook | undefined;
   const result = (): RoleResult => ({
     tid: task.tid, role: task.role, stats,
     violations: oracle?.counts ?? {}, firstViolationMs: oracle?.firstAtMs ?? null, captures: oracle?.captures ?? [],
+    ...(mutation ? { mutation: mutation.result() } : {}),
   });
   try {
     const proto = await loadProto();
@@ -76,6 +84,7 @@ export async function runRoleThread(task: RoleTask, loadProto: () => Promise<Mir
       role: task.role,
       fault: (page, write) => handleMmFault(ctx, page, write),
     });
+    if (task.mutation) ctx.hook = mutation = new MutationHook(ctx, task.mutation);
     i32[(addr.thread(layout, task.tid) + L.T_ROLE) >> 2] = ROLE_CODES.indexOf(task.role);
 
     // start barrier: everyone instantiated before anyone touches shared state
@@ -95,9 +104,9 @@ export async function runRoleThread(task: RoleTask, loadProto: () => Promise<Mir
     };
     const op = OPS[task.role];
     while (Atomics.load(i32, STOP_WORD) === 0) {
-      op(rc);
+      const progressed = op(rc);
       stats.ops++;
-      wasm.progress(task.tid);
+      if (progressed !== false) wasm.progress(task.tid);
     }
     return result();
   } catch (e) {
@@ -111,6 +120,7 @@ export async function runRoleThread(task: RoleTask, loadProto: () => Promise<Mir
       message: e instanceof LockTimeout ? `T${task.tid} ${task.role}: ${err.message}` : err.message,
       stack: err.stack,
       protocolMethod: e instanceof PluginError ? e.method : undefined,
+      ...(e instanceof LockTimeout ? { lockTimeout: true } : {}),
     };
     return r;
   }

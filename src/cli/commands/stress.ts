@@ -17,6 +17,7 @@ import {
 import { resolveProtocols, specOf } from '../../config/protocols.js';
 import { loadRunner } from '../runner-api.js';
 import { campaign } from '../campaign.js';
+import { parseShard } from '../plan.js';
 import { EXIT_NOTE, SEED_NOTE, type CommandState } from '../io.js';
 
 export function addStressCommand(program: Command, state: CommandState): void {
@@ -73,8 +74,25 @@ export function addStressCommand(program: Command, state: CommandState): void {
       ),
     )
     .option('--no-widen', 'no seeded tiny delays at ctx calls (they widen race windows; sound protocols stay sound)')
+    .addOption(
+      new Option('--seeds <k>', `run the campaign under k seeds: --seed, --seed+1, ... (default 1)`).argParser(
+        parseIntFlag('seeds', LIMITS.seeds.min, LIMITS.seeds.max),
+      ),
+    )
+    .addOption(
+      new Option('--shard <i/N>', 'run shard i of N of the campaign (protocols x seeds): a CI matrix, an indexed job; needs --seed')
+        .argParser(parseShard),
+    )
+    .addOption(
+      new Option('--budget <time>', 'protocol time for the whole campaign (all shards), divided among its units: 10m, 2h').argParser((v) =>
+        parseDuration(v, 'budget'),
+      ),
+    )
     .addOption(new Option('--json <file>', 'write the JSON report here (atomically)').argParser(parseOutFile('--json')))
     .addOption(new Option('--junit <file>', 'write a JUnit XML report here (atomically)').argParser(parseOutFile('--junit')))
+    .addOption(
+      new Option('--html <file>', 'write a self-contained HTML report here (atomically)').argParser(parseOutFile('--html')),
+    )
     .option('-q, --quiet', 'no live progress (the verdict table is still printed)')
     .addHelpText(
       'after',
@@ -91,13 +109,19 @@ ${SEED_NOTE}`,
       const builtins = (await runner.listProtocols()).map((p) => p.name);
       const protocols = resolveProtocols(flags.protocol ?? [], builtins).map(specOf);
       const opts = toStressOptions(flags, protocols);
-      state.code = await campaign(runner, opts, {
-        quiet: flags.quiet === true,
-        json: flags.json,
-        junit: flags.junit,
-        opsTarget: flags.ops !== undefined && flags.duration === undefined ? flags.ops : undefined,
-        rerun: rerunCommand(flags),
-      });
+      state.code = await campaign(
+        runner,
+        opts,
+        {
+          quiet: flags.quiet === true,
+          json: flags.json,
+          junit: flags.junit,
+          html: flags.html,
+          opsTarget: flags.ops !== undefined && flags.duration === undefined ? flags.ops : undefined,
+          rerun: rerunCommand(flags),
+        },
+        { shard: flags.shard, seeds: flags.seeds, budgetMs: flags.budget },
+      );
     });
 }
 
@@ -113,6 +137,9 @@ export function rerunCommand(f: StressFlags): string {
   if (f.subs !== undefined) parts.push(`--subs ${f.subs}`);
   if (f.watchdog !== undefined) parts.push(`--watchdog ${fmtMs(f.watchdog)}`);
   if (f.widen === false) parts.push('--no-widen');
+  if (f.budget !== undefined) parts.push(`--budget ${fmtMs(f.budget)}`);
+  if (f.seeds !== undefined) parts.push(`--seeds ${f.seeds}`);
+  if (f.shard !== undefined) parts.push(`--shard ${f.shard.index}/${f.shard.count}`);
   return parts.join(' ');
 }
 

@@ -1,0 +1,99 @@
+/**
+ * cli/mutate-report.ts — `hmmsim mutate`'s outputs: the mutant table with the score and each
+ * survivor's coverage (text), the JSON report (the MutationReport itself) and JUnit (one
+ * testcase per mutant: a survivor is a failure, a harness failure an error). See docs/mutation.md.
+ */
+import { create } from 'xmlbuilder2';
+import type { MutantResult, MutationReport } from '../mutate/run.js';
+import { KIND_SHORT } from '../api/kinds.js';
+import { formatMs, int, renderTable } from './format.js';
+import { xmlText } from './report.js';
+
+const short = (k: string) => (KIND_SHORT as Record<string, string>)[k] ?? k;
+
+/** Coverage of one mutant's run, in words. */
+export function coverageText(m: MutantResult): string {
+  const c = m.coverage;
+  const reached = c.fired === 0 ? 'never reached' : `reached ${int(c.fired)} time${c.fired === 1 ? '' : 's'}`;
+  const extra = c.coverage !== undefined ? `; coverage ${JSON.stringify(c.coverage)}` : '';
+  return `${reached} in ${int(c.ops)} ops, ${int(c.retries)} retries, ${formatMs(m.durationMs)}${extra}`;
+}
+
+export function formatScore(r: MutationReport): string {
+  const judged = r.killed + r.survived;
+  const pct = r.score === null ? '-' : `${Math.floor(r.score * 1000) / 10}%`;
+  const errors = r.errors ? `, ${r.errors} harness error${r.errors > 1 ? 's' : ''}` : '';
+  return `mutation score ${pct}: ${r.killed} of ${judged} killed, ${r.survived} survived${errors}`;
+}
+
+/** The table, a legend for short kind names, the score, and each survivor's coverage. */
+export function formatMutationReport(r: MutationReport): string {
+  const out: string[] = [];
+  const b = r.baseline;
+  const sites = `${b.sites.length} site${b.sites.length === 1 ? '' : 's'}`;
+  const run = `${int(b.ops)} ops, ${int(b.retries)} retries, ${formatMs(b.durationMs)}`;
+  out.push(`${r.protocol}: ${sites} reached by the unmutated run (${run}), verdict ${b.verdict}`);
+  if (b.verdict !== 'pass') {
+    const what = b.error ? `failed: ${b.error}` : `violated (${Object.keys(b.violations).join(', ')})`;
+    out.push(`the unmutated protocol ${what}: mutation testing needs a protocol that passes this workload`);
+    return out.join('\n');
+  }
+  if (!r.mutants.length) return [...out, 'no mutants: no callback reached a mutable operation'].join('\n');
+  const used = new Set<string>();
+  const rows = r.mutants.map((m) => {
+    const kinds = m.kinds.map((k) => {
+      if (short(k) !== k) used.add(k);
+      return short(k);
+    });
+    return [String(m.id), m.description, m.outcome, kinds.join(',') || '-', formatMs(m.killMs)];
+  });
+  out.push('');
+  out.push(renderTable(['#', 'mutant', 'outcome', 'kinds', 'killed at'], rows, ['r', 'l', 'l', 'l', 'r']));
+  if (used.size) out.push([...used].map((k) => `${short(k)} = ${k}`).join('; '));
+  out.push('');
+  out.push(formatScore(r));
+  const survivors = r.mutants.filter((m) => m.outcome === 'survived');
+  if (survivors.length) {
+    out.push('survivors, with what their runs exercised (never reached: not exercised; reached often: the operation may not be needed):');
+    for (const m of survivors) out.push(`  ${m.id}. ${m.description}: ${coverageText(m)}`);
+  }
+  for (const m of r.mutants.filter((x) => x.outcome === 'error')) out.push(`  ${m.id}. ${m.description}: harness error: ${m.error}`);
+  return out.join('\n');
+}
+
+/** JUnit: one testcase per mutant; survived = failure (the tests missed it), error = harness failure. */
+export function mutationJUnit(r: MutationReport, timestamp = new Date()): string {
+  const time = (ms: number) => (Math.max(0, ms) / 1000).toFixed(3);
+  const failures = r.survived;
+  const total = r.mutants.reduce((s, m) => s + m.durationMs, 0);
+  const root = create({ version: '1.0', encoding: 'UTF-8' }).ele('testsuites', {
+    name: 'hmmsim',
+    tests: String(r.mutants.length),
+    failures: String(failures),
+    errors: String(r.errors),
+    time: time(total),
+  });
+  const suite = root.ele('testsuite', {
+    name: `hmmsim mutate ${r.protocol}`,
+    tests: String(r.mutants.length),
+    failures: String(failures),
+    errors: String(r.errors),
+    skipped: '0',
+    time: time(total),
+    timestamp: timestamp.toISOString().replace(/\.\d{3}Z$/, ''),
+  });
+  const props = suite.ele('properties');
+  props.ele('property', { name: 'version', value: r.version });
+  props.ele('property', { name: 'seed', value: String(r.seed) });
+  props.ele('property', { name: 'score', value: r.score === null ? '' : String(r.score) });
+  props.ele('property', { name: 'config', value: xmlText(JSON.stringify(r.config)) });
+  for (const m of r.mutants) {
+    const tc = suite.ele('testcase', { classname: `hmmsim.mutate.${r.protocol}`, name: xmlText(m.description), time: time(m.durationMs) });
+    if (m.outcome === 'survived') tc.ele('failure', { message: xmlText(`survived: ${coverageText(m)}`), type: 'MutantSurvived' });
+    else if (m.outcome === 'error')
+      tc.ele('error', { message: xmlText((m.error ?? '').split('\n')[0]), type: 'HarnessFailure' }).txt(xmlText(m.error ?? ''));
+    const out = m.outcome === 'killed' ? `killed by ${m.kinds.join(', ')} at ${formatMs(m.killMs)}\n${m.witness ?? ''}` : coverageText(m);
+    tc.ele('system-out').txt(xmlText(out));
+  }
+  return root.end({ prettyPrint: true }) + '\n';
+}

@@ -1,0 +1,163 @@
+/**
+ * hook.ts — the mutation hook a role thread installs on its ctx (model/hooks.ts): in a discovery
+ * run it records every site the protocol's callbacks reach; in a mutant's run it mutates the
+ * one site's operation each time it is reached (docs/mutation.md).
+ *
+ *   skip-lock, no-mmap-lock  the lock does nothing (a trylock succeeds), and so does the next
+ *                            release of the same lock in the same mode by this thread
+ *   stale-read               the read returns the word's value when the callback began
+ *   drop-write, no-wait, drop-zap, drop-fence   the operation is skipped
+ *   no-retry-check           hmmRangeFault runs without the lockless check
+ */
+import { PERFORM, SKIP, STALE, type HookTarget, type OpHook, type OpSpec } from '../model/hooks.js';
+import type { State, Word } from '../model/state.js';
+import { joinMethods, operatorFor, siteKey, type MutationStats, type MutationTask, type Site, type SiteRecord } from './sites.js';
+
+/** The declared state a stale read may need to snapshot (implemented by Ctx). */
+export interface MutationScope {
+  readonly mm: State;
+  readonly subs: readonly { state: State }[];
+  readonly ranges: readonly { state: State }[];
+  /** A seeded busy-wait (only when the run widens windows): see Ctx.widen. */
+  widen(p: number, maxUs: number): void;
+}
+
+interface Frame {
+  callback: string;
+  /** Traced operations so far in this run of the callback. */
+  pos: number;
+  /**
+   * Calls so far per instance (a lock, a word, a subscription's zap, a device's fence) and class
+   * ("cls|"): a loop over subscriptions repeats the 1st call of each, as a source line would.
+   * A mutant's run counts only its site's field and class.
+   */
+  counts: Map<HookTarget, Map<string, number>> | null;
+  /** stale-read: each instance's value when the callback began. */
+  snapshot: Map<HookTarget, number> | null;
+}
+
+/** Widening at the mutant's site: as after a walk (Ctx.hmmRangeFault), the widest the harness uses. */
+const WIDEN_P = 0.5;
+const WIDEN_US = 50;
+
+export class MutationHook implements OpHook {
+  private readonly frames: Frame[] = [];
+  private readonly site: Site | null;
+  private readonly operator: string | null;
+  private readonly sites = new Map<string, SiteRecord>();
+  /** Locks whose acquisition was skipped, per lock mode, awaiting their release. */
+  private readonly skippedHolds = new Map<HookTarget, number[]>();
+  private pendingReleases = 0;
+  private fired = 0;
+
+  constructor(
+    private readonly scope: MutationScope,
+    task: MutationTask,
+  ) {
+    this.site = 'site' in task ? task.site : null;
+    this.operator = 'site' in task ? task.operator : null;
+  }
+
+  enter(callback: string): void {
+    const site = this.site;
+    const frame: Frame = { callback, pos: 0, counts: null, snapshot: null };
+    this.frames.push(frame);
+    if (site && this.operator === 'stale-read' && callback === site.callback) {
+      frame.snapshot = this.snapshot(site.field);
+      this.scope.widen(WIDEN_P, WIDEN_US); // the window a stale read opens begins here
+    }
+  }
+
+  exit(): void {
+    this.frames.pop();
+  }
+
+  before(target: HookTarget, op: OpSpec): number {
+    if (op.cls === 'unlock') return this.pendingReleases > 0 ? this.release(target, op.mode) : PERFORM;
+    const frame = this.frames[this.frames.length - 1];
+    if (frame === undefined || op.cls === 'wake') return PERFORM;
+    const pos = frame.pos++;
+    const site = this.site;
+    if (site === null) {
+      this.record(frame, target, op, pos);
+      return PERFORM;
+    }
+    if (frame.callback !== site.callback || op.cls !== site.cls || target.field !== site.field) return PERFORM;
+    if (this.count(frame, target, op) !== site.n) return PERFORM;
+    this.fired++;
+    // the window the mutation opens (an unguarded section, a missing wait, zap or fence) begins here
+    this.scope.widen(WIDEN_P, WIDEN_US);
+    switch (this.operator) {
+      case 'skip-lock':
+      case 'no-mmap-lock': {
+        let held = this.skippedHolds.get(target);
+        if (!held) this.skippedHolds.set(target, (held = [0, 0, 0]));
+        held[op.mode]++;
+        this.pendingReleases++;
+        return SKIP;
+      }
+      case 'stale-read':
+        return STALE;
+      default:
+        return SKIP;
+    }
+  }
+
+  stale(target: HookTarget): number {
+    for (let i = this.frames.length - 1; i >= 0; i--) {
+      const v = this.frames[i].snapshot?.get(target);
+      if (v !== undefined) return v;
+    }
+    return (target as Word).peek();
+  }
+
+  result(): MutationStats {
+    return { sites: [...this.sites.values()], fired: this.fired };
+  }
+
+  private release(target: HookTarget, mode: number): number {
+    const held = this.skippedHolds.get(target);
+    if (!held || held[mode] === 0) return PERFORM;
+    held[mode]--;
+    this.pendingReleases--;
+    return SKIP;
+  }
+
+  /** This call's number among the frame's calls of `op.cls` on `target`, from 1. */
+  private count(frame: Frame, target: HookTarget, op: OpSpec): number {
+    const counts = (frame.counts ??= new Map());
+    let of = counts.get(target);
+    if (!of) counts.set(target, (of = new Map()));
+    const n = (of.get(op.cls) ?? 0) + 1;
+    of.set(op.cls, n);
+    return n;
+  }
+
+  private record(frame: Frame, target: HookTarget, op: OpSpec, pos: number): void {
+    if (operatorFor(frame.callback, op.cls, target.field) === null) return;
+    const n = this.count(frame, target, op);
+    const site: Site = { callback: frame.callback, cls: op.cls, field: target.field, n };
+    const key = siteKey(site);
+    const had = this.sites.get(key);
+    if (had) {
+      had.hits++;
+      if (had.method !== op.method) had.method = joinMethods(had.method, op.method);
+      if (pos < had.pos) had.pos = pos;
+    } else this.sites.set(key, { ...site, method: op.method, hits: 1, pos });
+  }
+
+  /** Every instance of a declared word (scope.name), with its value now. */
+  private snapshot(field: string): Map<HookTarget, number> {
+    const out = new Map<HookTarget, number>();
+    const dot = field.indexOf('.');
+    const scope = field.slice(0, dot);
+    const name = field.slice(dot + 1);
+    const { mm, subs, ranges } = this.scope;
+    const states = scope === 'mm' ? [mm] : scope === 'sub' ? subs.map((s) => s.state) : ranges.map((r) => r.state);
+    for (const st of states) {
+      const w = st[name] as Word | undefined;
+      if (w && typeof w.peek === 'function') out.set(w, w.peek());
+    }
+    return out;
+  }
+}

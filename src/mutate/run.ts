@@ -1,0 +1,200 @@
+/**
+ * run.ts — mutate(): mutation testing of one protocol (docs/mutation.md).
+ *
+ * 1. A discovery run of the unmutated protocol (the same workload as every mutant) finds the
+ *    sites its callbacks reach; it must pass, or there is nothing to measure.
+ * 2. Each reached site, with its operator, is one mutant, run under the same seed and options,
+ *    stopping at its first violation: killed (a violation, or a lock wait that timed out),
+ *    survived (a clean run), or error (the harness failed).
+ * 3. The score is killed / (killed + survived).
+ */
+import { availableParallelism } from 'node:os';
+import { ConfigError } from '../api/errors.js';
+import { VERSION } from '../api/version.js';
+import type { ProtocolResult, StressOptions } from '../api/types.js';
+import { createPool, prepareRun, runOne } from '../run/runner.js';
+import { ambiguousNames, describeSite, mergeSites, operatorFor, type Operator, type Site, type SiteRecord } from './sites.js';
+
+export interface MutateOptions extends Omit<StressOptions, 'protocol' | 'ops' | 'stopOnViolation' | 'onProgress' | 'durationMs'> {
+  /** One built-in name or a path to a plugin module. */
+  protocol: string;
+  /** Each mutant's run lasts at most this long (default 3000 ms). */
+  durationMs?: number;
+  /** The discovery run's length (default durationMs): shorter finds fewer rarely reached sites. */
+  discoveryMs?: number;
+  /** Mutants run at once (default: as many as the cores hold, one thread per role each). */
+  jobs?: number;
+  /** Run only the mutants whose description contains this text ("populate", "skip-lock user_lock"). */
+  only?: string;
+  /** Called when the discovery run ends, and as each mutant's run ends. */
+  onMutant?: (m: MutantResult, done: number, total: number) => void;
+  onDiscovered?: (baseline: MutationBaseline) => void;
+}
+
+export type MutantOutcome = 'killed' | 'survived' | 'error';
+
+/** What a mutant's run exercised: a survivor's coverage tells "not needed" from "not exercised". */
+export interface MutantCoverage {
+  /** Times the mutated operation was reached (0: the run never got there). */
+  fired: number;
+  ops: number;
+  retries: number;
+  /** The run's race-window coverage, when the runner reports one. */
+  coverage?: unknown;
+}
+
+export interface MutantResult {
+  /** 1-based, in site order. */
+  id: number;
+  operator: Operator;
+  site: Site & { method: string };
+  /** "populate: skip-lock user_lock (1st)". */
+  description: string;
+  outcome: MutantOutcome;
+  /** Violation kinds seen (or "lock-timeout", or "protocol-error": the protocol threw). */
+  kinds: string[];
+  /** ms from the run's start to the first violation (killed), else null. */
+  killMs: number | null;
+  durationMs: number;
+  coverage: MutantCoverage;
+  /** The harness failure, for outcome "error"; or what the protocol threw / which lock timed out. */
+  error?: string;
+  /** The first witness's text, for a killed mutant. */
+  witness?: string;
+}
+
+export interface MutationBaseline {
+  verdict: 'pass' | 'fail';
+  ops: number;
+  retries: number;
+  violations: ProtocolResult['violations'];
+  durationMs: number;
+  error?: string;
+  /** Sites reached, with how often (each one mutant). */
+  sites: (SiteRecord & { operator: Operator; description: string })[];
+}
+
+export interface MutationReport {
+  version: string;
+  protocol: string;
+  seed: number;
+  config: Record<string, unknown>;
+  jobs: number;
+  baseline: MutationBaseline;
+  mutants: MutantResult[];
+  killed: number;
+  survived: number;
+  errors: number;
+  /** killed / (killed + survived), or null when there is no such mutant. */
+  score: number | null;
+  /** Wall time of the whole run (discovery included). */
+  wallMs: number;
+}
+
+/** Run every mutant of `opts.protocol` under one workload; see the file comment. */
+export async function mutate(opts: MutateOptions): Promise<MutationReport> {
+  if (typeof opts.protocol !== 'string' || opts.protocol === 'all' || opts.protocol.includes(','))
+    throw new ConfigError(`mutate takes one protocol: --protocol <name|path> (got ${JSON.stringify(opts.protocol)})`);
+  const t0 = performance.now();
+  const prepared = await prepareRun({ ...opts, stopOnViolation: false });
+  const { loaded, roles, layoutFor, config, runOpts } = prepared;
+  const l = loaded[0];
+  const layout = layoutFor(l.proto);
+  const jobs = opts.jobs ?? Math.max(1, Math.floor(availableParallelism() / roles.length));
+  if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new ConfigError(`jobs must be an integer from 1 to 64 (got ${jobs})`);
+  const ambiguous = ambiguousNames(l.proto);
+  const pool = createPool(roles.length * jobs);
+  try {
+    const discoveryMs = opts.discoveryMs ?? runOpts.durationMs;
+    if (!Number.isInteger(discoveryMs) || discoveryMs < 1)
+      throw new ConfigError(`discoveryMs must be a whole number of ms >= 1 (got ${discoveryMs})`);
+    const discovery = await runOne(pool, l, layout, roles, { ...runOpts, durationMs: discoveryMs }, { discover: true });
+    const sites = mergeSites(discovery.mutation.map((m) => m.sites)).flatMap((s) => {
+      const operator = operatorFor(s.callback, s.cls, s.field);
+      return operator ? [{ ...s, operator, description: describeSite(s, operator, s.method, ambiguous) }] : [];
+    });
+    const chosen = opts.only === undefined ? sites : sites.filter((s) => s.description.includes(opts.only!));
+    const b = discovery.result;
+    const baseline: MutationBaseline = {
+      verdict: b.verdict,
+      ops: b.ops,
+      retries: b.retries,
+      violations: b.violations,
+      durationMs: b.durationMs,
+      sites,
+      ...(b.error ? { error: b.error.message } : {}),
+    };
+    opts.onDiscovered?.(baseline);
+    const mutants: MutantResult[] = [];
+    if (b.verdict === 'pass') {
+      let next = 0;
+      let done = 0;
+      const worker = async () => {
+        while (next < chosen.length && !opts.signal?.aborted) {
+          const i = next++;
+          const s = chosen[i];
+          const site: Site = { callback: s.callback, cls: s.cls, field: s.field, n: s.n };
+          const run = await runOne(pool, l, layout, roles, { ...runOpts, stopOnViolation: true }, { site, operator: s.operator });
+          const m = judge(
+            sites.indexOf(s) + 1,
+            s,
+            s.description,
+            run.result,
+            run.mutation.reduce((a, x) => a + x.fired, 0),
+          );
+          mutants[i] = m;
+          opts.onMutant?.(m, ++done, chosen.length);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(jobs, Math.max(1, chosen.length)) }, worker));
+    }
+    const list = mutants.filter((m) => m !== undefined);
+    const killed = list.filter((m) => m.outcome === 'killed').length;
+    const survived = list.filter((m) => m.outcome === 'survived').length;
+    return {
+      version: VERSION,
+      protocol: l.proto.name,
+      seed: runOpts.seed,
+      jobs,
+      baseline,
+      config: { ...config, durationMsPerMutant: runOpts.durationMs },
+      mutants: list,
+      killed,
+      survived,
+      errors: list.length - killed - survived,
+      score: killed + survived > 0 ? killed / (killed + survived) : null,
+      wallMs: Math.round(performance.now() - t0),
+    };
+  } finally {
+    await pool.destroy();
+  }
+}
+
+function judge(id: number, s: SiteRecord & { operator: Operator }, description: string, r: ProtocolResult, fired: number): MutantResult {
+  const kinds: string[] = Object.entries(r.violations)
+    .filter(([, n]) => (n ?? 0) > 0)
+    .map(([k]) => k);
+  let outcome: MutantOutcome = kinds.length ? 'killed' : 'survived';
+  let error: string | undefined;
+  if (r.error) {
+    error = r.error.message;
+    // the mutant made a lock wait time out, or made the protocol throw: killed; anything else is the harness
+    if (r.error.lockTimeout) kinds.push('lock-timeout');
+    else if (r.error.protocolMethod) kinds.push('protocol-error');
+    outcome = kinds.length ? 'killed' : 'error';
+  }
+  const extra = (r as ProtocolResult & { coverage?: unknown }).coverage;
+  return {
+    id,
+    operator: s.operator,
+    description,
+    outcome,
+    kinds,
+    site: { callback: s.callback, cls: s.cls, field: s.field, n: s.n, method: s.method },
+    killMs: outcome === 'killed' ? (r.firstViolationMs ?? r.durationMs) : null,
+    durationMs: r.durationMs,
+    coverage: { fired, ops: r.ops, retries: r.retries, ...(extra !== undefined ? { coverage: extra } : {}) },
+    ...(error ? { error } : {}),
+    ...(outcome === 'killed' && r.witnesses[0] ? { witness: r.witnesses[0].text } : {}),
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * Mutation testing (docs/mutation.md): a redundant lock's mutant survives, a protocol whose every
+ * traced operation matters scores 100%, bad input gets stress's one-line errors, and the CLI
+ * writes the table, JSON and JUnit. Mutant runs stop at their first violation, so a killed
+ * mutant costs its time to kill; the whole file takes about 30 s on 2 busy cores.
+ */
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { convert } from 'xmlbuilder2';
+import { mutate, runStress, ConfigError } from '../dist/index.js';
+import { chainHooks, OPS, PERFORM, SKIP, STALE, type OpHook } from '../dist/model/hooks.js';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const BIN = join(ROOT, 'bin', 'hmmsim.js');
+const fx = (f: string) => join(ROOT, 'test', 'fixtures', f);
+
+function hmmsim(args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('mutate()', () => {
+  it('reports a redundant lock as survived, and says its run reached it', async () => {
+    const protocol = fx('mutate-redundant-lock-plugin.mjs');
+    const r = await mutate({ protocol, only: 'stats_lock', durationMs: 400, discoveryMs: 300, seed: 3 });
+    expect(r.baseline.verdict).toBe('pass');
+    expect(r.baseline.sites.map((s) => s.description)).toContain('populate: skip-lock stats_lock (1st)');
+    expect(r.mutants.map((m) => [m.description, m.outcome])).toEqual([['populate: skip-lock stats_lock (1st)', 'survived']]);
+    expect(r.mutants[0].coverage.fired).toBeGreaterThan(0);
+    expect(r.score).toBe(0);
+  }, 30_000);
+
+  it('scores 100% on a protocol whose every traced operation matters', async () => {
+    const r = await mutate({
+      // one 64-page interval: every invalidation and fault meet, so each mutant dies within about 1.5 s
+      protocol: fx('mutate-tight-plugin.mjs'),
+      events: ['munmap', 'migrate'],
+      pages: 64,
+      durationMs: 6000,
+      discoveryMs: 400,
+      watchdogMs: 1000,
+      seed: 7,
+    });
+    expect(r.baseline.verdict).toBe('pass');
+    const names = r.mutants.map((m) => m.description);
+    for (const want of [
+      'invalidateStart: skip-lock lock (1st)',
+      'invalidateStart: drop-write busy add (1st)',
+      'invalidateStart: drop-zap (1st)',
+      'invalidateStart: drop-fence (1st)',
+      'invalidateEnd: drop-write seq add (1st)',
+      'invalidateEnd: drop-write busy add (1st)',
+      'populate: no-mmap-lock mmap_lock (1st)',
+      'populate: skip-lock lock (1st)',
+      'populate: stale-read busy (1st)',
+      'populate: stale-read seq (1st)',
+    ])
+      expect(names).toContain(want);
+    const alive = r.mutants.filter((m) => m.outcome !== 'killed').map((m) => `${m.description}: ${m.outcome} ${m.error ?? ''}`);
+    expect(alive).toEqual([]);
+    expect(r.score).toBe(1);
+    for (const m of r.mutants) {
+      expect(m.kinds.length).toBeGreaterThan(0);
+      expect(m.killMs).not.toBeNull();
+    }
+  }, 60_000);
+
+  it('refuses bad input with the same errors as stress', async () => {
+    for (const protocol of ['interval-v9', fx('no-api-plugin.mjs')]) {
+      const stress = await runStress({ protocol, durationMs: 100 }).catch((e: Error) => e);
+      const mut = await mutate({ protocol, durationMs: 100 }).catch((e: Error) => e);
+      expect(mut).toBeInstanceOf(ConfigError);
+      expect((mut as Error).message).toBe((stress as Error).message);
+    }
+    await expect(mutate({ protocol: 'all' })).rejects.toThrow(/mutate takes one protocol/);
+  });
+});
+
+describe('chainHooks', () => {
+  it('lets both hooks see every callback and operation; the first non-PERFORM answer wins', () => {
+    const seen: string[] = [];
+    const hook = (name: string, answer: number, value: number): OpHook => ({
+      enter: (cb) => void seen.push(`${name} enter ${cb}`),
+      exit: () => void seen.push(`${name} exit`),
+      before: (t, op) => (seen.push(`${name} ${op.method} ${t.field}`), answer),
+      stale: () => value,
+    });
+    const both = chainHooks(hook('sched', PERFORM, 1), hook('mutant', STALE, 42));
+    both.enter('populate');
+    expect(both.before({ field: 'mm.seq' }, OPS.read)).toBe(STALE);
+    expect(both.stale({ field: 'mm.seq' })).toBe(42);
+    both.exit();
+    expect(seen).toEqual([
+      'sched enter populate',
+      'mutant enter populate',
+      'sched read mm.seq',
+      'mutant read mm.seq',
+      'mutant exit',
+      'sched exit',
+    ]);
+    expect(chainHooks(hook('a', SKIP, 0), hook('b', PERFORM, 0)).before({ field: 'x' }, OPS.lock)).toBe(SKIP);
+  });
+});
+
+describe('hmmsim mutate', () => {
+  it('prints the table and score, writes JSON and JUnit (one testcase per mutant)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hmmsim-mutate-'));
+    const plugin = fx('mutate-redundant-lock-plugin.mjs');
+    const args = ['mutate', '-p', plugin, '--only', 'stats_lock', '--duration', '300ms', '--seed', '5', '-q'];
+    const r = hmmsim([...args, '--json', join(dir, 'm.json'), '--junit', join(dir, 'm.xml')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/populate: skip-lock stats_lock \(1st\)\s+survived/);
+    expect(r.stdout).toMatch(/mutation score 0%: 0 of 1 killed, 1 survived/);
+    expect(r.stdout).toMatch(/\d+\. populate: skip-lock stats_lock \(1st\): reached [\d,]+ times in/);
+    const j = JSON.parse(readFileSync(join(dir, 'm.json'), 'utf8'));
+    expect(j).toMatchObject({ protocol: 'fixture-mutate-redundant-lock', seed: 5, killed: 0, survived: 1, errors: 0, score: 0 });
+    expect(j.mutants[0]).toMatchObject({
+      operator: 'skip-lock',
+      outcome: 'survived',
+      kinds: [],
+      killMs: null,
+      site: { callback: 'populate', field: 'mm.stats_lock', n: 1 },
+    });
+    const doc = convert(readFileSync(join(dir, 'm.xml'), 'utf8'), { format: 'object' }) as any;
+    const suite = doc.testsuites.testsuite;
+    expect(suite['@tests']).toBe('1');
+    expect(suite['@failures']).toBe('1');
+    expect(suite.testcase['@name']).toBe('populate: skip-lock stats_lock (1st)');
+    // --min-score turns a survivor into exit 1
+    expect(hmmsim([...args, '--min-score', '50']).code).toBe(1);
+  }, 60_000);
+
+  const bad: [string, string[], RegExp][] = [
+    ['unknown protocol', ['mutate', '-p', 'frob'], /unknown protocol 'frob'.*interval-v5\.5, odp-v5\.4, kvm/],
+    ['plugin lacking the API', ['mutate', '-p', 'test/fixtures/no-api-plugin.mjs'], /lacks method populate/],
+    ['several protocols', ['mutate', '-p', 'kvm,odp-v5.4'], /mutate takes one protocol/],
+    ['all', ['mutate', '-p', 'all'], /mutate takes one protocol, not all/],
+  ];
+  for (const [what, args, re] of bad)
+    it(`bad input: ${what} (one line, exit 2)`, () => {
+      const r = hmmsim(args);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(re);
+    });
+});
