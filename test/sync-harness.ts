@@ -11,7 +11,7 @@ import { expect } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { GO_WORD, READY_WORD, STOP_WORD, addr } from '../src/memory/layout.js';
+import { GO_WORD, READY_WORD, STOP_WORD, addr } from '../dist/memory/layout.js';
 import { testMemory, type TestMem } from './helpers.js';
 
 const WORKER = fileURLToPath(new URL('./workers/sync-worker.mjs', import.meta.url));

@@ -4,7 +4,7 @@
  * Workers and harness: test/sync-harness.ts.
  */
 import { describe, it, expect, afterEach } from 'vitest';
-import { L } from '../src/memory/layout.js';
+import { L } from '../dist/memory/layout.js';
 import { testMemory } from './helpers.js';
 import { holdAndContend, lines, runWorkers, terminateWorkers, threadRec, word } from './sync-harness.js';
 

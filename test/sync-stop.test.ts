@@ -4,7 +4,7 @@
  * Workers and harness: test/sync-harness.ts.
  */
 import { describe, it, expect, afterEach } from 'vitest';
-import { L, STOP_WORD } from '../src/memory/layout.js';
+import { L, STOP_WORD } from '../dist/memory/layout.js';
 import { testMemory } from './helpers.js';
 import { lines, runWorkers, sleep, terminateWorkers, threadRec, word } from './sync-harness.js';
 

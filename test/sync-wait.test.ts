@@ -4,8 +4,8 @@
  * Workers and harness: test/sync-harness.ts.
  */
 import { describe, it, expect, afterEach } from 'vitest';
-import { Completion } from '../src/sync/index.js';
-import { addr } from '../src/memory/layout.js';
+import { Completion } from '../dist/sync/index.js';
+import { addr } from '../dist/memory/layout.js';
 import { testMemory } from './helpers.js';
 import { lines, runWorkers, terminateWorkers, word } from './sync-harness.js';
 

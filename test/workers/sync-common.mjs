@@ -2,8 +2,8 @@
 // scenarios are in sync-mutex.mjs, sync-rwsem.mjs, sync-wait.mjs and sync-contend.mjs; the entry
 // is sync-worker.mjs).
 //
-// Plain JS on purpose: vitest does not transform code inside worker threads (docs/ARCHITECTURE.md, Toolchain facts), so
-// this imports the COMPILED modules from dist/ (`npm run build` / `npx tsc -p .` first).
+// Plain JS on purpose: vitest does not transform code inside worker threads (docs/ARCHITECTURE.md,
+// Toolchain facts), so this imports the COMPILED modules from dist/ (`npm run build` / `npx tsc -p .` first).
 //
 // workerData: { memory, tid, scenario, a: {addresses}, p: {params} }
 //   memory    the run's shared WebAssembly.Memory (same backing store as the test's)
