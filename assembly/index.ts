@@ -10,5 +10,5 @@ export {
   mm_init, frame_alloc, frame_free, frame_gen, pte_addr, pte_get, vma_get, vma_set,
   handle_mm_fault, cpu_access, cow_break, zap_ptes, free_tables, wrprotect_ptes, migrate_page,
   reclaim_page, inval_mark, check_zapped, hmm_range_fault, dev_program, dev_zap, dev_entry,
-  dev_entry_gen, dmaseq_addr, dma_access, cpu_peek, dev_peek, pages, range_addr,
+  dev_entry_gen, dmaseq_addr, dma_access, dma_begin, dma_end, cpu_peek, dev_peek, pages, range_addr,
 } from './mm';

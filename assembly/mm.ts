@@ -429,6 +429,8 @@ export function hmm_range_fault(r: u32, from: u32, tid: u32, stop: u32, paused: 
     if (type == L.PTE_MIGRATION) return L.EBUSY;
     if (type != L.PTE_PRESENT || ((flags & L.RF_WRITE) && !(pte & L.PTE_WRITE))) {
       if (flags & L.RF_FAULT) {
+        // leaving the table for a fault: the entry just read came from a table freed meanwhile?
+        if (tableFreed(curDir, curD, curGen)) return walkPtUaf(tid, page, curD, curGen);
         store<i32>(r + L.R_FAULT_PAGE, page);
         store<u32>(r + L.R_WALK_DIR, curDir);
         store<i32>(r + L.R_WALK_D, curD);
@@ -564,6 +566,67 @@ export function dma_access(dev: u32, page: u32, write: i32, value: i32, tid: u32
   }
   atomic.add<i32>(seq, 1); // even: done
   if (atomic.load<i32>(record + L.DS_FENCE_WAITERS) != 0) atomic.notify(seq, 64); // a fence sleeps on it
+  return res;
+}
+
+/**
+ * The first half of dma_access, split for controlled mode, which puts a scheduling point
+ * between the halves (dma_access stays one fused call: the free-running hot path): mark the
+ * access in flight, read the device entry, check it. Keeps the entry's frame and gen in the
+ * thread's in-flight record (DS_PFN, DS_GEN) for dma_end. Returns what dma_access would so far.
+ */
+export function dma_begin(dev: u32, page: u32, write: i32, tid: u32, oracle: i32): i32 {
+  const record = dmaseq_addr(tid);
+  atomic.add<i32>(record + L.DS_SEQ, 1); // odd: in flight
+  const e = atomic.load<i64>(devpteAddr(dev, page));
+  const lo = <i32>e;
+  let res = L.DMA_NO_ENTRY;
+  store<i32>(record + L.DS_PFN, -1);
+  if (lo & L.DEV_VALID) {
+    const pfn = <u32>lo >>> <u32>L.DEV_PFN_SHIFT;
+    const gen = <i32>(e >>> 32);
+    const f = frameAddr(pfn);
+    if (write && !(lo & L.DEV_WRITE)) res = L.DMA_READONLY;
+    else {
+      res = L.DMA_DONE;
+      store<i32>(record + L.DS_PFN, <i32>pfn);
+      store<i32>(record + L.DS_GEN, gen);
+      if (oracle) {
+        const now = atomic.load<i32>(f + L.F_GEN);
+        if (now != gen || atomic.load<i32>(f + L.F_OWNER) != <i32>page + 1)
+          res = violDetail(tid, L.V_USE_AFTER_FREE, page, <i32>pfn, gen, now, dev);
+        else if (atomic.load<i32>(INVAL_BASE + page * 4) != 0)
+          res = violDetail(tid, L.V_DEVICE_PTE_DURING_INVALIDATION, page, <i32>pfn, gen, now, dev);
+        else if (write) {
+          const pte = pte_get(page);
+          if ((pte & L.PTE_TYPE_MASK) == L.PTE_PRESENT && ptePfn(pte) == pfn && !(pte & L.PTE_WRITE))
+            res = violDetail(tid, L.V_WRITE_TO_READONLY, page, <i32>pfn, gen, now, dev);
+        }
+      }
+    }
+  }
+  return res;
+}
+
+/** The second half: the transfer of `len` words on the frame dma_begin saw, the after-check, done. */
+export function dma_end(dev: u32, page: u32, write: i32, value: i32, tid: u32, oracle: i32, len: i32, res: i32): i32 {
+  const record = dmaseq_addr(tid);
+  const pfn = load<i32>(record + L.DS_PFN);
+  if (pfn >= 0) {
+    const gen = load<i32>(record + L.DS_GEN);
+    const f = frameAddr(<u32>pfn);
+    // the transfer: `len` beats on the frame's data; the frame must stay ours throughout
+    for (let i = 0; i < len; i++) {
+      if (write) atomic.store<i32>(f + L.F_DATA, value + i);
+      else atomic.load<i32>(f + L.F_DATA);
+    }
+    if (oracle && res == L.DMA_DONE) {
+      const after = atomic.load<i32>(f + L.F_GEN);
+      if (after != gen) res = violDetail(tid, L.V_USE_AFTER_FREE, page, pfn, gen, after, dev);
+    }
+  }
+  atomic.add<i32>(record + L.DS_SEQ, 1); // even: done
+  if (atomic.load<i32>(record + L.DS_FENCE_WAITERS) != 0) atomic.notify(record + L.DS_SEQ, 64); // a fence sleeps on it
   return res;
 }
 

@@ -51,6 +51,69 @@ export interface StressOptions {
   /** Called about every 100 ms while a protocol runs. */
   onProgress?: (p: Progress) => void;
   signal?: AbortSignal;
+  /** 'free' (default): real parallelism, fast, not reproducible. 'controlled': one thread at a
+   *  time under a seeded scheduler; every violation comes with a schedule that replays it exactly. */
+  mode?: RunMode;
+  /** Controlled mode: 'pct' (default) or 'random'. */
+  strategy?: StrategyName;
+  /** Controlled mode, PCT: depth d (d-1 priority change points per schedule; default 10). */
+  depth?: number;
+  /** Controlled mode: schedules per protocol (default 200 when neither this nor durationMs is set). */
+  schedules?: number;
+  /** Controlled mode: scheduling points per schedule (default 2000; liveness-expected protocols get steps + boundSteps). */
+  steps?: number;
+  /** Controlled mode: the liveness bound in steps (deadlock, stall, wait timeouts; default 1000). */
+  boundSteps?: number;
+}
+
+export type RunMode = 'free' | 'controlled';
+export type StrategyName = 'pct' | 'random';
+
+/**
+ * A controlled-mode schedule, as a value: replaying it (`hmmsim replay`, `replay()`) runs the
+ * same threads through the same switches and reproduces the same violation and witness.
+ */
+export interface Schedule {
+  format: 1;
+  /** hmmsim version that recorded it (replay refuses another). */
+  version: string;
+  /** Built-in protocol name, or the plugin's path ... */
+  protocol: string;
+  /** ... with the sha256 of its contents (replay refuses a changed file). */
+  protocolHash?: string;
+  config: {
+    roles: RoleName[];
+    events: EventName[];
+    pages: number;
+    devices: number;
+    subsPerDevice: number;
+    steps: number;
+    boundSteps: number;
+  };
+  seed: number;
+  strategy: StrategyName;
+  depth: number;
+  /** Every context switch: [step, thread that runs from that step on]; the first is at step 0. */
+  switches: [number, number][];
+  /** Made by `hmmsim shrink`: no longer what the seed's strategy picks, replay it from its file. */
+  shrunk?: boolean;
+}
+
+/** Controlled mode's counters for one protocol. */
+export interface ControlledStats {
+  strategy: StrategyName;
+  depth: number;
+  schedules: number;
+  /** Scheduling points run, in all. */
+  points: number;
+  /** Context switches, in all. */
+  switches: number;
+  schedulesPerSec: number;
+  pointsPerSec: number;
+  /** Index (0-based) of the first schedule that violated, or null. */
+  firstViolationSchedule: number | null;
+  /** Schedules that diverged or failed to end cleanly (should be 0). */
+  harnessErrors: number;
 }
 
 export interface Progress {
@@ -81,6 +144,8 @@ export interface Witness {
   events: WitnessEvent[];
   /** Rendered as in docs/ARCHITECTURE.md, Witnesses, with the seed to rerun. */
   text: string;
+  /** Controlled mode: the schedule that produced it (atMs is then its step). */
+  schedule?: Schedule;
 }
 
 export interface ProtocolResult {
@@ -97,6 +162,8 @@ export interface ProtocolResult {
   durationMs: number;
   /** Operations per role. */
   roleOps: Partial<Record<RoleName, number>>;
+  /** Controlled mode only. */
+  controlled?: ControlledStats;
   /** A harness failure (worker crash, plugin threw, harness watchdog): verdict is 'fail'. */
   error?: { message: string; stack?: string; protocolMethod?: string; /** A lock wait timed out. */ lockTimeout?: boolean };
 }

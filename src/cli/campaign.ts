@@ -26,6 +26,8 @@ export interface CampaignOut {
   html?: string;
   opsTarget?: number;
   rerun: string;
+  /** Lines to print after the witnesses (controlled mode: how to replay them); may write files too. */
+  after?: (result: RunResult) => string[];
 }
 
 /** --shard, --seeds, --budget: absent means shard 1/1, one seed, no budget. */
@@ -123,6 +125,15 @@ export async function campaign(runner: RunnerApi, base: StressOptions, out: Camp
   if (witnesses) io.out(`\n${witnesses}`);
   const errors = formatErrors(result);
   if (errors) io.err(`\n${errors}`);
+  if (out.after) {
+    try {
+      const lines = out.after(result);
+      if (lines.length) io.out(`\n${lines.join('\n')}`);
+    } catch (err) {
+      io.err(`hmmsim: ${(err as Error).message}`);
+      code = 3;
+    }
+  }
   io.out(`\n${formatSummary(result, out.rerun)}`);
   if (meta.budget) io.out(formatRan(meta));
 

@@ -107,7 +107,7 @@ export function formatWitnesses(result: RunResult): string {
     const n = p.violations[w.kind] ?? 1;
     const expected = p.expect !== 'sound' && p.expect.violates.includes(w.kind);
     blocks.push(
-      `--- ${p.name}: ${w.kind} (${expected ? 'expected' : 'NOT expected'}; first of ${int(n)}, at ${formatMs(w.atMs)}) ---\n${w.text.trimEnd()}`,
+      `--- ${p.name}: ${w.kind} (${expected ? 'expected' : 'NOT expected'}; first of ${int(n)}, at ${w.schedule ? `step ${int(w.atMs)}` : formatMs(w.atMs)}) ---\n${w.text.trimEnd()}`,
     );
   }
   return blocks.join('\n\n');
@@ -143,7 +143,9 @@ export function formatSummary(result: RunResult, rerun: string): string {
   if (errors) parts.push(`${errors} harness failure${errors === 1 ? '' : 's'}`);
   return [
     parts.join(', '),
-    `seed ${result.seed} (rerun: ${rerun} --seed ${result.seed}; the same seed repeats the workload choices, not the thread interleaving)`,
+    result.config.mode === 'controlled'
+      ? `seed ${result.seed} (rerun: ${rerun} --seed ${result.seed}; in controlled mode the same seed repeats every schedule exactly)`
+      : `seed ${result.seed} (rerun: ${rerun} --seed ${result.seed}; the same seed repeats the workload choices, not the thread interleaving)`,
   ].join('\n');
 }
 

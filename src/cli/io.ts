@@ -8,7 +8,9 @@ import { LayoutError } from '../memory/layout.js';
 export const SEED_NOTE =
   'Reproducing: --seed N repeats the same workload choices (addresses, event kinds, range\n' +
   'lengths, delays). The interleaving of real threads is up to the OS and cannot be reproduced,\n' +
-  'so a rerun with the same seed may find a violation sooner, later or not at all.';
+  'so a rerun with the same seed may find a violation sooner, later or not at all.\n' +
+  'With --mode controlled one thread runs at a time under a seeded scheduler: the same seed\n' +
+  'repeats every schedule exactly, and hmmsim replay reruns a reported one (docs/cli.md).';
 
 export const EXIT_NOTE =
   'Exit codes: 0 every verdict as expected; 1 some verdict differs from its expectation;\n' +

@@ -19,6 +19,8 @@ import { EXIT_NOTE, SEED_NOTE, io, isConfigError, oneLine, type CommandState } f
 import { addListCommand } from './commands/list.js';
 import { addStressCommand } from './commands/stress.js';
 import { ALL_PROTOCOLS } from '../protocols/builtin.js';
+import { addReplayCommand } from './commands/replay.js';
+import { addShrinkCommand } from './commands/shrink.js';
 import { addMutateCommand } from './commands/mutate.js';
 import { addMergeCommand } from './commands/merge.js';
 
@@ -137,6 +139,9 @@ Examples:
   hmmsim list                                 the built-in protocols and what each is expected to do
   hmmsim stress --protocol all --duration 5s --json report.json --junit junit.xml
   hmmsim stress --protocol ./my-driver.mjs --events migrate,reclaim --seed 42
+  hmmsim stress --mode controlled --protocol hmm-v5.2 --schedules 100 --json r.json
+  hmmsim replay r.json --index 0              the same violation and witness, every time
+  hmmsim shrink r.json                        the fewest context switches that still fail
   hmmsim mutate --protocol interval-v5.5 --duration 3s --json mutants.json
 
 ${EXIT_NOTE}
@@ -147,7 +152,7 @@ Run \`hmmsim <command> --help\` for a command's flags; docs/cli.md has the repor
     )
     .action(async (command: string | undefined, flags: DefaultFlags) => {
       if (command !== undefined) {
-        program.error(`unknown command '${command}': commands are stress, mutate, list, merge, help (see hmmsim --help)`, {
+        program.error(`unknown command '${command}': commands are stress, replay, shrink, mutate, list, merge, help (see hmmsim --help)`, {
           exitCode: 2,
           code: 'hmmsim.unknownCommand',
         });
@@ -181,6 +186,8 @@ Run \`hmmsim <command> --help\` for a command's flags; docs/cli.md has the repor
 
   addListCommand(program, state);
   addStressCommand(program, state);
+  addReplayCommand(program, state);
+  addShrinkCommand(program, state);
   addMutateCommand(program, state);
   addMergeCommand(program, state);
   return program;

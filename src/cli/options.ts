@@ -98,6 +98,13 @@ export interface StressFlags {
   junit?: string;
   html?: string;
   quiet?: boolean;
+  mode?: 'free' | 'controlled';
+  strategy?: 'pct' | 'random';
+  depth?: number;
+  schedules?: number;
+  steps?: number;
+  bound?: number;
+  saveFailures?: string;
   seeds?: number;
   shard?: { index: number; count: number };
   budget?: number;
@@ -117,7 +124,20 @@ export function toStressOptions(flags: StressFlags, protocols: string[]): Stress
   if (flags.subs !== undefined) opts.subsPerDevice = flags.subs;
   if (flags.watchdog !== undefined) opts.watchdogMs = flags.watchdog;
   if (flags.widen === false) opts.widenWindows = false;
-  const pages = opts.pages ?? DEFAULTS.pages;
+  const controlledOnly = (['strategy', 'depth', 'schedules', 'steps', 'bound', 'saveFailures'] as const).filter((k) => flags[k] !== undefined);
+  if (flags.mode !== 'controlled' && controlledOnly.length)
+    throw new ConfigError(`--${controlledOnly[0].replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} needs --mode controlled`);
+  if (flags.mode === 'controlled') {
+    if (flags.ops !== undefined) throw new ConfigError('--ops is for free-running mode: use --schedules N or --duration T with --mode controlled');
+    if (flags.schedules !== undefined && flags.duration !== undefined) throw new ConfigError('give --schedules or --duration, not both');
+    opts.mode = 'controlled';
+    if (flags.strategy !== undefined) opts.strategy = flags.strategy;
+    if (flags.depth !== undefined) opts.depth = flags.depth;
+    if (flags.schedules !== undefined) opts.schedules = flags.schedules;
+    if (flags.steps !== undefined) opts.steps = flags.steps;
+    if (flags.bound !== undefined) opts.boundSteps = flags.bound;
+  }
+  const pages = opts.pages ?? (flags.mode === 'controlled' ? 64 : DEFAULTS.pages);
   const subs = opts.subsPerDevice ?? Math.min(DEFAULTS.subsPerDevice, pages / LIMITS.pages.multipleOf);
   if (pages % subs !== 0 || pages < subs)
     throw new ConfigError(`--pages (${pages}) must be a multiple of --subs (${subs})`);

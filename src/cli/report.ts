@@ -48,6 +48,7 @@ export function toJsonReport(r: RunResult): JsonReport {
         durationMs: p.durationMs,
         roleOps: p.roleOps,
         witnesses: p.witnesses,
+        ...(p.controlled ? { controlled: p.controlled } : {}),
         error: p.error ? { ...p.error } : null,
       };
     }),

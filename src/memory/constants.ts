@@ -172,6 +172,8 @@ export const L = {
   // ---- DMA in-flight record (one line per thread, at dmaseq) ----
   DS_SEQ: 0, // odd while an access is in flight
   DS_FENCE_WAITERS: 4, // fences sleeping on DS_SEQ: the access wakes them when it ends
+  DS_PFN: 8, // controlled mode: the frame dma_begin saw for dma_end (-1: none) ...
+  DS_GEN: 12, // ... and the gen its device entry was programmed with
 
   // ---- dma_access results (a violation returns -(kind + 1) instead) ----
   DMA_NO_ENTRY: 0, // no device entry: the device would fault
@@ -220,3 +222,41 @@ export const L = {
 } as const;
 
 export type LayoutConstants = typeof L;
+
+/**
+ * Controlled mode's control block: its own SharedArrayBuffer (Int32 words), one per schedule,
+ * shared by the role threads and the main thread (docs/cli.md, "Controlled mode"). Only the
+ * thread holding the token runs; it alone writes the block, and hands the token over through
+ * the next thread's gate word.
+ */
+export const CTL = {
+  TOKEN: 0, // thread that may run; -1 once the schedule is over
+  STEP: 1, // scheduling points so far
+  STATUS: 2, // CTL_STATUS below
+  LOW: 3, // next priority for a lowered thread (decreasing below every initial priority)
+  NSWITCH: 4, // switches recorded
+  CURSOR: 5, // replay: next entry of the given switch list
+  DETAIL: 6, // divergence: the step; liveness: the first stuck thread
+  DETAIL2: 7, // divergence: the thread the schedule named
+  THREADS_BASE: 16, // per-thread words, T_STRIDE each
+  T_STRIDE: 16,
+  T_GATE: 0, // 1: this thread may run (futex word of the hand-off)
+  T_PRIO: 1, // PCT priority
+  T_WAIT_IDX: 2, // Int32 index + 1 of the word it is blocked on (0: not blocked)
+  T_WAIT_EXPECT: 3, // ... the value it waits to change
+  T_WAIT_KIND: 4, // ... the wait kind (sync/env.ts WAIT)
+  T_WAIT_SINCE: 5, // ... the step it blocked at
+  T_TIMED_OUT: 6, // set when the scheduler ends its wait by timeout
+  T_PROGRESS_STEP: 7, // step of its last finished operation
+  T_OWN_STEPS: 8, // points it ran
+  T_EXITED: 9,
+  MAX_THREADS: 16,
+  // per thread t, MAX_THREADS words: every thread's T_OWN_STEPS when t last finished an operation
+  // (t is stalled once every other live thread has run boundSteps points since)
+  SNAP_BASE: 16 + 16 * 16,
+  SWITCHES_BASE: 16 + 16 * 16 + 16 * 16, // (step, thread) pairs
+  MAX_SWITCHES: 1 << 15,
+} as const;
+
+/** CTL.STATUS values. */
+export const CTL_STATUS = { running: 0, budget: 1, violation: 2, deadlock: 3, stall: 4, divergence: 5, error: 6 } as const;

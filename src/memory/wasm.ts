@@ -47,6 +47,8 @@ export interface HmmWasm {
   dev_entry_gen(dev: number, page: number): number;
   dmaseq_addr(tid: number): number;
   dma_access(dev: number, page: number, write: number, value: number, tid: number, oracle: number, len: number): number;
+  dma_begin(dev: number, page: number, write: number, tid: number, oracle: number): number;
+  dma_end(dev: number, page: number, write: number, value: number, tid: number, oracle: number, len: number, res: number): number;
   cpu_peek(page: number): number;
   dev_peek(dev: number, page: number): number;
   pages(): number;

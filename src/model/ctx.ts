@@ -49,6 +49,8 @@ export interface CtxOptions {
   fault?: (page: number, write: boolean) => number;
   /** The role of this thread (widening applies to the driver's fault path). */
   role?: string;
+  /** Controlled mode: the scheduler asked at every traced operation (schedule/controller.ts). */
+  sched?: { point(kind: number): void };
 }
 
 export const ERRNO = { EFAULT: L.EFAULT, EPERM: L.EPERM, EBUSY: L.EBUSY, EAGAIN: L.EAGAIN, ENOMEM: L.ENOMEM } as const;
@@ -65,6 +67,7 @@ export class Ctx implements Tracer {
   readonly mmapLock: RwSem;
   readonly anonVmaLock: RwSem;
   private readonly ev: boolean;
+  readonly sched: CtxOptions['sched'];
   /** The hook on this thread's traced operations (model/hooks.ts); null when free-running. */
   hook: OpHook | null = null;
 
@@ -76,6 +79,17 @@ export class Ctx implements Tracer {
     readonly opts: CtxOptions,
   ) {
     this.ev = opts.events;
+    this.sched = opts.sched;
+    const sched = opts.sched;
+    if (sched !== undefined) {
+      // controlled mode: every traced operation is also a scheduling point (a populate, done or
+      // retried, yields). Free-running threads keep the plain trace() above untouched.
+      const plain = this.trace;
+      this.trace = (type, a, b, c, d, e, f) => {
+        plain.call(this, type, a, b, c, d, e, f);
+        sched.point(type === EV.POPULATE ? 1 : 0);
+      };
+    }
     this.devices = layout.config.devices;
     this.pages = layout.config.pages;
     this.rng = new Rng(opts.seed, 1000 + env.tid);
@@ -185,15 +199,22 @@ export class Ctx implements Tracer {
     let faults = 0;
     this.trace(EV.WALK_BEGIN, range.start, range.end);
     // with widenWindows, sometimes pause the walk half-way (the page-table walk is a race window)
-    let stop = this.opts.widen && this.rng.chance(0.5) ? range.start + 1 + this.rng.int(Math.max(1, range.end - range.start - 1)) : -1;
+    // (controlled mode: a scheduling point at every page)
+    const sched = this.sched;
+    let stop = sched ? from + 1 : this.opts.widen && this.rng.chance(0.5) ? range.start + 1 + this.rng.int(Math.max(1, range.end - range.start - 1)) : -1;
     let paused = 0;
     for (;;) {
       ret = this.wasm.hmm_range_fault(r, from, this.env.tid, stop, paused);
       paused = 0;
       if (ret === L.WALK_PAUSED) {
         from = stop;
-        stop = -1;
         paused = 1;
+        if (sched) {
+          sched.point(0);
+          stop = from + 1;
+          continue;
+        }
+        stop = -1;
         this.widen(1, 50);
         continue;
       }
@@ -209,6 +230,7 @@ export class Ctx implements Tracer {
         break;
       }
       from = page;
+      if (sched) stop = from + 1;
       if (++faults > 4 * (range.end - range.start) + 8) {
         ret = L.EBUSY;
         break;

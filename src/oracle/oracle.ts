@@ -40,6 +40,8 @@ export class Oracle {
     private readonly tid: number,
     private readonly startEpochMs: () => number,
     private readonly stopOnViolation: boolean,
+    /** Controlled mode: the time of a violation is the schedule's step, not the clock. */
+    private readonly clock?: () => number,
   ) {}
 
   /** A Wasm check returned -(kind + 1); its details are in this thread's T_VIOL. */
@@ -52,7 +54,7 @@ export class Oracle {
     const page = field(L.VR_PAGE), pfn = field(L.VR_PFN), genWant = field(L.VR_GEN_WANT), genHave = field(L.VR_GEN_HAVE), device = field(L.VR_DEVICE);
     const ticket = this.wasm.ev(this.tid, EV.VIOLATION, kindIdx, page, pfn, genWant, genHave, device);
     this.counts[kind] = (this.counts[kind] ?? 0) + 1;
-    const atMs = epochNow() - this.startEpochMs();
+    const atMs = this.clock ? this.clock() : epochNow() - this.startEpochMs();
     if (this.firstAtMs === null) this.firstAtMs = atMs;
     if (this.captures.filter((c) => c.kind === kind).length < CAPTURES_PER_KIND) {
       const c = this.layout.config;

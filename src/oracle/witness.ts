@@ -48,6 +48,14 @@ export function selectWitnessEvents(c: Capture): RawEvent[] {
       break;
     }
   if (walk < 0 && prog >= 0 && evs[prog].type === EV.WALK) walk = prog;
+  // a detection inside a walk (a page table freed under it): the walk has not logged its end
+  // yet, so it starts at the detector's last walk start covering the page
+  if (walk < 0 && prog < 0)
+    for (let i = end; i >= 0; i--)
+      if (evs[i].thread === actor && evs[i].type === EV.WALK_BEGIN && covers(evs[i], c.page)) {
+        walk = i;
+        break;
+      }
   if (walk >= 0) {
     // back to the walk's beginning (it may have paused or faulted pages in meanwhile)
     for (let i = walk - 1; i >= 0; i--)
@@ -141,9 +149,16 @@ export function formatLines(lines: WitnessEvent[]): string {
   return lines.map((l) => (l.thread < 0 ? `   ${l.text}` : `T${l.thread} ${l.role.padEnd(11)} ${l.text}`)).join('\n');
 }
 
-export function renderWitness(c: Capture, names: RenderNames, protocol: string, seed: number): Witness {
+/** Controlled mode renders the time as a step and reruns with its own command line. */
+export interface RenderOptions {
+  atStep?: boolean;
+  rerun?: string;
+}
+
+export function renderWitness(c: Capture, names: RenderNames, protocol: string, seed: number, opts: RenderOptions = {}): Witness {
   const events = renderEvents(selectWitnessEvents(c), names);
-  const summary = `${c.kind} on page 0x${c.page.toString(16)}` + (c.pfn >= 0 ? ` (pfn ${c.pfn}${c.genWant !== c.genHave && c.genHave >= 0 ? `, gen ${c.genWant} -> ${c.genHave}` : ''})` : '') + ` detected by T${c.thread} ${names.roles[c.thread] ?? ''} at ${c.atMs.toFixed(1)} ms`;
-  const text = `${protocol}: ${summary}\n${formatLines(events)}\nrerun: hmmsim stress --protocol ${protocol} --seed ${seed}`;
+  const at = opts.atStep ? `step ${c.atMs}` : `${c.atMs.toFixed(1)} ms`;
+  const summary = `${c.kind} on page 0x${c.page.toString(16)}` + (c.pfn >= 0 ? ` (pfn ${c.pfn}${c.genWant !== c.genHave && c.genHave >= 0 ? `, gen ${c.genWant} -> ${c.genHave}` : ''})` : '') + ` detected by T${c.thread} ${names.roles[c.thread] ?? ''} at ${at}`;
+  const text = `${protocol}: ${summary}\n${formatLines(events)}\nrerun: ${opts.rerun ?? `hmmsim stress --protocol ${protocol} --seed ${seed}`}`;
   return { kind: c.kind, thread: c.thread, role: names.roles[c.thread] ?? '?', atMs: c.atMs, page: c.page, summary, events, text };
 }

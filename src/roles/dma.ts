@@ -16,7 +16,18 @@ export function dmaOp(rc: RoleContext): void {
     const page = rng.int(ctx.pages);
     const write = rng.chance(0.3) ? 1 : 0;
     const len = ctx.opts.widen && rng.chance(0.05) ? DMA_LEN * 16 : DMA_LEN;
-    const r = ctx.wasm.dma_access(rc.device, page, write, rng.u32() & 0x3fffffff, ctx.tid, oracle, len);
+    const value = rng.u32() & 0x3fffffff;
+    if (ctx.sched !== undefined) {
+      // controlled mode: the access's two halves, a scheduling point after each
+      const begun = ctx.wasm.dma_begin(rc.device, page, write, ctx.tid, oracle);
+      if (begun < 0) ctx.opts.onViolation(begun);
+      ctx.sched.point(0);
+      const done = ctx.wasm.dma_end(rc.device, page, write, value, ctx.tid, oracle, len, begun);
+      if (done < 0 && begun >= 0) ctx.opts.onViolation(done);
+      ctx.sched.point(0);
+      continue;
+    }
+    const r = ctx.wasm.dma_access(rc.device, page, write, value, ctx.tid, oracle, len);
     if (r < 0) ctx.opts.onViolation(r); // else L.DMA_NO_ENTRY, L.DMA_DONE or L.DMA_READONLY: the device carries on
   }
 }

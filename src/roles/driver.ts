@@ -40,7 +40,8 @@ export function driverOp(rc: RoleContext): boolean {
     mapped = r === 'ok';
     break;
   }
-  if (proto.subscriptionRemove && proto.subscriptionAdd && (stats.ops & 63) === 63) {
+  // every 64th operation (every 4th in controlled mode, whose schedules are a few dozen operations long)
+  if (proto.subscriptionRemove && proto.subscriptionAdd && (stats.ops & (ctx.sched ? 3 : 63)) === (ctx.sched ? 3 : 63)) {
     const s = rng.pick(mine);
     ctx.trace(EV.SUB_REMOVE, s.id);
     callProto(ctx, 'subscriptionRemove', () => proto.subscriptionRemove!(ctx, s));

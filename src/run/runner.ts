@@ -17,6 +17,7 @@ import { DEFAULTS, dealRoles } from '../config/defaults.js';
 export { DEFAULTS, dealRoles };
 import { VERSION } from '../api/version.js';
 import { Session, layoutConfigFor, verdictOf } from './session.js';
+import { runControlled } from '../schedule/run.js';
 import { PluginError } from '../protocols/call.js';
 import type { RoleResult } from './thread.js';
 import { RunMonitor, type Settled } from './monitor.js';
@@ -141,6 +142,8 @@ export function createPool(threads: number): Piscina {
 }
 
 export async function runStress(opts: StressOptions): Promise<RunResult> {
+  if (opts.mode === 'controlled') return runControlled(opts);
+  if (opts.mode !== undefined && opts.mode !== 'free') throw new ConfigError(`unknown mode '${opts.mode}': use free or controlled`);
   const { loaded, roles, layoutFor, config, runOpts } = await prepareRun(opts);
   const pool = createPool(roles.length);
   const results: ProtocolResult[] = [];

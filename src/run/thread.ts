@@ -20,6 +20,9 @@ import { cpuOp } from '../roles/cpu.js';
 import { invalidatorOp } from '../roles/invalidator.js';
 import { driverOp } from '../roles/driver.js';
 import { dmaOp } from '../roles/dma.js';
+import { Controller } from '../schedule/controller.js';
+import { controlledLiveness, type ControlTask } from '../schedule/liveness.js';
+import type { Witness } from '../api/types.js';
 import { MutationHook } from '../mutate/hook.js';
 import type { MutationStats, MutationTask } from '../mutate/sites.js';
 
@@ -42,6 +45,8 @@ export interface RoleTask {
   lockTimeoutMs: number;
   sliceMs: number;
   barrierTimeoutMs: number;
+  /** Controlled mode: the schedule's control block and configuration (schedule/). */
+  control?: ControlTask;
   /** Mutation testing (docs/mutation.md): discover the reached sites, or apply one mutant. */
   mutation?: MutationTask;
 }
@@ -53,6 +58,8 @@ export interface RoleResult {
   violations: Partial<Record<ViolationKind, number>>;
   firstViolationMs: number | null;
   captures: Capture[];
+  /** Controlled mode: the deadlock/stall this thread found, rendered when it ended the schedule. */
+  liveness?: Witness;
   error?: { message: string; stack?: string; protocolMethod?: string; lockTimeout?: boolean };
   mutation?: MutationStats;
 }
@@ -64,10 +71,13 @@ export async function runRoleThread(task: RoleTask, loadProto: () => Promise<Mir
   const stats: RoleStats = { ops: 0, retries: 0, errors: 0, eagain: 0 };
   const i32 = new Int32Array(task.memory.buffer);
   let oracle: Oracle | undefined;
+  let controller: Controller | undefined;
+  let liveness: Witness | undefined;
   let mutation: MutationHook | undefined;
   const result = (): RoleResult => ({
     tid: task.tid, role: task.role, stats,
     violations: oracle?.counts ?? {}, firstViolationMs: oracle?.firstAtMs ?? null, captures: oracle?.captures ?? [],
+    ...(liveness ? { liveness } : {}),
     ...(mutation ? { mutation: mutation.result() } : {}),
   });
   try {
@@ -77,12 +87,19 @@ export async function runRoleThread(task: RoleTask, loadProto: () => Promise<Mir
     const layout = computeLayout(task.layout);
     const env: SyncEnv = { i32, wasm, tid: task.tid, lockTimeoutMs: task.lockTimeoutMs, sliceMs: task.sliceMs };
     let startEpoch = 0;
-    oracle = new Oracle(i32, wasm, layout, task.tid, () => startEpoch, task.stopOnViolation);
+    const control = task.control;
+    if (control) {
+      const c = (controller = new Controller(control.buffer, control.config, i32, wasm, task.tid));
+      env.sched = c;
+      c.onEnd = (status, stuck) => (liveness = controlledLiveness(control, i32, layout, proto, status, stuck, c.step()));
+    }
+    oracle = new Oracle(i32, wasm, layout, task.tid, () => startEpoch, task.stopOnViolation, controller && (() => controller!.step()));
     const ctx: Ctx = new Ctx(env, wasm, layout, proto, {
       oracle: task.oracle, events: task.recordEvents, widen: task.widen, seed: task.seed, dmaTids: task.dmaTids,
       onViolation: oracle.onViolation,
       role: task.role,
       fault: (page, write) => handleMmFault(ctx, page, write),
+      sched: controller,
     });
     if (task.mutation) ctx.hook = mutation = new MutationHook(ctx, task.mutation);
     i32[(addr.thread(layout, task.tid) + L.T_ROLE) >> 2] = ROLE_CODES.indexOf(task.role);
@@ -103,14 +120,21 @@ export async function runRoleThread(task: RoleTask, loadProto: () => Promise<Mir
       progress: () => wasm.progress(task.tid),
     };
     const op = OPS[task.role];
+    if (controller) controller.waitTurn();
     while (Atomics.load(i32, STOP_WORD) === 0) {
       const progressed = op(rc);
       stats.ops++;
       if (progressed !== false) wasm.progress(task.tid);
+      if (controller) controller.opDone();
     }
+    controller?.exit(false);
     return result();
   } catch (e) {
-    if (e instanceof Stopped) return result();
+    if (e instanceof Stopped) {
+      controller?.exit(false);
+      return result();
+    }
+    controller?.exit(true);
     // anything else ends this protocol's run: stop the other roles, report the error
     Atomics.store(i32, STOP_WORD, 1);
     Atomics.notify(i32, STOP_WORD);

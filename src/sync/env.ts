@@ -18,6 +18,8 @@ export interface SyncEnv {
   lockTimeoutMs: number;
   /** Longest single Atomics.wait, ms: how quickly a blocked thread notices the stop flag. */
   sliceMs: number;
+  /** Controlled mode (schedule/controller.ts): waits become yields to the scheduler. */
+  sched?: { block(addr: number, expected: number, kind: number): 'ok' | 'timeout' };
 }
 
 /** Wait kinds recorded in T_WAIT_KIND for diagnostics. */
@@ -75,6 +77,7 @@ export const canBlock: boolean = (() => {
  * re-check their condition after every return.
  */
 export function block(env: SyncEnv, addr: number, expected: number, kind: number, deadline: number): 'ok' | 'timeout' {
+  if (env.sched !== undefined) return env.sched.block(addr, expected, kind);
   if (!canBlock) throw new Error('hmmsim: cannot block on this thread (browser main thread): use tryLock or an async path');
   if (Atomics.load(env.i32, STOP_WORD) !== 0) throw new Stopped();
   const left = deadline - now();

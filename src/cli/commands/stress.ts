@@ -19,6 +19,9 @@ import { loadRunner } from '../runner-api.js';
 import { campaign } from '../campaign.js';
 import { parseShard } from '../plan.js';
 import { EXIT_NOTE, SEED_NOTE, type CommandState } from '../io.js';
+import { basename } from 'node:path';
+import type { RunResult } from '../../api/types.js';
+import { saveFailures } from '../../schedule/corpus.js';
 
 export function addStressCommand(program: Command, state: CommandState): void {
   program
@@ -75,6 +78,15 @@ export function addStressCommand(program: Command, state: CommandState): void {
     )
     .option('--no-widen', 'no seeded tiny delays at ctx calls (they widen race windows; sound protocols stay sound)')
     .addOption(
+      new Option('--mode <mode>', 'free (default): real parallelism, fastest; controlled: one thread at a time under a seeded scheduler, every violation replayable').choices(['free', 'controlled']),
+    )
+    .addOption(new Option('--strategy <name>', 'controlled mode: pct (default) or random').choices(['pct', 'random']))
+    .addOption(new Option('--depth <d>', 'controlled mode, pct: depth d, d-1 priority change points per schedule (default 10)').argParser(parseIntFlag('depth', 1, 64)))
+    .addOption(new Option('--schedules <n>', 'controlled mode: schedules per protocol (default 200; or --duration)').argParser(parseIntFlag('schedules', 1, LIMITS.ops.max)))
+    .addOption(new Option('--steps <n>', 'controlled mode: scheduling points per schedule (default 2000)').argParser(parseIntFlag('steps', 10, 10_000_000)))
+    .addOption(new Option('--bound <n>', 'controlled mode: liveness bound in steps: deadlock, stall, wait timeouts (default 1000)').argParser(parseIntFlag('bound', 10, 10_000_000)))
+    .addOption(new Option('--save-failures <dir>', 'controlled mode: store each distinct failing schedule in dir (a regression corpus for hmmsim replay dir)'))
+    .addOption(
       new Option('--seeds <k>', `run the campaign under k seeds: --seed, --seed+1, ... (default 1)`).argParser(
         parseIntFlag('seeds', LIMITS.seeds.min, LIMITS.seeds.max),
       ),
@@ -119,10 +131,32 @@ ${SEED_NOTE}`,
           html: flags.html,
           opsTarget: flags.ops !== undefined && flags.duration === undefined ? flags.ops : undefined,
           rerun: rerunCommand(flags),
+          after: (result) => replayLines(result, flags),
         },
         { shard: flags.shard, seeds: flags.seeds, budgetMs: flags.budget },
       );
     });
+}
+
+/** Controlled mode: how to replay each witness, and the corpus files written. */
+function replayLines(result: RunResult, flags: StressFlags): string[] {
+  const lines: string[] = [];
+  let i = 0;
+  for (const p of result.protocols) {
+    const c = p.controlled;
+    if (c)
+      lines.push(`${p.name}: ${c.schedules.toLocaleString('en-US')} schedules (${c.schedulesPerSec}/s), ${c.points.toLocaleString('en-US')} points (${c.pointsPerSec.toLocaleString('en-US')}/s), ${c.switches.toLocaleString('en-US')} switches, first violation in schedule ${c.firstViolationSchedule ?? '-'}`);
+    for (const w of p.witnesses)
+      if (w.schedule) {
+        lines.push(`  replay ${p.name} ${w.kind}: ${flags.json ? `hmmsim replay ${flags.json} --index ${i}` : `${w.text.split('\n').pop()?.replace(/^rerun: /, '')} (or --json FILE, then hmmsim replay FILE --index ${i})`}`);
+        i++;
+      }
+  }
+  if (flags.saveFailures) {
+    const files = saveFailures(result, flags.saveFailures);
+    lines.push(`${files.length} new failing schedule(s) saved in ${flags.saveFailures}${files.length ? ': ' + files.map((f) => basename(f)).join(', ') : ''}`);
+  }
+  return lines;
 }
 
 /** The stress command line that repeats this run's configuration (the seed is appended by the summary). */
@@ -137,6 +171,12 @@ export function rerunCommand(f: StressFlags): string {
   if (f.subs !== undefined) parts.push(`--subs ${f.subs}`);
   if (f.watchdog !== undefined) parts.push(`--watchdog ${fmtMs(f.watchdog)}`);
   if (f.widen === false) parts.push('--no-widen');
+  if (f.mode === 'controlled') parts.push('--mode controlled');
+  if (f.strategy !== undefined) parts.push(`--strategy ${f.strategy}`);
+  if (f.depth !== undefined) parts.push(`--depth ${f.depth}`);
+  if (f.schedules !== undefined) parts.push(`--schedules ${f.schedules}`);
+  if (f.steps !== undefined) parts.push(`--steps ${f.steps}`);
+  if (f.bound !== undefined) parts.push(`--bound ${f.bound}`);
   if (f.budget !== undefined) parts.push(`--budget ${fmtMs(f.budget)}`);
   if (f.seeds !== undefined) parts.push(`--seeds ${f.seeds}`);
   if (f.shard !== undefined) parts.push(`--shard ${f.shard.index}/${f.shard.count}`);

@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// Regenerates test/corpus/: for every built-in broken protocol, the first failing schedule of a
+// seeded controlled run (pct), shrunk, stored as a one-witness report. `npm test` replays them
+// (test/controlled.test.ts). Run after a change that alters schedules (a new hmmsim version).
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runStress, listProtocols, shrink } from '../dist/index.js';
+import { corpusName } from '../dist/schedule/corpus.js';
+
+const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'corpus');
+mkdirSync(dir, { recursive: true });
+for (const f of readdirSync(dir)) if (f.endsWith('.json')) rmSync(join(dir, f));
+for (const p of await listProtocols()) {
+  if (p.expect === 'sound') continue;
+  const r = await runStress({ protocol: p.name, mode: 'controlled', seed: 1, schedules: 1000, stopOnViolation: true });
+  const w = r.protocols[0].witnesses[0];
+  if (!w) throw new Error(`${p.name}: no violation in 1000 schedules`);
+  if (!w.schedule) throw new Error(`${p.name}: the witness has no schedule`);
+  const s = await shrink({ schedule: w.schedule, witness: w, where: p.name }, { maxRuns: 200 });
+  const name = corpusName(p.name, s.witness);
+  const entry = {
+    version: r.version,
+    seed: s.schedule.seed,
+    config: r.config,
+    protocols: [{ name: p.name, expect: p.expect, witnesses: [s.witness] }],
+  };
+  writeFileSync(join(dir, name), JSON.stringify(entry, null, 2) + '\n');
+  console.log(
+    `${name}: ${s.witness.kind}, ${s.switchesBefore} -> ${s.switchesAfter} switches, ${s.witness.events.length} events (${s.runs} replays)`,
+  );
+}

@@ -1,0 +1,139 @@
+/**
+ * Controlled mode: every broken protocol found under PCT within a test's budget, sound ones
+ * clean, a schedule replays to the same witness byte for byte, an edited schedule is reported
+ * as divergent, hmm-v5.2's ABA shrinks to a few switches, and the shipped corpus still replays.
+ */
+import { describe, it, expect, beforeAll } from 'vitest';
+import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runStress, listProtocols, replay, shrink, type Witness, type StoredFailure } from '../dist/index.js';
+import { run } from '../dist/cli/main.js';
+
+const CORPUS = new URL('./corpus/', import.meta.url).pathname;
+
+async function firstFailure(protocol: string, schedules = 400): Promise<Witness> {
+  const r = await runStress({ protocol, mode: 'controlled', seed: 1, schedules, stopOnViolation: true });
+  const p = r.protocols[0];
+  expect(p.error).toBeUndefined();
+  expect(p.witnesses.length).toBeGreaterThan(0);
+  return p.witnesses[0];
+}
+
+const asFailure = (w: Witness, where = 'test'): StoredFailure => ({ schedule: w.schedule!, witness: w, where });
+
+describe('controlled mode finds every broken protocol (pct, seed 1)', async () => {
+  const all = await listProtocols();
+  for (const p of all.filter((x) => x.expect !== 'sound')) {
+    it(p.name, async () => {
+      const r = await runStress({ protocol: p.name, mode: 'controlled', seed: 1, schedules: 400, stopOnViolation: true });
+      const res = r.protocols[0];
+      expect(res.error).toBeUndefined();
+      expect(res.verdict).toBe('pass');
+      expect(res.controlled!.firstViolationSchedule).not.toBeNull();
+      expect(res.witnesses[0].schedule!.switches[0][0]).toBe(0);
+    }, 60_000);
+  }
+});
+
+describe('controlled mode: sound protocols stay clean', async () => {
+  for (const name of ['interval-v5.5', 'odp-v5.4', 'kvm'])
+    for (const strategy of ['pct', 'random'] as const)
+      it(`${name} (${strategy}, 30 schedules)`, async () => {
+        const r = await runStress({ protocol: name, mode: 'controlled', seed: 7, schedules: 30, strategy });
+        const p = r.protocols[0];
+        expect(p.error).toBeUndefined();
+        expect(p.violations).toEqual({});
+        expect(p.controlled!.schedules).toBe(30);
+      }, 60_000);
+});
+
+describe('replay', () => {
+  let w: Witness;
+  beforeAll(async () => {
+    w = await firstFailure('hmm-v5.2');
+  }, 60_000);
+
+  it('one schedule replayed 20 times gives the identical witness every time', async () => {
+    const results = await replay(Array.from({ length: 20 }, () => asFailure(w)));
+    expect(results.map((r) => r.status)).toEqual(Array(20).fill('violation'));
+    for (const r of results) {
+      expect(r.identical).toBe(true);
+      expect(r.witness!.text).toBe(w.text);
+    }
+  }, 60_000);
+
+  it('an edited schedule is reported as divergent, not run differently', async () => {
+    const sw = w.schedule!.switches;
+    // drop one recorded switch (each of the first few in turn): the run then reaches a thread
+    // that blocks where the schedule has no switch, or a switch to a thread that cannot run
+    const edits = sw.slice(1, 6).map((_, k) => sw.filter((__, i) => i !== k + 1));
+    const results = await replay(edits.map((switches) => asFailure({ ...w, schedule: { ...w.schedule!, switches } })));
+    const diverged = results.filter((r) => r.status === 'divergence');
+    expect(diverged.length).toBeGreaterThan(0);
+    for (const r of diverged) {
+      expect(r.divergence!.step).toBeGreaterThan(0);
+      expect(r.kind).toBeUndefined();
+      expect(r.identical).toBe(false);
+    }
+  }, 60_000);
+
+  it('refuses another version or a changed protocol file (exit 2, one line)', async () => {
+    await expect(replay([asFailure({ ...w, schedule: { ...w.schedule!, version: '0.0.0-other' } })])).rejects.toThrow(
+      /recorded by hmmsim 0\.0\.0-other/,
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'hmmsim-replay-'));
+    const plugin = join(dir, 'plugin.mjs');
+    copyFileSync(new URL('./fixtures/sound-plugin.mjs', import.meta.url), plugin);
+    const stale = { ...w.schedule!, protocol: plugin, protocolHash: '0'.repeat(64) };
+    await expect(replay([asFailure({ ...w, schedule: stale })])).rejects.toThrow(/changed since the schedule was recorded/);
+    const report = join(dir, 'r.json');
+    writeFileSync(
+      report,
+      JSON.stringify({ version: 'x', seed: 1, config: {}, protocols: [{ name: 'p', witnesses: [{ ...w, schedule: stale }] }] }),
+    );
+    expect(await run(['replay', report, '-q'])).toBe(2);
+  }, 60_000);
+
+  it("shrinks hmm-v5.2's ABA to at most 4 switches and 40 witness events, and the result replays", async () => {
+    const s = await shrink(asFailure(w), { maxRuns: 150 });
+    expect(s.witness.kind).toBe(w.kind);
+    expect(s.switchesAfter).toBeLessThanOrEqual(4);
+    expect(s.witness.events.length).toBeLessThanOrEqual(40);
+    const [r] = await replay([asFailure(s.witness)]);
+    expect(r.identical).toBe(true);
+  }, 120_000);
+});
+
+describe('regression corpus', () => {
+  it('every shipped schedule still shows its violation (hmmsim replay test/corpus)', async () => {
+    const results = await replay(CORPUS, { corpus: true });
+    const names = new Set(results.map((r) => r.protocol));
+    for (const p of await listProtocols()) if (p.expect !== 'sound') expect(names.has(p.name)).toBe(true);
+    for (const r of results) expect({ where: r.where, ok: r.ok, kind: r.kind }).toEqual({ where: r.where, ok: true, kind: r.recordedKind });
+  }, 120_000);
+
+  it('hmmsim replay DIR exits 0 on the shipped corpus, 1 when a schedule is judged against a sound expectation', async () => {
+    expect(await run(['replay', CORPUS, '-q'])).toBe(0);
+    // the same hmm-v5.2 schedule stored under a sound plugin that is hmm-v5.2 itself: a violation is now a regression
+    const dir = mkdtempSync(join(tmpdir(), 'hmmsim-corpus-'));
+    const plugin = join(dir, 'hmm-as-sound.mjs');
+    writeFileSync(
+      plugin,
+      `import p from ${JSON.stringify(new URL('../dist/protocols/kernel/hmm-v5.2.js', import.meta.url).href)};\nexport default { ...p, name: 'hmm-as-sound', expect: undefined };\n`,
+    );
+    const [f] = (await import('../dist/index.js')).loadFailures(CORPUS).filter((x) => x.schedule.protocol === 'hmm-v5.2');
+    const { fileHash } = await import('../dist/schedule/executor.js');
+    const schedule = { ...f.schedule, protocol: plugin, protocolHash: fileHash(plugin) };
+    writeFileSync(
+      join(dir, 'entry.json'),
+      JSON.stringify({
+        version: schedule.version,
+        seed: 1,
+        config: {},
+        protocols: [{ name: 'hmm-as-sound', witnesses: [{ ...f.witness, schedule }] }],
+      }),
+    );
+    expect(await run(['replay', dir, '-q'])).toBe(1);
+  }, 60_000);
+});
