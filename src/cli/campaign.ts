@@ -17,6 +17,7 @@ import { ConfigError } from '../api/errors.js';
 import { formatPlan, planCampaign, portableSpec, type CampaignPlan, type Shard, type Unit } from './plan.js';
 import type { ProtocolLike } from './combine.js';
 import { toHtml } from './html.js';
+import { ALL_PROTOCOLS, HISTORY_PROTOCOLS } from '../protocols/builtin.js';
 
 export interface CampaignOut {
   quiet: boolean;
@@ -72,7 +73,9 @@ export async function campaign(runner: RunnerApi, base: StressOptions, out: Camp
   const seed = base.seed ?? randomInt(0, 2 ** 32);
   const builtins = (await runner.listProtocols()).map((p) => p.name);
   const specs = Array.isArray(base.protocol) ? base.protocol : [base.protocol];
-  const protocols = [...new Set(specs.flatMap((s) => (s === 'all' ? builtins : [s])))];
+  // 'all': every built-in outside history/; 'history': the kernel's fixed races, bug beside fix
+  const expand = (s: string) => (s === 'all' ? builtins.filter((n) => (ALL_PROTOCOLS as string[]).includes(n)) : s === 'history' ? HISTORY_PROTOCOLS : [s]);
+  const protocols = [...new Set(specs.flatMap(expand))];
   const { protocol: _p, seed: _s, onProgress: _o, signal: _g, ...shared } = base;
   const shard = spec.shard ?? { index: 1, count: 1 };
   const plan = planCampaign({ protocols, seed, seeds: spec.seeds ?? 1, shard, budgetMs: spec.budgetMs, base: shared });

@@ -18,6 +18,7 @@ import { EXIT_NOTE, SEED_NOTE, io, isConfigError, oneLine, type CommandState } f
 import { addListCommand } from './commands/list.js';
 import { addCampaignOptions, seedOption } from './commands/campaign-options.js';
 import { addStressCommand } from './commands/stress.js';
+import { ALL_PROTOCOLS } from '../protocols/builtin.js';
 import { addReplayCommand } from './commands/replay.js';
 import { addShrinkCommand } from './commands/shrink.js';
 import { addMutateCommand } from './commands/mutate.js';
@@ -140,7 +141,8 @@ Run \`hmmsim <command> --help\` for a command's flags; docs/cli.md has the repor
       }
       const runner = await loadRunner();
       const builtins = await runner.listProtocols();
-      const each = Math.max(250, Math.min(CAMPAIGN_MS_EACH, Math.floor(CAMPAIGN_MS_TOTAL / Math.max(1, builtins.length))));
+      const inAll = builtins.filter((p) => (ALL_PROTOCOLS as string[]).includes(p.name)).length; // `all` leaves out history/
+      const each = Math.max(250, Math.min(CAMPAIGN_MS_EACH, Math.floor(CAMPAIGN_MS_TOTAL / Math.max(1, inAll))));
       const outs = [flags.json, flags.junit, flags.html].filter((f) => f !== undefined);
       if (new Set(outs).size !== outs.length) throw new ConfigError('--json, --junit and --html must name different files');
       const base: StressOptions = { protocol: 'all', ...(flags.budget === undefined ? { durationMs: each } : {}) };
