@@ -17,7 +17,7 @@ export type RoleName = (typeof ROLE_NAMES)[number];
 export type Expectation = 'sound' | { violates: ViolationKind[] };
 
 export interface StressOptions {
-  /** Built-in name, a path to a plugin module (.mjs/.js), or 'all'; or several. */
+  /** Built-in name, a path to a plugin module (.mjs/.js), 'all' (every built-in outside history/) or 'history' (the kernel's fixed races); or several. */
   protocol: string | string[];
   /** Run each protocol this long (default 3000 ms; a protocol expected to deadlock or stall runs
    *  watchdogMs longer, so the watchdog can judge it) ... */

@@ -9,7 +9,7 @@ import { randomInt } from 'node:crypto';
 import { VERSION } from '../api/version.js';
 import type { ProtocolResult, RunResult, StressOptions } from '../api/types.js';
 import { exitCodeFor, formatErrors, formatSummary, formatVerdictTable, formatWitnesses } from './format.js';
-import { toJUnit, toJsonReport, writeFileAtomic, type JsonReport } from './report.js';
+import { toJUnit, toJsonReport, writeReports, type JsonReport } from './report.js';
 import { createProgress } from './progress.js';
 import type { RunnerApi } from './runner-api.js';
 import { io } from './io.js';
@@ -17,6 +17,7 @@ import { ConfigError } from '../api/errors.js';
 import { formatPlan, planCampaign, portableSpec, type CampaignPlan, type Shard, type Unit } from './plan.js';
 import type { ProtocolLike } from './combine.js';
 import { toHtml } from './html.js';
+import { ALL_PROTOCOLS, HISTORY_PROTOCOLS } from '../protocols/builtin.js';
 
 export interface CampaignOut {
   quiet: boolean;
@@ -72,7 +73,9 @@ export async function campaign(runner: RunnerApi, base: StressOptions, out: Camp
   const seed = base.seed ?? randomInt(0, 2 ** 32);
   const builtins = (await runner.listProtocols()).map((p) => p.name);
   const specs = Array.isArray(base.protocol) ? base.protocol : [base.protocol];
-  const protocols = [...new Set(specs.flatMap((s) => (s === 'all' ? builtins : [s])))];
+  // 'all': every built-in outside history/; 'history': the kernel's fixed races, bug beside fix
+  const expand = (s: string) => (s === 'all' ? builtins.filter((n) => (ALL_PROTOCOLS as string[]).includes(n)) : s === 'history' ? HISTORY_PROTOCOLS : [s]);
+  const protocols = [...new Set(specs.flatMap(expand))];
   const { protocol: _p, seed: _s, onProgress: _o, signal: _g, ...shared } = base;
   const shard = spec.shard ?? { index: 1, count: 1 };
   const plan = planCampaign({ protocols, seed, seeds: spec.seeds ?? 1, shard, budgetMs: spec.budgetMs, base: shared });
@@ -135,19 +138,15 @@ export async function campaign(runner: RunnerApi, base: StressOptions, out: Camp
   if (meta.budget) io.out(formatRan(meta));
 
   const report = (): ShardReport => shardReport(result, meta);
-  for (const [file, render] of [
-    [out.json, () => JSON.stringify(report(), null, 2) + '\n'],
-    [out.junit, () => toJUnit(result)],
-    [out.html, () => toHtml(report())],
-  ] as const) {
-    if (!file) continue;
-    try {
-      writeFileAtomic(file, render());
-    } catch (err) {
-      io.err(`hmmsim: cannot write ${file}: ${(err as Error).message}`);
-      code = 3;
-    }
-  }
+  const written = writeReports(
+    [
+      [out.json, () => JSON.stringify(report(), null, 2) + '\n'],
+      [out.junit, () => toJUnit(result)],
+      [out.html, () => toHtml(report())],
+    ],
+    io.err,
+  );
+  if (!written) code = 3;
   if (ac.signal.aborted && code === 0) code = 130;
   return code;
 }

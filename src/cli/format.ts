@@ -2,6 +2,7 @@
  * cli/format.ts — what a person reads: the verdict table, witnesses, harness errors, `list`.
  * Pure functions from results to text (no colour, no I/O) so tests can check them.
  */
+import type { HistoryInfo } from '../protocols/api.js';
 import type { Expectation, ProtocolResult, RunResult, ViolationKind } from '../api/types.js';
 import { KIND_SHORT } from '../api/kinds.js';
 
@@ -170,4 +171,10 @@ export function formatList(protocols: { name: string; expect: Expectation; descr
     protocols.map((p) => [p.name, formatExpect(p.expect), oneLine(p.description)]),
     ['l', 'l', 'l'],
   );
+}
+
+/** `hmmsim list --history`: the protocols taken from the kernel's history, bug beside fix, with their commit. */
+export function formatHistoryList(protocols: { name: string; expect: Expectation; history?: HistoryInfo }[]): string {
+  const rows = protocols.filter((p) => p.history).map((p) => [p.name, p.history!.side, p.history!.commit, p.history!.kernel, formatExpect(p.expect), p.history!.subject]);
+  return renderTable(['protocol', 'side', 'commit', 'kernel', 'expect', 'subject'], rows, ['l', 'l', 'l', 'l', 'l', 'l']);
 }

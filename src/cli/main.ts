@@ -6,18 +6,19 @@
  * 2 usage or config error (one line on stderr, no stack); 3 harness failure (error and stack).
  * See docs/cli.md.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, } from 'commander';
 import { ConfigError } from '../api/errors.js';
 import type { StressOptions } from '../api/types.js';
 import { VERSION } from '../api/version.js';
-import { fmtMs, parseDuration, parseIntFlag, parseOutFile } from './options.js';
-import { LIMITS } from '../config/limits.js';
-import { parseShard, type Shard } from './plan.js';
+import { fmtMs, } from './options.js';
+import type { Shard } from './plan.js';
 import { loadRunner } from './runner-api.js';
 import { campaign } from './campaign.js';
 import { EXIT_NOTE, SEED_NOTE, io, isConfigError, oneLine, type CommandState } from './io.js';
 import { addListCommand } from './commands/list.js';
+import { addCampaignOptions, seedOption } from './commands/campaign-options.js';
 import { addStressCommand } from './commands/stress.js';
+import { ALL_PROTOCOLS } from '../protocols/builtin.js';
 import { addReplayCommand } from './commands/replay.js';
 import { addShrinkCommand } from './commands/shrink.js';
 import { addMutateCommand } from './commands/mutate.js';
@@ -90,6 +91,7 @@ interface DefaultFlags {
 
 function buildProgram(state: CommandState): Command {
   const program = new Command('hmmsim');
+  addCampaignOptions(program, 'the default campaign');
   program
     .description(
       'A race lab for page-table-mirroring protocols (HMM, ODP, mmu_interval_notifier, KVM): CPU, invalidator, ' +
@@ -105,26 +107,7 @@ function buildProgram(state: CommandState): Command {
     })
     .showSuggestionAfterError(true)
     .enablePositionalOptions()
-    .addOption(new Option('--shard <i/N>', 'run shard i of N of the default campaign (needs --seed)').argParser(parseShard))
-    .addOption(
-      new Option('-s, --seed <n>', 'seed for the workload choices (default: random, printed)').argParser(
-        parseIntFlag('seed', LIMITS.seed.min, LIMITS.seed.max),
-      ),
-    )
-    .addOption(
-      new Option('--seeds <k>', 'run the campaign under k seeds: --seed, --seed+1, ...').argParser(
-        parseIntFlag('seeds', LIMITS.seeds.min, LIMITS.seeds.max),
-      ),
-    )
-    .addOption(
-      new Option('--budget <time>', 'protocol time for the whole campaign, divided among its units (instead of ~2 s each)').argParser((v) =>
-        parseDuration(v, 'budget'),
-      ),
-    )
-    .addOption(new Option('--json <file>', 'write the JSON report here').argParser(parseOutFile('--json')))
-    .addOption(new Option('--junit <file>', 'write a JUnit XML report here').argParser(parseOutFile('--junit')))
-    .addOption(new Option('--html <file>', 'write a self-contained HTML report here').argParser(parseOutFile('--html')))
-    .option('-q, --quiet', 'no live progress')
+    .addOption(seedOption())
     .argument('[command]')
     .usage('[options] [command]')
     .helpCommand('help [command]', 'show help for a command')
@@ -158,7 +141,8 @@ Run \`hmmsim <command> --help\` for a command's flags; docs/cli.md has the repor
       }
       const runner = await loadRunner();
       const builtins = await runner.listProtocols();
-      const each = Math.max(250, Math.min(CAMPAIGN_MS_EACH, Math.floor(CAMPAIGN_MS_TOTAL / Math.max(1, builtins.length))));
+      const inAll = builtins.filter((p) => (ALL_PROTOCOLS as string[]).includes(p.name)).length; // `all` leaves out history/
+      const each = Math.max(250, Math.min(CAMPAIGN_MS_EACH, Math.floor(CAMPAIGN_MS_TOTAL / Math.max(1, inAll))));
       const outs = [flags.json, flags.junit, flags.html].filter((f) => f !== undefined);
       if (new Set(outs).size !== outs.length) throw new ConfigError('--json, --junit and --html must name different files');
       const base: StressOptions = { protocol: 'all', ...(flags.budget === undefined ? { durationMs: each } : {}) };

@@ -3,11 +3,10 @@
  * survivor's coverage (text), the JSON report (the MutationReport itself) and JUnit (one
  * testcase per mutant: a survivor is a failure, a harness failure an error). See docs/mutation.md.
  */
-import { create } from 'xmlbuilder2';
 import type { MutantResult, MutationReport } from '../mutate/run.js';
 import { KIND_SHORT } from '../api/kinds.js';
 import { formatMs, int, renderTable } from './format.js';
-import { xmlText } from './report.js';
+import { junitSuite, junitTime, xmlText } from './report.js';
 
 const short = (k: string) => (KIND_SHORT as Record<string, string>)[k] ?? k;
 
@@ -63,32 +62,15 @@ export function formatMutationReport(r: MutationReport): string {
 
 /** JUnit: one testcase per mutant; survived = failure (the tests missed it), error = harness failure. */
 export function mutationJUnit(r: MutationReport, timestamp = new Date()): string {
-  const time = (ms: number) => (Math.max(0, ms) / 1000).toFixed(3);
-  const failures = r.survived;
   const total = r.mutants.reduce((s, m) => s + m.durationMs, 0);
-  const root = create({ version: '1.0', encoding: 'UTF-8' }).ele('testsuites', {
-    name: 'hmmsim',
-    tests: String(r.mutants.length),
-    failures: String(failures),
-    errors: String(r.errors),
-    time: time(total),
+  const { root, suite, props } = junitSuite({
+    name: `hmmsim mutate ${r.protocol}`, tests: r.mutants.length, failures: r.survived, errors: r.errors, totalMs: total, timestamp,
+    properties: { version: r.version, seed: String(r.seed) },
   });
-  const suite = root.ele('testsuite', {
-    name: `hmmsim mutate ${r.protocol}`,
-    tests: String(r.mutants.length),
-    failures: String(failures),
-    errors: String(r.errors),
-    skipped: '0',
-    time: time(total),
-    timestamp: timestamp.toISOString().replace(/\.\d{3}Z$/, ''),
-  });
-  const props = suite.ele('properties');
-  props.ele('property', { name: 'version', value: r.version });
-  props.ele('property', { name: 'seed', value: String(r.seed) });
   props.ele('property', { name: 'score', value: r.score === null ? '' : String(r.score) });
   props.ele('property', { name: 'config', value: xmlText(JSON.stringify(r.config)) });
   for (const m of r.mutants) {
-    const tc = suite.ele('testcase', { classname: `hmmsim.mutate.${r.protocol}`, name: xmlText(m.description), time: time(m.durationMs) });
+    const tc = suite.ele('testcase', { classname: `hmmsim.mutate.${r.protocol}`, name: xmlText(m.description), time: junitTime(m.durationMs) });
     if (m.outcome === 'survived') tc.ele('failure', { message: xmlText(`survived: ${coverageText(m)}`), type: 'MutantSurvived' });
     else if (m.outcome === 'error')
       tc.ele('error', { message: xmlText((m.error ?? '').split('\n')[0]), type: 'HarnessFailure' }).txt(xmlText(m.error ?? ''));

@@ -62,37 +62,67 @@ export function toJsonReport(r: RunResult): JsonReport {
 const XML_BAD = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g;
 export const xmlText = (s: string) => s.replace(XML_BAD, '?');
 
+/** Seconds, as JUnit writes them. */
+export const junitTime = (ms: number): string => (Math.max(0, ms) / 1000).toFixed(3);
+
+export interface JUnitSuiteHead {
+  name: string;
+  tests: number;
+  failures: number;
+  errors: number;
+  totalMs: number;
+  timestamp: Date;
+  properties: Record<string, string>;
+}
+
+/** A JUnit document with one <testsuite> and its <properties>; the caller adds the testcases. */
+export function junitSuite(head: JUnitSuiteHead) {
+  const counts = { tests: String(head.tests), failures: String(head.failures), errors: String(head.errors) };
+  const root = create({ version: '1.0', encoding: 'UTF-8' }).ele('testsuites', { name: 'hmmsim', ...counts, time: junitTime(head.totalMs) });
+  const suite = root.ele('testsuite', {
+    name: head.name,
+    ...counts,
+    skipped: '0',
+    time: junitTime(head.totalMs),
+    timestamp: head.timestamp.toISOString().replace(/\.\d{3}Z$/, ''),
+  });
+  const props = suite.ele('properties');
+  for (const [name, value] of Object.entries(head.properties)) props.ele('property', { name, value });
+  return { root, suite, props };
+}
+
+/**
+ * Write each report whose file was asked for (rendered only then), atomically. A file that cannot
+ * be written is named on stderr through `onError`; returns false if any could not be.
+ */
+export function writeReports(outputs: readonly (readonly [string | undefined, () => string])[], onError: (message: string) => void): boolean {
+  let ok = true;
+  for (const [file, render] of outputs) {
+    if (!file) continue;
+    try {
+      writeFileAtomic(file, render());
+    } catch (err) {
+      onError(`hmmsim: cannot write ${file}: ${(err as Error).message}`);
+      ok = false;
+    }
+  }
+  return ok;
+}
+
 /** JUnit XML: one <testcase> per protocol; <failure> (with the witness) when the verdict differs, <error> on a harness failure. */
 export function toJUnit(r: RunResult, timestamp = new Date()): string {
   const ps = r.protocols;
   const errors = ps.filter((p) => p.error).length;
   const failures = ps.filter((p) => !p.error && !asExpected(p)).length;
-  const time = (ms: number) => (Math.max(0, ms) / 1000).toFixed(3);
   const total = ps.reduce((s, p) => s + (p.durationMs ?? 0), 0);
-
-  const root = create({ version: '1.0', encoding: 'UTF-8' }).ele('testsuites', {
-    name: 'hmmsim',
-    tests: String(ps.length),
-    failures: String(failures),
-    errors: String(errors),
-    time: time(total),
+  const { root, suite, props } = junitSuite({
+    name: 'hmmsim stress', tests: ps.length, failures, errors, totalMs: total, timestamp,
+    properties: { version: r.version, seed: String(r.seed) },
   });
-  const suite = root.ele('testsuite', {
-    name: 'hmmsim stress',
-    tests: String(ps.length),
-    failures: String(failures),
-    errors: String(errors),
-    skipped: '0',
-    time: time(total),
-    timestamp: timestamp.toISOString().replace(/\.\d{3}Z$/, ''),
-  });
-  const props = suite.ele('properties');
-  props.ele('property', { name: 'version', value: r.version });
-  props.ele('property', { name: 'seed', value: String(r.seed) });
   props.ele('property', { name: 'config', value: xmlText(JSON.stringify(r.config)) });
 
   for (const p of ps) {
-    const tc = suite.ele('testcase', { classname: 'hmmsim', name: p.name, time: time(p.durationMs ?? 0) });
+    const tc = suite.ele('testcase', { classname: 'hmmsim', name: p.name, time: junitTime(p.durationMs ?? 0) });
     const counts = Object.entries(p.violations).filter(([, n]) => (n ?? 0) > 0).map(([k, n]) => `${k}=${n}`).join(' ') || 'none';
     const summary =
       `expect ${formatExpect(p.expect)}; ops ${p.ops}; ops/s ${Math.round(p.opsPerSec)}; retries ${p.retries}; ` +

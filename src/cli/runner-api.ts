@@ -3,11 +3,13 @@
  * bad flags answer at once, without loading Wasm, piscina or the protocols).
  */
 import type { Expectation, RunResult, StressOptions } from '../api/types.js';
+import type { HistoryInfo } from '../protocols/api.js';
 
 export interface BuiltinProtocol {
   name: string;
   expect: Expectation;
   description: string;
+  history?: HistoryInfo;
 }
 
 export interface RunnerApi {

@@ -1,6 +1,6 @@
 /**
  * protocols.ts — the one place a protocol spec (--protocol value, runStress's `protocol`) is
- * resolved: 'all', a built-in name, or a path to a plugin module. The CLI checks specs with it
+ * resolved: 'all', 'history', a built-in name, or a path to a plugin module. The CLI checks specs with it
  * before a run starts; the runner resolves them with it to module URLs. Node-only (files are
  * checked on disk): the browser demo lists its protocols itself and never imports this file.
  */
@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError } from '../api/errors.js';
+import { BUILTIN_FOLDERS } from '../protocols/builtin.js';
 
 /** Does this spec name a file rather than a built-in? A slash, a leading dot or a module extension. */
 export function isPath(spec: string): boolean {
@@ -15,7 +16,11 @@ export function isPath(spec: string): boolean {
 }
 
 /** One resolved spec: every built-in ('all'), one built-in, or a plugin file (absolute path). */
-export type ResolvedProtocol = { kind: 'all' } | { kind: 'builtin'; name: string } | { kind: 'plugin'; spec: string; file: string };
+export type ResolvedProtocol =
+  | { kind: 'all' }
+  | { kind: 'history' }
+  | { kind: 'builtin'; name: string }
+  | { kind: 'plugin'; spec: string; file: string };
 
 /** A plugin path, made absolute and checked to be a file. Throws ConfigError (exit 2) otherwise. */
 export function pluginFile(spec: string): string {
@@ -47,6 +52,9 @@ export function resolveProtocols(specs: string | readonly string[], builtins: re
   for (const spec of list) {
     if (spec.toLowerCase() === 'all') {
       all = true;
+    } else if (spec.toLowerCase() === 'history') {
+      if (!seen.has('history')) out.push({ kind: 'history' });
+      seen.add('history');
     } else if (builtins.includes(spec)) {
       if (!seen.has(spec)) out.push({ kind: 'builtin', name: spec });
       seen.add(spec);
@@ -58,14 +66,16 @@ export function resolveProtocols(specs: string | readonly string[], builtins: re
       const near = builtins.filter((b) => b.toLowerCase() === spec.toLowerCase());
       const hint = near.length > 0 ? ` (did you mean ${near[0]}?)` : '';
       throw new ConfigError(
-        `unknown protocol '${spec}'${hint}: use one of ${builtins.join(', ')}, all, or a path to a plugin module (./my-driver.mjs)`,
+        `unknown protocol '${spec}'${hint}: use one of ${builtins.join(', ')}, all, history, or a path to a plugin module (./my-driver.mjs)`,
       );
     }
   }
-  return all ? [{ kind: 'all' }, ...out.filter((p) => p.kind === 'plugin')] : out;
+  // 'all' is every built-in outside history/: the history pairs named beside it are kept
+  const inAll = (p: ResolvedProtocol) => p.kind === 'builtin' && (BUILTIN_FOLDERS as Record<string, string>)[p.name] !== 'history';
+  return all ? [{ kind: 'all' }, ...out.filter((p) => !inAll(p))] : out;
 }
 
 /** A resolved spec as runStress's `protocol` takes it ('all', a name, or an absolute path). */
 export function specOf(p: ResolvedProtocol): string {
-  return p.kind === 'all' ? 'all' : p.kind === 'builtin' ? p.name : p.file;
+  return p.kind === 'all' || p.kind === 'history' ? p.kind : p.kind === 'builtin' ? p.name : p.file;
 }

@@ -28,6 +28,13 @@ export interface CtxProtocol extends StateSchemas {
   populate(ctx: Ctx, sub: Sub, range: HmmRange): PopulateResult;
   subscriptionRemove?(ctx: Ctx, sub: Sub): void;
   subscriptionAdd?(ctx: Ctx, sub: Sub): void;
+  /** How the mm core itself behaves for this protocol (which kernel's OOM reaper, ...). */
+  mmOptions?: MmOptions;
+}
+
+/** Kernel-version choices of the mm core (documented in protocols/api.ts). */
+export interface MmOptions {
+  oomReaper?: 'nonblocking-notifier' | 'skip-if-notifiers' | 'unmap-without-notifier';
 }
 
 export interface CtxOptions {

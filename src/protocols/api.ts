@@ -6,13 +6,14 @@
  * shared state in the words and locks it declares (mmState / subState / rangeState) and touches
  * the model only through `ctx` (model/ctx.ts): that keeps the oracle honest.
  */
-import type { Ctx, CtxProtocol } from '../model/ctx.js';
+import type { Ctx, CtxProtocol, MmOptions } from '../model/ctx.js';
 import type { Sub, HmmRange, Invalidation, PopulateResult } from '../model/range.js';
 import type { StateSchema } from '../model/state.js';
 
 export { FIELD_TYPES, schemaLines, type FieldType, type StateSchema } from '../model/state.js';
+export type { MmOptions } from '../model/ctx.js';
 export type { PopulateResult } from '../model/range.js';
-import type { Expectation } from '../api/types.js';
+import type { EventName, Expectation } from '../api/types.js';
 
 export interface MirrorProtocol extends CtxProtocol {
   name: string;
@@ -41,6 +42,30 @@ export interface MirrorProtocol extends CtxProtocol {
   /** Optional: the driver re-registers a subscription (ODP umem add/remove, interval insert/remove). */
   subscriptionRemove?(ctx: Ctx, sub: Sub): void;
   subscriptionAdd?(ctx: Ctx, sub: Sub): void;
+  /**
+   * Optional: the mm core as a given kernel had it. `oomReaper`: 'nonblocking-notifier' (the
+   * default, since 93065ac753e4: a non-blockable invalidate_range_start that may fail),
+   * 'skip-if-notifiers' (4d4bbd8526a8: the reaper leaves an mm with notifiers alone),
+   * 'unmap-without-notifier' (before it: the PTEs are zapped and the frames freed with no start/end).
+   */
+  mmOptions?: MmOptions;
+  /** Optional: the event mix this protocol's scenario needs, used when the caller names none (--events wins). */
+  events?: EventName[];
+  /** Optional: the kernel commit this protocol reproduces (a bug) or is (a fix): `hmmsim list --history`. */
+  history?: HistoryInfo;
+}
+
+/** Where a protocol comes from in the kernel's history. */
+export interface HistoryInfo {
+  /** The fixing commit's id (12 hex digits) and subject. */
+  commit: string;
+  subject: string;
+  /** The kernel release the fix went into. */
+  kernel: string;
+  /** 'bug': the code before the commit; 'fix': after it. */
+  side: 'bug' | 'fix';
+  /** The protocol on the other side of the commit. */
+  twin: string;
 }
 
 export const REQUIRED_METHODS = ['invalidateStart', 'invalidateEnd', 'populate'] as const;

@@ -1,7 +1,8 @@
 /**
  * builtin.ts — the built-in protocols, by name. kernel/ holds the kernel's protocols (sound, and
- * hmm-v5.2 with its known race); zoo/ the broken variants written to show one mistake each.
- * Each is its own module written against the plugin API (api.ts).
+ * hmm-v5.2 with its known race); zoo/ the broken variants written to show one mistake each;
+ * history/ the kernel's own fixed races, each bug beside its fix (`<name>` and `<name>-fix`,
+ * docs/history.md). Each is its own module written against the plugin API (api.ts).
  */
 export const BUILTIN_FOLDERS = {
   'interval-v5.5': 'kernel',
@@ -16,12 +17,28 @@ export const BUILTIN_FOLDERS = {
   'sync-no-fence': 'zoo',
   'hmm-eagain-leak': 'zoo',
   'odp-nonblock-rwsem-leak': 'zoo',
+  'odp-nonblock-rwsem-leak-fix': 'history',
+  'kvm-unpaired-range-end': 'history',
+  'kvm-unpaired-range-end-fix': 'history',
+  'oom-reaper-no-notifier': 'history',
+  'oom-reaper-no-notifier-fix': 'history',
+  'kvm-gpc-refresh': 'history',
+  'kvm-gpc-refresh-fix': 'history',
 } as const;
 
 export type BuiltinName = keyof typeof BUILTIN_FOLDERS;
 
 /** Built-in names, in the order `hmmsim list` and the default campaign use. */
 export const BUILTIN_PROTOCOLS = Object.keys(BUILTIN_FOLDERS) as BuiltinName[];
+
+/** `--protocol all` and the default campaign: every built-in outside history/ (as before it existed). */
+export const ALL_PROTOCOLS: BuiltinName[] = BUILTIN_PROTOCOLS.filter((name) => BUILTIN_FOLDERS[name] !== 'history');
+
+/** `--protocol history`: the kernel's fixed races, each bug beside its fix. */
+export const HISTORY_PROTOCOLS: BuiltinName[] = [
+  'odp-nonblock-rwsem-leak', 'odp-nonblock-rwsem-leak-fix',
+  ...BUILTIN_PROTOCOLS.filter((name) => BUILTIN_FOLDERS[name] === 'history' && name !== 'odp-nonblock-rwsem-leak-fix'),
+];
 
 /** URL of a built-in protocol's compiled module. */
 export function builtinUrl(name: string): string {

@@ -4,8 +4,11 @@
  */
 import { ConfigError } from '../api/errors.js';
 import { VIOLATION_KINDS } from '../api/kinds.js';
+import { EVENT_NAMES } from '../api/types.js';
 import { FIELD_TYPES } from '../model/state.js';
 import { REQUIRED_METHODS, type MirrorProtocol } from './api.js';
+
+const OOM_REAPERS: readonly string[] = ['nonblocking-notifier', 'skip-if-notifiers', 'unmap-without-notifier'];
 
 /** Check a module's default export; throws ConfigError naming the protocol and what is wrong. */
 export function validateProtocol(p: unknown, where: string): MirrorProtocol {
@@ -22,6 +25,11 @@ export function validateProtocol(p: unknown, where: string): MirrorProtocol {
     for (const [k, t] of Object.entries(s))
       if (!FIELD_TYPES.includes(t)) throw new ConfigError(`protocol ${name}: ${scope}.${k} has unknown type '${t}' (use ${FIELD_TYPES.join(', ')})`);
   }
+  const oomReaper = proto.mmOptions?.oomReaper;
+  if (oomReaper !== undefined && !OOM_REAPERS.includes(oomReaper))
+    throw new ConfigError(`protocol ${name}: mmOptions.oomReaper must be one of ${OOM_REAPERS.join(', ')} (got '${oomReaper}')`);
+  if (proto.events !== undefined && (!Array.isArray(proto.events) || !proto.events.length || proto.events.some((x) => !(EVENT_NAMES as readonly string[]).includes(x))))
+    throw new ConfigError(`protocol ${name}: events must be a non-empty list of ${EVENT_NAMES.join(', ')}`);
   const e = proto.expect;
   if (e !== undefined && e !== 'sound') {
     if (typeof e !== 'object' || !Array.isArray(e.violates) || e.violates.some((k) => !(VIOLATION_KINDS as readonly string[]).includes(k)))

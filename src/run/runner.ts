@@ -8,10 +8,10 @@ import { computeLayout, type LayoutConfig, LayoutError } from '../memory/layout.
 import { loadModule } from '../memory/wasm-node.js';
 import { pathToFileURL } from 'node:url';
 import { importProtocol } from '../protocols/loader.js';
-import type { MirrorProtocol } from '../protocols/api.js';
+import type { HistoryInfo, MirrorProtocol } from '../protocols/api.js';
 import { resolveProtocols } from '../config/protocols.js';
 import { LIMITS, withinLimit, type IntLimit } from '../config/limits.js';
-import { BUILTIN_PROTOCOLS, builtinUrl } from '../protocols/builtin.js';
+import { ALL_PROTOCOLS, BUILTIN_PROTOCOLS, HISTORY_PROTOCOLS, builtinUrl } from '../protocols/builtin.js';
 import { ConfigError } from '../api/errors.js';
 import { DEFAULTS, dealRoles } from '../config/defaults.js';
 export { DEFAULTS, dealRoles };
@@ -34,6 +34,8 @@ export interface ProtocolInfo {
   name: string;
   expect: Expectation;
   description: string;
+  /** The kernel commit a history protocol reproduces or is (absent for the others). */
+  history?: HistoryInfo;
 }
 
 export interface Loaded {
@@ -47,7 +49,7 @@ export async function listProtocols(): Promise<ProtocolInfo[]> {
   const out: ProtocolInfo[] = [];
   for (const name of BUILTIN_PROTOCOLS) {
     const p = await importProtocol(builtinUrl(name), name);
-    out.push({ name: p.name, expect: p.expect ?? 'sound', description: p.description });
+    out.push({ name: p.name, expect: p.expect ?? 'sound', description: p.description, ...(p.history ? { history: p.history } : {}) });
   }
   return out;
 }
@@ -61,7 +63,7 @@ async function loadProtocols(spec: string | string[]): Promise<Loaded[]> {
       out.push({ url, where: resolved.spec, proto: await importProtocol(url, resolved.spec) });
       continue;
     }
-    for (const name of resolved.kind === 'all' ? BUILTIN_PROTOCOLS : [resolved.name]) {
+    for (const name of resolved.kind === 'all' ? ALL_PROTOCOLS : resolved.kind === 'history' ? HISTORY_PROTOCOLS : [resolved.name]) {
       const url = builtinUrl(name);
       out.push({ url, where: name, proto: await importProtocol(url, name) });
     }
@@ -126,7 +128,7 @@ export async function prepareRun(opts: StressOptions): Promise<PreparedRun> {
     oracle: opts.oracle ?? true, recordEvents: opts.recordEvents ?? true, widenWindows: opts.widenWindows ?? true,
     watchdogMs, deadlockMs,
   };
-  return { loaded, roles, layoutFor, config, runOpts: { ...opts, durationMs, opsBudget, seed, events, watchdogMs, deadlockMs } };
+  return { loaded, roles, layoutFor, config, runOpts: { ...opts, durationMs, opsBudget, seed, events, eventsGiven: opts.events !== undefined, watchdogMs, deadlockMs } };
 }
 
 /** A pool with a worker for each of `threads` role threads (runs needing more wait for a free worker). */
@@ -162,13 +164,15 @@ export interface RunOneOpts extends StressOptions {
   opsBudget: number;
   seed: number;
   events: EventName[];
+  /** The caller named the events: a protocol's own mix (MirrorProtocol.events) applies only when not. */
+  eventsGiven?: boolean;
   watchdogMs: number;
   deadlockMs: number;
 }
 
 /** The stress flags that repeat one protocol's run: its spec (a plugin's path) and every flag that
  *  differs from the default (the seed is added by whoever prints the line). */
-export function rerunFlags(where: string, o: StressOptions): string {
+export function rerunFlags(where: string, o: StressOptions & { eventsGiven?: boolean }): string {
   const q = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
   const ms = (n: number) => (n % 1000 === 0 ? `${n / 1000}s` : `${n}ms`);
   const parts = [`--protocol ${q(where)}`];
@@ -176,7 +180,7 @@ export function rerunFlags(where: string, o: StressOptions): string {
   if (o.durationMs !== undefined && o.durationMs !== DEFAULTS.durationMs && !opsOnly) parts.push(`--duration ${ms(o.durationMs)}`);
   if (o.ops !== undefined) parts.push(`--ops ${o.ops}`);
   if (o.threads !== undefined && o.threads !== DEFAULTS.threads) parts.push(`--threads ${o.threads}`);
-  if (o.events && o.events.join(',') !== DEFAULT_EVENTS.join(',')) parts.push(`--events ${o.events.join(',')}`);
+  if (o.events && o.eventsGiven !== false && o.events.join(',') !== DEFAULT_EVENTS.join(',')) parts.push(`--events ${o.events.join(',')}`);
   if (o.pages !== undefined && o.pages !== DEFAULTS.pages) parts.push(`--pages ${o.pages}`);
   if (o.devices !== undefined && o.devices !== DEFAULTS.devices) parts.push(`--devices ${o.devices}`);
   if (o.subsPerDevice !== undefined && o.subsPerDevice !== DEFAULTS.subsPerDevice) parts.push(`--subs ${o.subsPerDevice}`);
@@ -200,7 +204,7 @@ export async function runOne(
   try {
     session = new Session({
       proto, protocolUrl: protocol.url, protocolWhere: protocol.where, module: loadModule(), layout, roles, seed: options.seed,
-      events: options.events, oracle: options.oracle ?? true, recordEvents: options.recordEvents ?? true,
+      events: (!options.eventsGiven && proto.events) || options.events, oracle: options.oracle ?? true, recordEvents: options.recordEvents ?? true,
       widen: options.widenWindows ?? true,
       stopOnViolation: options.stopOnViolation ?? false, lockTimeoutMs: DEFAULTS.lockTimeoutMs, sliceMs: DEFAULTS.sliceMs,
       deadlockMs: options.deadlockMs, rerun: rerunFlags(protocol.where, options), mutation,

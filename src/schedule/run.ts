@@ -6,7 +6,7 @@
 import { ConfigError } from '../api/errors.js';
 import { VERSION } from '../api/version.js';
 import { DEFAULTS, dealRoles } from '../config/defaults.js';
-import { BUILTIN_PROTOCOLS } from '../protocols/builtin.js';
+import { ALL_PROTOCOLS, BUILTIN_PROTOCOLS, HISTORY_PROTOCOLS } from '../protocols/builtin.js';
 import { resolveProtocols } from '../config/protocols.js';
 import { verdictOf } from '../run/session.js';
 import { CAPTURES_PER_KIND } from '../oracle/oracle.js';
@@ -63,7 +63,7 @@ export async function runControlled(opts: StressOptions): Promise<RunResult> {
   for (const r of ROLE_NAMES)
     if (!roles.includes(r)) throw new ConfigError(`every role needs a thread (missing ${r}): use --threads 4 or more`);
   const specs = resolveProtocols(opts.protocol, BUILTIN_PROTOCOLS).flatMap((r) =>
-    r.kind === 'all' ? [...BUILTIN_PROTOCOLS] : r.kind === 'builtin' ? [r.name] : [r.spec],
+    r.kind === 'all' ? [...ALL_PROTOCOLS] : r.kind === 'history' ? [...HISTORY_PROTOCOLS] : r.kind === 'builtin' ? [r.name] : [r.spec],
   );
   const loaded: LoadedProtocol[] = [];
   for (const s of specs) loaded.push(await loadProtocol(s));

@@ -2,7 +2,7 @@
  * list.ts — `hmmsim list`: the built-in protocols, one line each.
  */
 import type { Command } from 'commander';
-import { formatList } from '../format.js';
+import { formatHistoryList, formatList } from '../format.js';
 import { loadRunner } from '../runner-api.js';
 import { io, type CommandState } from '../io.js';
 
@@ -10,9 +10,11 @@ export function addListCommand(program: Command, state: CommandState): void {
   program
     .command('list')
     .description('list the built-in protocols: name, expectation (sound, or the violations it must show), what it does')
-    .action(async () => {
+    .option('--history', "only the kernel's own fixed races: each bug and its fix, with the commit")
+    .action(async (opts: { history?: boolean }) => {
       const runner = await loadRunner();
-      io.out(formatList(await runner.listProtocols()));
+      const protocols = await runner.listProtocols();
+      io.out(opts.history ? formatHistoryList(protocols) : formatList(protocols));
       state.code = 0;
     });
 

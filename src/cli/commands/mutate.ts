@@ -13,7 +13,7 @@ import { fmtMs, parseDuration, parseEvents, parseIntFlag, parseOutFile, toStress
 import { loadRunner } from '../runner-api.js';
 import { formatMs } from '../format.js';
 import { formatMutationReport, mutationJUnit } from '../mutate-report.js';
-import { writeFileAtomic } from '../report.js';
+import { writeReports } from '../report.js';
 import { SEED_NOTE, io, type CommandState } from '../io.js';
 import type { MutationReport } from '../../mutate/run.js';
 
@@ -130,18 +130,14 @@ ${SEED_NOTE}`,
       let code = report.baseline.verdict === 'fail' ? 1 : 0;
       if (flags.minScore !== undefined && (report.score ?? 0) * 100 < flags.minScore) code = Math.max(code, 1);
       if (report.errors > 0) code = 3;
-      for (const [file, render] of [
-        [flags.json, () => JSON.stringify(report, null, 2) + '\n'],
-        [flags.junit, () => mutationJUnit(report)],
-      ] as const) {
-        if (!file) continue;
-        try {
-          writeFileAtomic(file, render());
-        } catch (err) {
-          io.err(`hmmsim: cannot write ${file}: ${(err as Error).message}`);
-          code = 3;
-        }
-      }
+      const written = writeReports(
+        [
+          [flags.json, () => JSON.stringify(report, null, 2) + '\n'],
+          [flags.junit, () => mutationJUnit(report)],
+        ],
+        io.err,
+      );
+      if (!written) code = 3;
       if (ac.signal.aborted && code === 0) code = 130;
       state.code = code;
     });

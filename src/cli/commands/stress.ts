@@ -10,21 +10,20 @@ import {
   parseDuration,
   parseEvents,
   parseIntFlag,
-  parseOutFile,
   toStressOptions,
   type StressFlags,
 } from '../options.js';
 import { resolveProtocols, specOf } from '../../config/protocols.js';
 import { loadRunner } from '../runner-api.js';
 import { campaign } from '../campaign.js';
-import { parseShard } from '../plan.js';
 import { EXIT_NOTE, SEED_NOTE, type CommandState } from '../io.js';
+import { addCampaignOptions, seedOption } from './campaign-options.js';
 import { basename } from 'node:path';
 import type { RunResult } from '../../api/types.js';
 import { saveFailures } from '../../schedule/corpus.js';
 
 export function addStressCommand(program: Command, state: CommandState): void {
-  program
+  const stress = program
     .command('stress')
     .description(
       'run protocols under a concurrent stress workload and judge each against its expectation ' +
@@ -43,11 +42,7 @@ export function addStressCommand(program: Command, state: CommandState): void {
         parseIntFlag('ops', LIMITS.ops.min, LIMITS.ops.max),
       ),
     )
-    .addOption(
-      new Option('-s, --seed <n>', `seed for the workload choices, ${LIMITS.seed.min}..${LIMITS.seed.max} (default: random, printed)`).argParser(
-        parseIntFlag('seed', LIMITS.seed.min, LIMITS.seed.max),
-      ),
-    )
+    .addOption(seedOption())
     .addOption(
       new Option('-t, --threads <n>', `worker threads per protocol, ${LIMITS.threads.min}..${LIMITS.threads.max}, roles dealt round-robin (default 4: one per role)`).argParser(
         parseIntFlag('threads', LIMITS.threads.min, LIMITS.threads.max, 1, ' (every role needs a thread)'),
@@ -90,27 +85,9 @@ export function addStressCommand(program: Command, state: CommandState): void {
     .addOption(new Option('--schedules <n>', 'controlled mode: schedules per protocol (default 200; or --duration)').argParser(parseIntFlag('schedules', 1, LIMITS.ops.max)))
     .addOption(new Option('--steps <n>', 'controlled mode: scheduling points per schedule (default 2000)').argParser(parseIntFlag('steps', 10, 10_000_000)))
     .addOption(new Option('--bound <n>', 'controlled mode: liveness bound in steps: deadlock, stall, wait timeouts (default 1000)').argParser(parseIntFlag('bound', 10, 10_000_000)))
-    .addOption(new Option('--save-failures <dir>', 'controlled mode: store each distinct failing schedule in dir (a regression corpus for hmmsim replay dir)'))
-    .addOption(
-      new Option('--seeds <k>', `run the campaign under k seeds: --seed, --seed+1, ... (default 1)`).argParser(
-        parseIntFlag('seeds', LIMITS.seeds.min, LIMITS.seeds.max),
-      ),
-    )
-    .addOption(
-      new Option('--shard <i/N>', 'run shard i of N of the campaign (protocols x seeds): a CI matrix, an indexed job; needs --seed')
-        .argParser(parseShard),
-    )
-    .addOption(
-      new Option('--budget <time>', 'protocol time for the whole campaign (all shards), divided among its units: 10m, 2h').argParser((v) =>
-        parseDuration(v, 'budget'),
-      ),
-    )
-    .addOption(new Option('--json <file>', 'write the JSON report here (atomically)').argParser(parseOutFile('--json')))
-    .addOption(new Option('--junit <file>', 'write a JUnit XML report here (atomically)').argParser(parseOutFile('--junit')))
-    .addOption(
-      new Option('--html <file>', 'write a self-contained HTML report here (atomically)').argParser(parseOutFile('--html')),
-    )
-    .option('-q, --quiet', 'no live progress (the verdict table is still printed)')
+    .addOption(new Option('--save-failures <dir>', 'controlled mode: store each distinct failing schedule in dir (a regression corpus for hmmsim replay dir)'));
+  addCampaignOptions(stress, 'the campaign (protocols x seeds)');
+  stress
     .addHelpText(
       'after',
       `

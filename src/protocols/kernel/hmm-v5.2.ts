@@ -82,6 +82,10 @@ const protocol: MirrorProtocol = {
   mmState: { lock: 'mutex', notifiers: 'word', wq: 'waitqueue' },
   subState: { user_lock: 'mutex' },
   rangeState: { valid: 'word' },
+  history: {
+    commit: '99cb252f5e68', subject: 'mm/mmu_notifier: add an interval tree notifier (with 04ec32fbc2b2)', kernel: '5.5',
+    side: 'bug', twin: 'interval-v5.5',
+  },
 
   invalidateStart,
   invalidateEnd: (ctx) => notifiers_decrement(ctx),

@@ -9,7 +9,7 @@ import type { Ctx } from '../../model/ctx.js';
 import type { Invalidation } from '../../model/range.js';
 
 /** kvm_mmu_notifier_invalidate_range_start: in_progress++, zap the SPTEs, flush the TLB. */
-function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {
+export function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {
   const kvm = ctx.mm;
   if (inv.blockable) kvm.mmu_lock.lock();
   else if (!kvm.mmu_lock.tryLock()) return false;
@@ -21,7 +21,7 @@ function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {
 }
 
 /** kvm_mmu_notifier_invalidate_range_end: seq++ before in_progress-- (the retry check relies on it). */
-function invalidateEnd(ctx: Ctx, _inv: Invalidation): void {
+export function invalidateEnd(ctx: Ctx, _inv: Invalidation): void {
   const kvm = ctx.mm;
   kvm.mmu_lock.lock();
   kvm.mmu_invalidate_seq.inc();
@@ -30,7 +30,7 @@ function invalidateEnd(ctx: Ctx, _inv: Invalidation): void {
 }
 
 /** mmu_invalidate_retry: caller holds mmu_lock. */
-function mmu_invalidate_retry(ctx: Ctx, mmu_seq: number): boolean {
+export function mmu_invalidate_retry(ctx: Ctx, mmu_seq: number): boolean {
   const kvm = ctx.mm;
   return kvm.mmu_invalidate_in_progress.read() !== 0 || kvm.mmu_invalidate_seq.read() !== mmu_seq;
 }

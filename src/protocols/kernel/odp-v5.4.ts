@@ -15,7 +15,7 @@ import type { Sub, Invalidation } from '../../model/range.js';
 const TIMEOUT_MS = 1000;
 
 /** ib_umem_notifier_invalidate_range_start */
-function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {
+export function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {
   const per_mm = ctx.mm;
   if (inv.blockable) per_mm.umem_rwsem.downRead();
   else if (!per_mm.umem_rwsem.downReadTrylock()) return false;

@@ -2,7 +2,10 @@
  * hmm-eagain-leak — BROKEN: hmm-v5.2's non-blockable invalidate_range_start fails with
  * -EAGAIN (a trylock failed, the OOM-reaper case) without undoing notifiers++. No end call
  * follows a failed start, so notifiers never returns to 0 and no range is ever valid again:
- * every device fault waits and retries forever (the count leak fixed in Linux 5.2/5.3).
+ * every device fault waits and retries forever. This is the first of the two error flows that
+ * 5a136b4ae327 "mm/hmm: Fix error flows in hmm_invalidate_range_start" fixed (the commit: the
+ * notifiers count becomes "permanently incremented"); hmm-v5.2's start, which undoes the count,
+ * is the fixed code, and keeps the range->valid race that only the interval notifier removed.
  */
 import type { MirrorProtocol } from '../api.js';
 import type { Ctx } from '../../model/ctx.js';
@@ -33,5 +36,9 @@ const protocol: MirrorProtocol = {
   description: 'BROKEN hmm-v5.2: a failed non-blockable start leaks the notifier count: ranges never valid again',
   expect: { violates: ['stall', 'use-after-free', 'device-pte-during-invalidation', 'contract'] },
   invalidateStart,
+  history: {
+    commit: '5a136b4ae327', subject: 'mm/hmm: Fix error flows in hmm_invalidate_range_start', kernel: '5.3',
+    side: 'bug', twin: 'hmm-v5.2',
+  },
 };
 export default protocol;

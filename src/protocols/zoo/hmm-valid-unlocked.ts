@@ -9,6 +9,7 @@ import base, { hmm_range_register, hmm_range_unregister, hmm_range_wait_until_va
 
 const protocol: MirrorProtocol = {
   ...base,
+  history: undefined, // a variant written for hmmsim, not a kernel commit
   name: 'hmm-valid-unlocked',
   description: 'BROKEN hmm-v5.2: checks range->valid before taking the driver lock',
   expect: { violates: ['use-after-free', 'device-pte-during-invalidation', 'contract'] },

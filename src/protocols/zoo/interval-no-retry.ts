@@ -7,6 +7,7 @@ import base, { mmu_interval_read_begin } from '../kernel/interval-v5.5.js';
 
 const protocol: MirrorProtocol = {
   ...base,
+  history: undefined, // a variant written for hmmsim, not a kernel commit
   name: 'interval-no-retry',
   description: 'BROKEN interval-v5.5: never calls read_retry',
   expect: { violates: ['device-pte-during-invalidation', 'use-after-free', 'write-to-readonly', 'contract', 'access-to-protnone'] },

@@ -9,6 +9,7 @@ import base, { mmu_interval_read_begin, mmu_interval_read_retry } from '../kerne
 
 const protocol: MirrorProtocol = {
   ...base,
+  history: undefined, // a variant written for hmmsim, not a kernel commit
   name: 'interval-retry-unlocked',
   description: 'BROKEN interval-v5.5: read_retry before taking the driver lock',
   expect: { violates: ['device-pte-during-invalidation', 'use-after-free', 'write-to-readonly', 'contract', 'access-to-protnone'] },

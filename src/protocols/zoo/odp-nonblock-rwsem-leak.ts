@@ -1,8 +1,12 @@
 /**
- * odp-nonblock-rwsem-leak — BROKEN: odp-v5.4's non-blockable invalidate_range_start returns
- * -EAGAIN with umem_rwsem still held for read (the missed up_read fixed in Linux 7608bf40cf24's
- * era). No end call follows a failed start, so the read hold is never dropped: the next umem
- * add/remove (down_write) blocks forever, and every later invalidation queues behind it.
+ * odp-nonblock-rwsem-leak — BROKEN, the kernel's own bug: a non-blockable invalidate_range_start
+ * returns -EAGAIN with umem_rwsem still held for read, as ib_umem_notifier_invalidate_range_start
+ * did before 7608bf40cf24 "RDMA/odp: Fix missed unlock in non-blocking invalidate_start" (merged
+ * for Linux 5.3; history/odp-nonblock-rwsem-leak-fix is the fixed twin). No end call follows a
+ * failed start, so the read hold is never dropped: the next umem add/remove (down_write) blocks
+ * forever, and every later invalidation queues behind it. In 5.2 the umem walk returned -EAGAIN
+ * at the first umem of any non-blockable range; here the -EAGAIN comes when a umem_mutex trylock
+ * fails, which is rarer, so the leak is one read hold at a time.
  */
 import type { MirrorProtocol } from '../api.js';
 import type { Ctx } from '../../model/ctx.js';
@@ -35,5 +39,9 @@ const protocol: MirrorProtocol = {
   description: 'BROKEN odp-v5.4: -EAGAIN from a non-blockable start with umem_rwsem still read-held',
   expect: { violates: ['deadlock', 'contract'] },
   invalidateStart,
+  history: {
+    commit: '7608bf40cf24', subject: 'RDMA/odp: Fix missed unlock in non-blocking invalidate_start', kernel: '5.3',
+    side: 'bug', twin: 'odp-nonblock-rwsem-leak-fix',
+  },
 };
 export default protocol;

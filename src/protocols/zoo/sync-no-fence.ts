@@ -30,6 +30,7 @@ function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {
 
 const protocol: MirrorProtocol = {
   ...base,
+  history: undefined, // a variant written for hmmsim, not a kernel commit
   name: 'sync-no-fence',
   description: 'BROKEN interval-v5.5: zaps device entries without waiting for DMA in flight',
   expect: { violates: ['use-after-free', 'device-pte-during-invalidation', 'write-to-readonly', 'contract', 'access-to-protnone'] },

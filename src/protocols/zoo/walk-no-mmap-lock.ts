@@ -8,6 +8,7 @@ import base, { mmu_interval_read_begin, mmu_interval_read_retry } from '../kerne
 
 const protocol: MirrorProtocol = {
   ...base,
+  history: undefined, // a variant written for hmmsim, not a kernel commit
   name: 'walk-no-mmap-lock',
   description: 'BROKEN interval-v5.5: page-table walk without the mmap read lock',
   expect: { violates: ['page-table-use-after-free'] },
