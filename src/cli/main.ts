@@ -11,12 +11,11 @@ import { ConfigError } from '../api/errors.js';
 import type { StressOptions } from '../api/types.js';
 import { VERSION } from '../api/version.js';
 import { fmtMs, } from './options.js';
-import type { Shard } from './plan.js';
 import { loadRunner } from './runner-api.js';
 import { campaign } from './campaign.js';
 import { EXIT_NOTE, SEED_NOTE, io, isConfigError, oneLine, type CommandState } from './io.js';
 import { addListCommand } from './commands/list.js';
-import { addCampaignOptions, seedOption } from './commands/campaign-options.js';
+import { addCampaignOptions, campaignArgs, seedOption, type CampaignFlags } from './commands/campaign-options.js';
 import { addStressCommand } from './commands/stress.js';
 import { ALL_PROTOCOLS } from '../protocols/builtin.js';
 import { addReplayCommand } from './commands/replay.js';
@@ -78,16 +77,7 @@ function handleError(err: unknown): number {
 }
 
 /** The default campaign's flags. */
-interface DefaultFlags {
-  shard?: Shard;
-  seed?: number;
-  seeds?: number;
-  budget?: number;
-  json?: string;
-  junit?: string;
-  html?: string;
-  quiet?: boolean;
-}
+type DefaultFlags = CampaignFlags;
 
 function buildProgram(state: CommandState): Command {
   const program = new Command('hmmsim');
@@ -152,18 +142,8 @@ Run \`hmmsim <command> --help\` for a command's flags; docs/cli.md has the repor
         flags.seeds !== undefined ? `--seeds ${flags.seeds}` : '',
         flags.shard !== undefined ? `--shard ${flags.shard.index}/${flags.shard.count}` : '',
       ].filter(Boolean);
-      state.code = await campaign(
-        runner,
-        base,
-        {
-          quiet: flags.quiet === true,
-          json: flags.json,
-          junit: flags.junit,
-          html: flags.html,
-          rerun: `hmmsim stress --protocol all ${extra.join(' ')}`,
-        },
-        { shard: flags.shard, seeds: flags.seeds, budgetMs: flags.budget },
-      );
+      const { out, spec } = campaignArgs(flags, `hmmsim stress --protocol all ${extra.join(' ')}`);
+      state.code = await campaign(runner, base, out, spec);
     });
 
   addListCommand(program, state);

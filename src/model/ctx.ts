@@ -16,25 +16,18 @@ import { type SyncEnv, WAIT, block, now } from '../sync/env.js';
 import type { HmmWasm } from '../memory/wasm.js';
 import { Rng } from './random.js';
 import { snapshotDone, walkWindow, zapWindow } from '../oracle/coverage.js';
+import type { MirrorCallbacks, MmOptions } from '../protocols/callbacks.js';
+
+export type { MmOptions } from '../protocols/callbacks.js';
 
 /**
- * The protocol as the model calls it: its name, state and callbacks. The contract of each
- * callback is stated in protocols/api.ts (MirrorProtocol, which extends this).
+ * The protocol as the model calls it: its name, state, callbacks (their contracts:
+ * protocols/callbacks.ts) and mm options. protocols/api.ts's MirrorProtocol extends it.
  */
-export interface CtxProtocol extends StateSchemas {
+export interface CtxProtocol extends StateSchemas, MirrorCallbacks<Ctx, Sub, HmmRange, Invalidation, PopulateResult> {
   readonly name: string;
-  invalidateStart(ctx: Ctx, inv: Invalidation): boolean;
-  invalidateEnd(ctx: Ctx, inv: Invalidation): void;
-  populate(ctx: Ctx, sub: Sub, range: HmmRange): PopulateResult;
-  subscriptionRemove?(ctx: Ctx, sub: Sub): void;
-  subscriptionAdd?(ctx: Ctx, sub: Sub): void;
   /** How the mm core itself behaves for this protocol (which kernel's OOM reaper, ...). */
   mmOptions?: MmOptions;
-}
-
-/** Kernel-version choices of the mm core (documented in protocols/api.ts). */
-export interface MmOptions {
-  oomReaper?: 'nonblocking-notifier' | 'skip-if-notifiers' | 'unmap-without-notifier';
 }
 
 export interface CtxOptions {

@@ -19,8 +19,11 @@ export const FIELD_TYPES: FieldType[] = ['word', 'mutex', 'rwsem', 'seqcount', '
 
 /** A protocol's three state declarations: per mm (one of each), per subscription, per hmm_range. */
 export interface StateSchemas {
+  /** Per-mm state: one of each field. */
   mmState?: StateSchema;
+  /** Per-subscription state: one set per subscription. */
   subState?: StateSchema;
+  /** Per-hmm_range state: one set per range (one range per driver thread). */
   rangeState?: StateSchema;
 }
 

@@ -5,7 +5,8 @@
 import { Option, type Command } from 'commander';
 import { LIMITS } from '../../config/limits.js';
 import { parseDuration, parseIntFlag, parseOutFile } from '../options.js';
-import { parseShard } from '../plan.js';
+import { parseShard, type Shard } from '../plan.js';
+import type { CampaignOut, CampaignSpec } from '../campaign.js';
 
 /** -s, --seed: the workload's seed. */
 export const seedOption = (): Option =>
@@ -31,4 +32,24 @@ export function addCampaignOptions(command: Command, what: string): Command {
     .addOption(new Option('--junit <file>', 'write a JUnit XML report here (atomically)').argParser(parseOutFile('--junit')))
     .addOption(new Option('--html <file>', 'write a self-contained HTML report here (atomically)').argParser(parseOutFile('--html')))
     .option('-q, --quiet', 'no live progress (the verdict table is still printed)');
+}
+
+/** What commander hands an action for the flags above (and --seed). */
+export interface CampaignFlags {
+  seed?: number;
+  seeds?: number;
+  shard?: Shard;
+  budget?: number;
+  json?: string;
+  junit?: string;
+  html?: string;
+  quiet?: boolean;
+}
+
+/** The flags above as campaign()'s report outputs and plan. */
+export function campaignArgs(flags: CampaignFlags, rerun: string): { out: CampaignOut; spec: CampaignSpec } {
+  return {
+    out: { quiet: flags.quiet === true, json: flags.json, junit: flags.junit, html: flags.html, rerun },
+    spec: { shard: flags.shard, seeds: flags.seeds, budgetMs: flags.budget },
+  };
 }

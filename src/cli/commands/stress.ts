@@ -17,7 +17,7 @@ import { resolveProtocols, specOf } from '../../config/protocols.js';
 import { loadRunner } from '../runner-api.js';
 import { campaign } from '../campaign.js';
 import { EXIT_NOTE, SEED_NOTE, type CommandState } from '../io.js';
-import { addCampaignOptions, seedOption } from './campaign-options.js';
+import { addCampaignOptions, campaignArgs, seedOption } from './campaign-options.js';
 import { basename } from 'node:path';
 import type { RunResult } from '../../api/types.js';
 import { saveFailures } from '../../schedule/corpus.js';
@@ -103,20 +103,9 @@ ${SEED_NOTE}`,
       const builtins = (await runner.listProtocols()).map((p) => p.name);
       const protocols = resolveProtocols(flags.protocol ?? [], builtins).map(specOf);
       const opts = toStressOptions(flags, protocols);
-      state.code = await campaign(
-        runner,
-        opts,
-        {
-          quiet: flags.quiet === true,
-          json: flags.json,
-          junit: flags.junit,
-          html: flags.html,
-          opsTarget: flags.ops !== undefined && flags.duration === undefined ? flags.ops : undefined,
-          rerun: rerunCommand(flags),
-          after: (result) => replayLines(result, flags),
-        },
-        { shard: flags.shard, seeds: flags.seeds, budgetMs: flags.budget },
-      );
+      const { out, spec } = campaignArgs(flags, rerunCommand(flags));
+      const opsTarget = flags.ops !== undefined && flags.duration === undefined ? flags.ops : undefined;
+      state.code = await campaign(runner, opts, { ...out, opsTarget, after: (result) => replayLines(result, flags) }, spec);
     });
 }
 
