@@ -27,18 +27,31 @@ const LOCK_BATCH = 1000; // lock+unlock pairs per timed call (amortises the time
 function summarize(samples) {
   const xs = samples.filter((x) => x != null && Number.isFinite(x));
   if (!xs.length) return null;
-  return { median: r(median(xs), 4), min: r(Math.min(...xs), 4), max: r(Math.max(...xs), 4), rounds: xs.length, samples: xs.map((x) => r(x, 4)) };
+  return {
+    median: r(median(xs), 4),
+    min: r(Math.min(...xs), 4),
+    max: r(Math.max(...xs), 4),
+    rounds: xs.length,
+    samples: xs.map((x) => r(x, 4)),
+  };
 }
 
 /** One tinybench pass over `tasks` ({ name: fn }); returns { name: p50 ms per call }. */
 function tinyRound(tasks, timeMs) {
-  const bench = new Bench({ time: timeMs, warmupTime: Math.min(100, timeMs / 2), iterations: 32, timestampProvider: 'hrtimeNow', throws: true });
+  const bench = new Bench({
+    time: timeMs,
+    warmupTime: Math.min(100, timeMs / 2),
+    iterations: 32,
+    timestampProvider: 'hrtimeNow',
+    throws: true,
+  });
   for (const [name, fn] of Object.entries(tasks)) bench.add(name, fn);
   bench.runSync();
   const out = {};
   for (const t of bench.tasks) {
     const res = t.result;
-    if (!res || !('latency' in res)) throw new Error(`tinybench task ${t.name}: ${res?.state ?? 'no result'} ${res && 'error' in res ? res.error : ''}`);
+    if (!res || !('latency' in res))
+      throw new Error(`tinybench task ${t.name}: ${res?.state ?? 'no result'} ${res && 'error' in res ? res.error : ''}`);
     out[t.name] = res.latency.p50;
   }
   return out;
@@ -91,7 +104,9 @@ export async function benchWalk({ rounds, timeMs, nat, log }) {
     image = join(nat.dir, 'walk-image.bin');
     writeFileSync(image, Buffer.from(memory.buffer, 0, lay.totalBytes));
   }
-  const wasm = [], js = [], c = [];
+  const wasm = [],
+    js = [],
+    c = [];
   for (let k = 0; k < rounds; k++) {
     log(`  walk round ${k + 1}/${rounds}`);
     const t = tinyRound({ wasm: () => w.hmm_range_fault(rAddr, 0, 0, -1, 0), js: () => jsWalk(rAddr, 0, 0) }, timeMs);
@@ -212,9 +227,22 @@ export async function benchLocks({ rounds, timeMs, nat, log }) {
   if (sink === 0xdeadbeef) console.log(''); // keep the seqcount read alive
   const S = (name) => summarize(per[name] ?? []);
   const rows = {
-    mutex: { hmmsim: S('hmmsim mutex'), hmmsimRawWasm: S('hmmsim mutex (raw wasm calls)'), pthread: summarize(cRes.mutexLockUnlock), multithreading: S('multithreading mutex') },
-    rwsemRead: { hmmsim: S('hmmsim rwsem read'), pthread: summarize(cRes.rwsemReadLockUnlock), multithreading: S('multithreading rwlock read') },
-    rwsemWrite: { hmmsim: S('hmmsim rwsem write'), pthread: summarize(cRes.rwsemWriteLockUnlock), multithreading: S('multithreading rwlock write') },
+    mutex: {
+      hmmsim: S('hmmsim mutex'),
+      hmmsimRawWasm: S('hmmsim mutex (raw wasm calls)'),
+      pthread: summarize(cRes.mutexLockUnlock),
+      multithreading: S('multithreading mutex'),
+    },
+    rwsemRead: {
+      hmmsim: S('hmmsim rwsem read'),
+      pthread: summarize(cRes.rwsemReadLockUnlock),
+      multithreading: S('multithreading rwlock read'),
+    },
+    rwsemWrite: {
+      hmmsim: S('hmmsim rwsem write'),
+      pthread: summarize(cRes.rwsemWriteLockUnlock),
+      multithreading: S('multithreading rwlock write'),
+    },
     seqcountRead: { hmmsim: S('hmmsim seqcount read'), pthread: summarize(cRes.seqcountRead), multithreading: null },
   };
   for (const row of Object.values(rows)) {
@@ -240,7 +268,9 @@ export async function benchLocks({ rounds, timeMs, nat, log }) {
 
 function pingpongOnce(m, mode, rounds) {
   const base = m.lay.protoMmBase;
-  const turnAddr = base + 256, wqAddr = base + 320, goAddr = base + 384;
+  const turnAddr = base + 256,
+    wqAddr = base + 320,
+    goAddr = base + 384;
   for (const a of [turnAddr, wqAddr, goAddr]) Atomics.store(m.i32, a >> 2, 0);
   const url = new URL('./workers/pingpong.mjs', import.meta.url);
   const mk = (side) =>
@@ -258,7 +288,10 @@ export async function benchHandoff({ reps, rounds, nat, log }) {
   const m = benchMemory({ pages: 256, threads: 4 }, 0);
   // per run: the median over its chunks of 100 round trips (robust to preemption on a loaded
   // machine; the C harness reports the same statistic); then the median over runs
-  const wq = [], js = [], wqMean = [], jsMean = [];
+  const wq = [],
+    js = [],
+    wqMean = [],
+    jsMean = [];
   for (let k = 0; k < reps; k++) {
     log(`  hand-off rep ${k + 1}/${reps}`);
     const a = await pingpongOnce(m, 'hmmsim-waitqueue', rounds);
@@ -276,7 +309,11 @@ export async function benchHandoff({ reps, rounds, nat, log }) {
     hmmsimWaitQueue: summarize(wq),
     jsAtomics: summarize(js),
     nativeFutex: futex ? { median: r(futex.median, 4), min: r(futex.min, 4), max: r(futex.max, 4), chunks: futex.reps } : null,
-    runMeans: { hmmsimWaitQueue: summarize(wqMean), jsAtomics: summarize(jsMean), nativeFutex: n ? { median: r(n.futexRunMean.median, 4), min: r(n.futexRunMean.min, 4), max: r(n.futexRunMean.max, 4) } : null },
+    runMeans: {
+      hmmsimWaitQueue: summarize(wqMean),
+      jsAtomics: summarize(jsMean),
+      nativeFutex: n ? { median: r(n.futexRunMean.median, 4), min: r(n.futexRunMean.min, 4), max: r(n.futexRunMean.max, 4) } : null,
+    },
     nativeNote: nat.ok ? null : nat.reason,
     note: 'the hmmsim Mutex has no hand-off of its own (unlock wakes one waiter, which then competes for the word); its blocking path is the same block() as the WaitQueue measured here',
   };

@@ -54,7 +54,10 @@ if (args.includes('--report-only')) {
   writeAtomic(join(outDir, quick ? 'quick-chart.svg' : 'chart.svg'), await renderChart(res));
   if (!quick && !args.includes('--no-md')) {
     const limitsPath = join(HERE, 'lib', 'limits.md');
-    writeAtomic(join(HERE, 'PERFORMANCE.md'), markdownReport(res, { limits: existsSync(limitsPath) ? readFileSync(limitsPath, 'utf8') : '' }));
+    writeAtomic(
+      join(HERE, 'PERFORMANCE.md'),
+      markdownReport(res, { limits: existsSync(limitsPath) ? readFileSync(limitsPath, 'utf8') : '' }),
+    );
   }
   process.stdout.write(textReport(res) + '\n');
   process.exit(0);

@@ -26,14 +26,23 @@ export const RUNNER_PATH = fileURLToPath(new URL('../dist/run/runner.js', import
 export const SOUND = ['interval-v5.5', 'odp-v5.4', 'kvm'];
 /** The zoo's broken variants (src/protocols/zoo/, and hmm-v5.2): used only if listProtocols() gives no `expect`. */
 const KNOWN_BROKEN = [
-  'hmm-v5.2', 'hmm-valid-unlocked', 'interval-retry-unlocked', 'interval-no-retry', 'odp-seq-only',
-  'walk-no-mmap-lock', 'sync-no-fence', 'hmm-eagain-leak', 'odp-nonblock-rwsem-leak',
+  'hmm-v5.2',
+  'hmm-valid-unlocked',
+  'interval-retry-unlocked',
+  'interval-no-retry',
+  'odp-seq-only',
+  'walk-no-mmap-lock',
+  'sync-no-fence',
+  'hmm-eagain-leak',
+  'odp-nonblock-rwsem-leak',
 ];
 
 /** Load the runner, or { skipped } with a clear reason. */
 export async function loadRunner() {
   if (!existsSync(RUNNER_PATH))
-    return { skipped: `dist/run/runner.js does not exist yet (the protocol runner has not landed): run \`npm run build\` once it has; this section was skipped` };
+    return {
+      skipped: `dist/run/runner.js does not exist yet (the protocol runner has not landed): run \`npm run build\` once it has; this section was skipped`,
+    };
   try {
     const mod = await import(pathToFileURL(RUNNER_PATH).href);
     if (typeof mod.runStress !== 'function') return { skipped: 'dist/run/runner.js exports no runStress(): section skipped' };
@@ -74,14 +83,22 @@ export async function runThroughput({ quick, log, mod }) {
   const rows = [];
   const errors = [];
   const cells = [];
-  for (const protocol of SOUND) for (const oracle of [true, false]) for (const k of workers) cells.push({ protocol, oracle, workers: k, opsS: [], retS: [], roleS: [], viol: 0, error: null });
+  for (const protocol of SOUND)
+    for (const oracle of [true, false])
+      for (const k of workers) cells.push({ protocol, oracle, workers: k, opsS: [], retS: [], roleS: [], viol: 0, error: null });
   // reps outermost: every cell is sampled once per pass, so drift in background load spreads evenly
   for (let rep = 0; rep < reps; rep++) {
     for (const c of cells) {
       if (c.error) continue;
       log(`  throughput ${c.protocol} oracle ${c.oracle ? 'on' : 'off'} ${c.workers} worker(s)/role pass ${rep + 1}/${reps}`);
       try {
-        const { p } = await runOne(mod, c.protocol, { durationMs, roles: rolesFor(c.workers), oracle: c.oracle, recordEvents: c.oracle, seed: 1000 + rep });
+        const { p } = await runOne(mod, c.protocol, {
+          durationMs,
+          roles: rolesFor(c.workers),
+          oracle: c.oracle,
+          recordEvents: c.oracle,
+          seed: 1000 + rep,
+        });
         const ms = p.durationMs || durationMs;
         c.opsS.push(p.opsPerSec ?? perSec(p.ops, ms));
         c.retS.push(perSec(p.retries ?? 0, ms));
@@ -96,7 +113,10 @@ export async function runThroughput({ quick, log, mod }) {
   for (const c of cells) {
     const roleNames = [...new Set(c.roleS.flatMap((x) => Object.keys(x)))];
     rows.push({
-      protocol: c.protocol, oracle: c.oracle, workers: c.workers, threads: 4 * c.workers,
+      protocol: c.protocol,
+      oracle: c.oracle,
+      workers: c.workers,
+      threads: 4 * c.workers,
       opsPerSec: c.opsS.length ? r(median(c.opsS), 1) : null,
       retriesPerSec: c.retS.length ? r(median(c.retS), 1) : null,
       roleOpsPerSec: Object.fromEntries(roleNames.map((role) => [role, r(median(c.roleS.map((x) => x[role] ?? 0)), 1)])),
@@ -112,22 +132,30 @@ export async function runThroughput({ quick, log, mod }) {
   for (const protocol of SOUND) {
     const d = {};
     for (const oracle of [true, false]) {
-      const a = find(protocol, oracle, 1)?.opsPerSec, b = find(protocol, oracle, 2)?.opsPerSec;
+      const a = find(protocol, oracle, 1)?.opsPerSec,
+        b = find(protocol, oracle, 2)?.opsPerSec;
       d[oracle ? 'scaling1to2OracleOn' : 'scaling1to2OracleOff'] = a && b ? r(b / a, 3) : null;
     }
     d.oracleOverheadByWorkers = {};
     for (const w of workers) {
-      const on = find(protocol, true, w)?.opsPerSec, off = find(protocol, false, w)?.opsPerSec;
+      const on = find(protocol, true, w)?.opsPerSec,
+        off = find(protocol, false, w)?.opsPerSec;
       d.oracleOverheadByWorkers[w] = on && off ? r(off / on - 1, 4) : null; // 0.2 = oracle costs 20%
     }
     derived[protocol] = d;
   }
   return {
-    durationMs, repsPerCell: reps, workers,
-    workersMeaning: 'worker threads per role: k workers = roles { cpu: k, invalidator: k, driver: k, dma: k } = 4k threads (the runner needs every role)',
+    durationMs,
+    repsPerCell: reps,
+    workers,
+    workersMeaning:
+      'worker threads per role: k workers = roles { cpu: k, invalidator: k, driver: k, dma: k } = 4k threads (the runner needs every role)',
     cores: os.availableParallelism(),
-    config: 'runStress({ protocol, roles: { each: k }, durationMs, oracle, recordEvents: oracle, widenWindows: false, seed }); default pages/events',
-    rows, derived, errors,
+    config:
+      'runStress({ protocol, roles: { each: k }, durationMs, oracle, recordEvents: oracle, widenWindows: false, seed }); default pages/events',
+    rows,
+    derived,
+    errors,
   };
 }
 
@@ -158,23 +186,33 @@ export async function runPages({ quick, log, mod }) {
   }
   for (const c of cells)
     rows.push({
-      protocol: c.protocol, pages: c.pages,
+      protocol: c.protocol,
+      pages: c.pages,
       nsPerOp: c.ns.length ? r(median(c.ns), 1) : null,
       nsPerDeviceFault: c.driverNs.length ? r(median(c.driverNs), 1) : null,
-      runs: c.ns.length, nsPerOpRuns: c.ns.map((x) => r(x, 1)), error: c.error,
+      runs: c.ns.length,
+      nsPerOpRuns: c.ns.map((x) => r(x, 1)),
+      error: c.error,
     });
   const flatness = {};
   for (const protocol of SOUND) {
     const xs = rows.filter((x) => x.protocol === protocol && x.nsPerOp != null).map((x) => x.nsPerOp);
     const small = rows.find((x) => x.protocol === protocol && x.pages === 1024)?.nsPerOp;
     const big = rows.find((x) => x.protocol === protocol && x.pages === 1048576)?.nsPerOp;
-    flatness[protocol] = { maxOverMin: xs.length ? r(Math.max(...xs) / Math.min(...xs), 3) : null, largeOverSmall: small && big ? r(big / small, 3) : null };
+    flatness[protocol] = {
+      maxOverMin: xs.length ? r(Math.max(...xs) / Math.min(...xs), 3) : null,
+      largeOverSmall: small && big ? r(big / small, 3) : null,
+    };
   }
   return {
-    durationMs, repsPerCell: reps, sizes,
+    durationMs,
+    repsPerCell: reps,
+    sizes,
     config: 'runStress({ protocol, pages, durationMs, oracle: true, widenWindows: false, seed }); default threads (one per role)',
     unit: 'ns of wall time per op (1e9 / ops per second, all workers together)',
-    rows, flatness, errors,
+    rows,
+    flatness,
+    errors,
   };
 }
 
@@ -184,9 +222,16 @@ async function brokenProtocols(mod) {
   const arr = Array.isArray(list) ? list : Object.values(list ?? {});
   const named = arr.map((x) => (typeof x === 'string' ? { name: x } : x));
   if (named.some((x) => x.expect !== undefined)) {
-    return { names: named.filter((x) => x.expect !== 'sound').map((x) => x.name), expect: Object.fromEntries(named.map((x) => [x.name, x.expect])), source: 'listProtocols()' };
+    return {
+      names: named.filter((x) => x.expect !== 'sound').map((x) => x.name),
+      expect: Object.fromEntries(named.map((x) => [x.name, x.expect])),
+      source: 'listProtocols()',
+    };
   }
-  return { names: named.map((x) => x.name).filter((n) => !SOUND.includes(n)), source: 'listProtocols() (no expect given: every name not in the sound list)' };
+  return {
+    names: named.map((x) => x.name).filter((n) => !SOUND.includes(n)),
+    source: 'listProtocols() (no expect given: every name not in the sound list)',
+  };
 }
 
 /** @param {{ quick: boolean, log: (line: string) => void, mod: any, seeds?: number }} options */
@@ -200,7 +245,8 @@ export async function runDetect({ quick, log, mod, seeds: seedsOpt }) {
     for (const protocol of names) {
       const times = [];
       const kinds = {};
-      let caught = 0, ran = 0;
+      let caught = 0,
+        ran = 0;
       let err = null;
       log(`  detect ${protocol} widen ${widen ? 'on' : 'off'}: ${seeds} seeds`);
       for (let s = 1; s <= seeds; s++) {
@@ -223,7 +269,11 @@ export async function runDetect({ quick, log, mod, seeds: seedsOpt }) {
       const exp = expect?.[protocol];
       const want = exp && typeof exp === 'object' ? exp.violates : null;
       rows.push({
-        protocol, widenWindows: widen, seeds, ran, caught,
+        protocol,
+        widenWindows: widen,
+        seeds,
+        ran,
+        caught,
         medianMs: times.length ? r(median(times), 1) : null,
         p90Ms: times.length ? r(quantile(times, 0.9), 1) : null,
         maxMs: times.length ? r(Math.max(...times), 1) : null,
@@ -235,9 +285,13 @@ export async function runDetect({ quick, log, mod, seeds: seedsOpt }) {
     }
   }
   return {
-    seeds, capMs, source,
-    config: 'runStress({ protocol, seed: 1..N, durationMs: cap, widenWindows, stopOnViolation: true }); default threads/pages/events; a seed that saw no violation within the cap is "not caught"',
-    rows, errors,
+    seeds,
+    capMs,
+    source,
+    config:
+      'runStress({ protocol, seed: 1..N, durationMs: cap, widenWindows, stopOnViolation: true }); default threads/pages/events; a seed that saw no violation within the cap is "not caught"',
+    rows,
+    errors,
   };
 }
 

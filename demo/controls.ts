@@ -99,7 +99,13 @@ export class Controls {
   /** Idle: the inputs and Start work; running: only Stop. */
   setIdle(idle: boolean): void {
     const inputs = [
-      this.protocolSelect, this.seedInput, this.workersInput, this.durationInput, this.widenInput, this.stopFirstInput, this.reseedButton,
+      this.protocolSelect,
+      this.seedInput,
+      this.workersInput,
+      this.durationInput,
+      this.widenInput,
+      this.stopFirstInput,
+      this.reseedButton,
     ];
     for (const el of inputs) el.disabled = !idle;
     for (const box of this.eventsBox.querySelectorAll('input')) box.disabled = !idle;
@@ -118,8 +124,14 @@ export class Controls {
     this.seedInput.value = String(seed);
     const seconds = Math.max(0, Number(this.durationInput.value) || 0);
     return {
-      name, proto: getProtocol(name), events, workers, seed, durationMs: seconds ? seconds * 1000 : Infinity,
-      widen: this.widenInput.checked, stopOnViolation: this.stopFirstInput.checked,
+      name,
+      proto: getProtocol(name),
+      events,
+      workers,
+      seed,
+      durationMs: seconds ? seconds * 1000 : Infinity,
+      widen: this.widenInput.checked,
+      stopOnViolation: this.stopFirstInput.checked,
     };
   }
 

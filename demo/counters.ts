@@ -37,7 +37,12 @@ export class Counters {
    * result's once there is one. `firstViolationMs` is the earliest one listed so far.
    */
   update(
-    session: Session, elapsedMs: number, running: boolean, now: number, firstViolationMs: number | null, result?: ProtocolResult,
+    session: Session,
+    elapsedMs: number,
+    running: boolean,
+    now: number,
+    firstViolationMs: number | null,
+    result?: ProtocolResult,
   ): void {
     const ops = result ? result.ops : session.ops();
     const rate = this.rate;

@@ -49,9 +49,20 @@ export class DemoRun {
     const { pages, devices, subsPerDevice } = DEFAULTS;
     const layout = layoutConfigFor(proto, { pages, devices, subsPerDevice, roleThreads: workers });
     const session = new Session({
-      proto, protocolUrl: name, protocolWhere: name, module, layout, roles, seed, events,
-      oracle: true, recordEvents: true, widen: settings.widen, stopOnViolation: settings.stopOnViolation,
-      lockTimeoutMs: DEFAULTS.lockTimeoutMs, sliceMs: DEFAULTS.sliceMs,
+      proto,
+      protocolUrl: name,
+      protocolWhere: name,
+      module,
+      layout,
+      roles,
+      seed,
+      events,
+      oracle: true,
+      recordEvents: true,
+      widen: settings.widen,
+      stopOnViolation: settings.stopOnViolation,
+      lockTimeoutMs: DEFAULTS.lockTimeoutMs,
+      sliceMs: DEFAULTS.sliceMs,
     });
     this.session = session;
     view.violations.clear();
@@ -63,8 +74,13 @@ export class DemoRun {
     session.tasks.forEach((task, i) => view.pool.run(i, task, name).then((r) => (settled[i] = r)));
     this.settled = settled;
     this.monitor = new RunMonitor(session, settled, {
-      durationMs: settings.durationMs, opsBudget: Infinity, watchdogMs: DEFAULTS.watchdogMs, stopOnViolation: settings.stopOnViolation,
-      barrierMs: DEFAULTS.barrierMs, sliceMs: DEFAULTS.sliceMs, expect: proto.expect ?? 'sound',
+      durationMs: settings.durationMs,
+      opsBudget: Infinity,
+      watchdogMs: DEFAULTS.watchdogMs,
+      stopOnViolation: settings.stopOnViolation,
+      barrierMs: DEFAULTS.barrierMs,
+      sliceMs: DEFAULTS.sliceMs,
+      expect: proto.expect ?? 'sound',
     });
     showState('starting', `starting ${workers} workers…`);
   }

@@ -29,7 +29,14 @@ interface ViolationEntry {
 }
 
 const entryOf = (w: Witness, live: boolean): ViolationEntry => ({
-  kind: w.kind, page: w.page, thread: w.thread, role: w.role, atMs: w.atMs, summary: w.summary, witness: w, live,
+  kind: w.kind,
+  page: w.page,
+  thread: w.thread,
+  role: w.role,
+  atMs: w.atMs,
+  summary: w.summary,
+  witness: w,
+  live,
 });
 
 /** A witness line's class: its violation label (the kinds in capitals), or the kind of step. */
@@ -62,7 +69,12 @@ export class ViolationList {
 
   /** Pages to outline on the grids. */
   markedPages(): Set<number> {
-    return new Set(this.entries.filter((v) => v.page >= 0).slice(-MARKED_PAGES).map((v) => v.page));
+    return new Set(
+      this.entries
+        .filter((v) => v.page >= 0)
+        .slice(-MARKED_PAGES)
+        .map((v) => v.page),
+    );
   }
 
   /** Live: read the violations recorded in the event rings since the last scan, with their witnesses. */
@@ -77,7 +89,17 @@ export class ViolationList {
       if (!kind) continue;
       const atMs = session.elapsedMs();
       const capture = {
-        kind, thread: e.thread, ticket: e.ticket, atMs, page: e.b, pfn: e.c, genWant: e.d, genHave: e.e, device: e.f, programmer: -1, events,
+        kind,
+        thread: e.thread,
+        ticket: e.ticket,
+        atMs,
+        page: e.b,
+        pfn: e.c,
+        genWant: e.d,
+        genHave: e.e,
+        device: e.f,
+        programmer: -1,
+        events,
       };
       const w = renderWitness(capture, session.names, protocol, seed);
       if (this.entries.length < MAX_LIVE) this.entries.push({ ...entryOf(w, true), atMs });

@@ -19,7 +19,7 @@ out += 'export function layout_get(i: i32): i32 {\n  switch (i) {\n';
 names.forEach((n, i) => (out += `    case ${i}: return ${n};\n`));
 out += '  }\n  return -1;\n}\n';
 
-out += '\n// ---- the header\'s config words (HEADER_FIELDS), cached per instance ----\n';
+out += "\n// ---- the header's config words (HEADER_FIELDS), cached per instance ----\n";
 for (const f of HEADER_FIELDS) out += `export let ${f}: u32 = 0;\n`;
 out += '\n/** Load every header config word into its global. */\n';
 out += 'export function header_read(): void {\n';

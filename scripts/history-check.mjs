@@ -9,14 +9,22 @@ import { runStress, listProtocols } from '../dist/index.js';
 
 const { values } = parseArgs({
   options: {
-    seeds: { type: 'string', default: '20' }, 'bug-ms': { type: 'string', default: '2000' },
-    'fix-runs': { type: 'string', default: '3' }, 'fix-ms': { type: 'string', default: '10000' },
-    pair: { type: 'string', multiple: true }, 'watchdog-ms': { type: 'string', default: '2000' },
+    seeds: { type: 'string', default: '20' },
+    'bug-ms': { type: 'string', default: '2000' },
+    'fix-runs': { type: 'string', default: '3' },
+    'fix-ms': { type: 'string', default: '10000' },
+    pair: { type: 'string', multiple: true },
+    'watchdog-ms': { type: 'string', default: '2000' },
   },
 });
 const watchdogMs = Number(values['watchdog-ms']);
-const seeds = Number(values.seeds), bugMs = Number(values['bug-ms']), fixRuns = Number(values['fix-runs']), fixMs = Number(values['fix-ms']);
-const history = (await listProtocols()).filter((p) => p.history && (!values.pair || values.pair.some((n) => p.name === n || p.history?.twin === n)));
+const seeds = Number(values.seeds),
+  bugMs = Number(values['bug-ms']),
+  fixRuns = Number(values['fix-runs']),
+  fixMs = Number(values['fix-ms']);
+const history = (await listProtocols()).filter(
+  (p) => p.history && (!values.pair || values.pair.some((n) => p.name === n || p.history?.twin === n)),
+);
 let failed = false;
 for (const p of history) {
   const h = p.history;
@@ -36,7 +44,9 @@ for (const p of history) {
     if (caught < seeds) failed = true;
     console.log(`${p.name.padEnd(30)} bug  ${h.commit}  caught ${caught}/${seeds} seeds (${bugMs} ms runs), median first ${median} ms`);
   } else {
-    let clean = 0, ops = 0, faults = 0;
+    let clean = 0,
+      ops = 0,
+      faults = 0;
     for (let i = 0; i < fixRuns; i++) {
       const seed = (Math.random() * 2 ** 31) >>> 0;
       const r = (await runStress({ protocol: p.name, seed, durationMs: fixMs })).protocols[0];
@@ -49,7 +59,9 @@ for (const p of history) {
         for (const w of r.witnesses.slice(0, 1)) console.log(w.text);
       }
     }
-    console.log(`${p.name.padEnd(30)} fix  ${h.commit}  clean ${clean}/${fixRuns} runs of ${fixMs} ms: ${ops.toLocaleString('en')} ops, ${faults.toLocaleString('en')} device faults`);
+    console.log(
+      `${p.name.padEnd(30)} fix  ${h.commit}  clean ${clean}/${fixRuns} runs of ${fixMs} ms: ${ops.toLocaleString('en')} ops, ${faults.toLocaleString('en')} device faults`,
+    );
   }
 }
 process.exit(failed ? 1 : 0);

@@ -17,13 +17,18 @@ const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? (s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : null;
 };
-const first = [], live = [];
+const first = [],
+  live = [];
 for (let seed = 1; seed <= seeds; seed++) {
   const r = await runStress({ protocol, seed, durationMs, stopOnViolation: false });
   const p = r.protocols[0];
   const w = p.witnesses.find((x) => x.kind === 'deadlock' || x.kind === 'stall');
   if (p.firstViolationMs !== null) first.push(p.firstViolationMs);
   if (w) live.push(w.atMs);
-  console.log(`seed ${seed}: verdict ${p.verdict}, first violation ${p.firstViolationMs ?? '-'} ms, ${w ? `${w.kind} at ${w.atMs.toFixed(0)} ms: ${w.summary}` : 'no liveness witness'}`);
+  console.log(
+    `seed ${seed}: verdict ${p.verdict}, first violation ${p.firstViolationMs ?? '-'} ms, ${w ? `${w.kind} at ${w.atMs.toFixed(0)} ms: ${w.summary}` : 'no liveness witness'}`,
+  );
 }
-console.log(`${protocol}: caught ${first.length}/${seeds} seeds, median first violation ${median(first)} ms; liveness witness ${live.length}/${seeds}, median ${median(live)?.toFixed(0)} ms`);
+console.log(
+  `${protocol}: caught ${first.length}/${seeds} seeds, median first violation ${median(first)} ms; liveness witness ${live.length}/${seeds}, median ${median(live)?.toFixed(0)} ms`,
+);

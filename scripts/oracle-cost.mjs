@@ -21,10 +21,12 @@ for (let pass = 0; pass < passes; pass++)
   for (const [label, dist] of Object.entries(builds)) {
     const mod = await import(pathToFileURL(path.join(dist, 'run/runner.js')).href);
     const t = await runThroughput({ quick: true, log: () => {}, mod });
-    for (const row of t.rows) (samples[`${label} ${row.protocol} w${row.workers} oracle ${row.oracle ? 'on' : 'off'}`] ??= []).push(row.opsPerSec);
+    for (const row of t.rows)
+      (samples[`${label} ${row.protocol} w${row.workers} oracle ${row.oracle ? 'on' : 'off'}`] ??= []).push(row.opsPerSec);
   }
 const med = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
-for (const [k, v] of Object.entries(med)) console.log(`${k.padEnd(44)} ${Math.round(v).toLocaleString('en-US').padStart(12)} ops/s  (${samples[k].map(Math.round).join(', ')})`);
+for (const [k, v] of Object.entries(med))
+  console.log(`${k.padEnd(44)} ${Math.round(v).toLocaleString('en-US').padStart(12)} ops/s  (${samples[k].map(Math.round).join(', ')})`);
 for (const label of Object.keys(builds))
   for (const key of Object.keys(med).filter((k) => k.startsWith(label) && k.endsWith('oracle on'))) {
     const off = med[key.replace('oracle on', 'oracle off')];

@@ -25,12 +25,41 @@ async function setup(dist) {
   const { handleMmFault } = await imp(dist, 'model/mm/fault.js');
   const proto = await importProtocol(builtinUrl('kvm'), 'kvm');
   const s = new Session({
-    proto, protocolUrl: '', protocolWhere: 'kvm', module: loadModule(),
-    layout: { pages: 256, devices: 1, subsPerDevice: 4, threads: 3, rangeMax: 64, ringEntries: 256, protoMmLines: 8, protoSubLines: 8, protoRangeLines: 4 },
-    roles: ['driver', 'dma'], seed: 1, events: ['munmap'], oracle: true, recordEvents: false, widen: false, stopOnViolation: false, lockTimeoutMs: 2000, sliceMs: 50,
+    proto,
+    protocolUrl: '',
+    protocolWhere: 'kvm',
+    module: loadModule(),
+    layout: {
+      pages: 256,
+      devices: 1,
+      subsPerDevice: 4,
+      threads: 3,
+      rangeMax: 64,
+      ringEntries: 256,
+      protoMmLines: 8,
+      protoSubLines: 8,
+      protoRangeLines: 4,
+    },
+    roles: ['driver', 'dma'],
+    seed: 1,
+    events: ['munmap'],
+    oracle: true,
+    recordEvents: false,
+    widen: false,
+    stopOnViolation: false,
+    lockTimeoutMs: 2000,
+    sliceMs: 50,
   });
   const env = { i32: s.i32, wasm: s.wasm, tid: 0, lockTimeoutMs: 2000, sliceMs: 50 };
-  const ctx = new Ctx(env, s.wasm, s.layout, proto, { oracle: true, events: false, widen: false, seed: 1, dmaTids: [[1]], onViolation: () => {}, fault: (p, w) => handleMmFault(ctx, p, w) });
+  const ctx = new Ctx(env, s.wasm, s.layout, proto, {
+    oracle: true,
+    events: false,
+    widen: false,
+    seed: 1,
+    dmaTids: [[1]],
+    onViolation: () => {},
+    fault: (p, w) => handleMmFault(ctx, p, w),
+  });
   ctx.mmapReadLock();
   for (let p = 0; p < 16; p++) handleMmFault(ctx, p, true);
   ctx.mmapReadUnlock();
@@ -51,9 +80,16 @@ const add = (k, v) => (samples[k] ??= []).push(v);
 for (let pass = 0; pass < passes; pass++)
   for (const [label, w] of Object.entries(wasms))
     for (const oracle of [1, 0]) {
-      add(`${label} dma_access oracle ${oracle ? 'on ' : 'off'}`, time(300_000, (i) => w.dma_access(0, i & 15, i & 1, i, 1, oracle, 64)));
+      add(
+        `${label} dma_access oracle ${oracle ? 'on ' : 'off'}`,
+        time(300_000, (i) => w.dma_access(0, i & 15, i & 1, i, 1, oracle, 64)),
+      );
       const r = w.range_addr(0);
-      add(`${label} dev_program(16 pages) oracle ${oracle ? 'on ' : 'off'}`, time(100_000, () => w.dev_program(0, r, 0, oracle)));
+      add(
+        `${label} dev_program(16 pages) oracle ${oracle ? 'on ' : 'off'}`,
+        time(100_000, () => w.dev_program(0, r, 0, oracle)),
+      );
     }
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-for (const [k, v] of Object.entries(samples)) console.log(`${k.padEnd(44)} ${median(v).toFixed(1).padStart(8)} ns  (${v.map((x) => x.toFixed(0)).join(', ')})`);
+for (const [k, v] of Object.entries(samples))
+  console.log(`${k.padEnd(44)} ${median(v).toFixed(1).padStart(8)} ns  (${v.map((x) => x.toFixed(0)).join(', ')})`);

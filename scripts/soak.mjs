@@ -20,15 +20,21 @@ for (const name of protocols) {
     const seed = (Math.random() * 2 ** 31) >>> 0;
     const r = await runStress({ protocol: name, durationMs: Math.min(roundMs, perProtocol - done), seed });
     const p = r.protocols[0];
-    tot.ops += p.ops; tot.driver += p.roleOps.driver ?? 0; tot.invalidator += p.roleOps.invalidator ?? 0;
-    tot.retries += p.retries; tot.rounds++; tot.ms += p.durationMs;
+    tot.ops += p.ops;
+    tot.driver += p.roleOps.driver ?? 0;
+    tot.invalidator += p.roleOps.invalidator ?? 0;
+    tot.retries += p.retries;
+    tot.rounds++;
+    tot.ms += p.durationMs;
     if (p.verdict !== 'pass') {
       failed = true;
       console.log(`${name} seed ${seed}: ${JSON.stringify(p.violations)} ${p.error?.message ?? ''}`);
       for (const w of p.witnesses.slice(0, 1)) console.log(w.text);
     }
   }
-  console.log(`${name.padEnd(14)} ${tot.rounds} rounds, ${(tot.ms / 1000).toFixed(0)} s: ${tot.ops.toLocaleString('en')} ops, ` +
-    `${tot.driver.toLocaleString('en')} device faults, ${tot.invalidator.toLocaleString('en')} invalidator ops, ${tot.retries.toLocaleString('en')} retries, ${failed ? 'VIOLATIONS' : '0 violations'}`);
+  console.log(
+    `${name.padEnd(14)} ${tot.rounds} rounds, ${(tot.ms / 1000).toFixed(0)} s: ${tot.ops.toLocaleString('en')} ops, ` +
+      `${tot.driver.toLocaleString('en')} device faults, ${tot.invalidator.toLocaleString('en')} invalidator ops, ${tot.retries.toLocaleString('en')} retries, ${failed ? 'VIOLATIONS' : '0 violations'}`,
+  );
 }
 process.exit(failed ? 1 : 0);

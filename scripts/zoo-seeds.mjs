@@ -20,7 +20,11 @@ const rows = {};
 for (let s = 1; s <= seeds; s++) {
   const res = await runStress({ protocol: names, durationMs, seed: 1000 + s });
   for (const p of res.protocols) {
-    const kinds = Object.entries(p.violations).filter(([, n]) => n > 0).map(([k]) => k).join('+') || '-';
+    const kinds =
+      Object.entries(p.violations)
+        .filter(([, n]) => n > 0)
+        .map(([k]) => k)
+        .join('+') || '-';
     const mark = p.error ? `ERROR(${p.error.message.slice(0, 60)})` : `${p.verdict}:${kinds}`;
     (rows[p.name] ??= []).push(mark + (p.coverage && p.expect === 'sound' ? `(aba ${p.coverage.aba})` : ''));
   }

@@ -8,7 +8,15 @@ import { InvalidArgumentError } from 'commander';
 import { parseDuration, parseEvents, parseIntFlag, toStressOptions } from '../src/cli/options.js';
 import { resolveProtocols as resolveSpecs, specOf } from '../src/config/protocols.js';
 const resolveProtocols = (specs: string[], builtins: string[]) => resolveSpecs(specs, builtins).map(specOf);
-import { exitCodeFor, formatErrors, formatList, formatSummary, formatVerdictTable, formatWitnesses, verdictReason } from '../src/cli/format.js';
+import {
+  exitCodeFor,
+  formatErrors,
+  formatList,
+  formatSummary,
+  formatVerdictTable,
+  formatWitnesses,
+  verdictReason,
+} from '../src/cli/format.js';
 import { toJUnit, toJsonReport, writeFileAtomic } from '../src/cli/report.js';
 import { ConfigError } from '../src/api/errors.js';
 import { VIOLATION_KINDS } from '../src/api/kinds.js';
@@ -49,7 +57,12 @@ describe('flag parsers', () => {
   });
   it('flags -> StressOptions', () => {
     expect(toStressOptions({ duration: 300, seed: 7, events: ['cow'], pages: 128, widen: false }, ['x'])).toEqual({
-      protocol: 'x', durationMs: 300, seed: 7, events: ['cow'], pages: 128, widenWindows: false,
+      protocol: 'x',
+      durationMs: 300,
+      seed: 7,
+      events: ['cow'],
+      pages: 128,
+      widenWindows: false,
     });
     expect(toStressOptions({ ops: 1000 }, ['a', 'b'])).toEqual({ protocol: ['a', 'b'], ops: 1000 });
     expect(() => toStressOptions({ pages: 64, subs: 3 }, ['x'])).toThrow(ConfigError);
@@ -85,14 +98,21 @@ describe('text output', () => {
     expect(verdictReason(e.protocols[0])).toMatch(/harness failure: plugin threw: boom \(in populate\)/);
     const missing = { ...r.protocols[1], verdict: 'fail' as const, violations: {}, witnesses: [] };
     expect(verdictReason(missing)).toMatch(/none seen in 5,000 ops/);
-    expect(formatSummary(e, 'hmmsim stress --protocol all')).toMatch(/3 protocols: 1 as expected, 1 differs from expectation, 1 harness failure\nseed 1234 \(rerun: hmmsim stress --protocol all --seed 1234; .*interleaving/);
+    expect(formatSummary(e, 'hmmsim stress --protocol all')).toMatch(
+      /3 protocols: 1 as expected, 1 differs from expectation, 1 harness failure\nseed 1234 \(rerun: hmmsim stress --protocol all --seed 1234; .*interleaving/,
+    );
   });
   it('list', () => {
     const t = formatList([
       { name: 'a', expect: 'sound', description: 'does a\nmore' },
       { name: 'bb', expect: { violates: ['stall'] }, description: 'does b' },
     ]);
-    expect(t.split('\n')).toEqual(['protocol  expect          what it does', '--------  --------------  ------------', 'a         sound           does a', 'bb        violates stall  does b']);
+    expect(t.split('\n')).toEqual([
+      'protocol  expect          what it does',
+      '--------  --------------  ------------',
+      'a         sound           does a',
+      'bb        violates stall  does b',
+    ]);
   });
 });
 
@@ -125,7 +145,12 @@ describe('reports', () => {
     expect(cases[1].failure).toBeUndefined();
     expect(cases[2].failure['@type']).toBe('use-after-free');
     // (xmlbuilder2's object output keeps entities as written)
-    const unescapeXml = (t: string) => t.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&amp;/g, '&');
+    const unescapeXml = (t: string) =>
+      t
+        .replace(/&lt;/g, '<')
+        .replace(/&gt;/g, '>')
+        .replace(/&quot;/g, '"')
+        .replace(/&amp;/g, '&');
     expect(unescapeXml(cases[2].failure['#'])).toContain('USE-AFTER-FREE <&> "q"?');
     expect(cases[2].failure['@message']).toMatch(/expected sound/);
     expect(xml).toContain('&lt;&amp;&gt;');

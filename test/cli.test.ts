@@ -14,14 +14,32 @@ import { ALL_PROTOCOLS } from '../dist/protocols/builtin.js';
 const ROOT = resolve(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'hmmsim.js');
 const FIX = join(ROOT, 'test', 'fixtures');
-const KINDS = ['device-pte-during-invalidation', 'use-after-free', 'write-to-readonly', 'page-table-use-after-free', 'deadlock', 'stall', 'access-to-protnone', 'contract'];
+const KINDS = [
+  'device-pte-during-invalidation',
+  'use-after-free',
+  'write-to-readonly',
+  'page-table-use-after-free',
+  'deadlock',
+  'stall',
+  'access-to-protnone',
+  'contract',
+];
 const BUILTINS = ['interval-v5.5', 'odp-v5.4', 'kvm', 'hmm-v5.2'];
 const SHORT = ['--duration', '300ms', '--quiet'];
 
-interface Out { code: number | null; stdout: string; stderr: string }
+interface Out {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 function hmmsim(args: string[], timeoutMs = 60_000): Out {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, FORCE_COLOR: '0' } });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    env: { ...process.env, FORCE_COLOR: '0' },
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -29,7 +47,9 @@ const tmp = () => mkdtempSync(join(tmpdir(), 'hmmsim-cli-'));
 
 /** The --json schema (docs/cli.md): throws on the first mismatch. */
 function checkJsonReport(j: any): void {
-  const fail = (m: string) => { throw new Error(`JSON report: ${m}`); };
+  const fail = (m: string) => {
+    throw new Error(`JSON report: ${m}`);
+  };
   if (typeof j !== 'object' || j === null) fail('not an object');
   if (typeof j.version !== 'string' || !/^\d+\.\d+\.\d+/.test(j.version)) fail('version');
   if (!Number.isInteger(j.seed) || j.seed < 0 || j.seed > 2 ** 32 - 1) fail('seed');
@@ -38,18 +58,21 @@ function checkJsonReport(j: any): void {
   for (const p of j.protocols) {
     if (typeof p.name !== 'string' || !p.name) fail('name');
     const e = p.expect;
-    if (!(e === 'sound' || (e && Array.isArray(e.violates) && e.violates.every((k: string) => KINDS.includes(k))))) fail(`${p.name}.expect`);
+    if (!(e === 'sound' || (e && Array.isArray(e.violates) && e.violates.every((k: string) => KINDS.includes(k)))))
+      fail(`${p.name}.expect`);
     if (!['pass', 'fail', 'inconclusive'].includes(p.verdict)) fail(`${p.name}.verdict`);
     for (const k of ['ops', 'opsPerSec', 'retries']) if (typeof p[k] !== 'number' || !(p[k] >= 0)) fail(`${p.name}.${k}`);
     if (typeof p.violations !== 'object' || p.violations === null) fail(`${p.name}.violations`);
     for (const k of KINDS) if (!Number.isInteger(p.violations[k]) || p.violations[k] < 0) fail(`${p.name}.violations.${k}`);
-    if (!(p.firstViolationMs === null || (typeof p.firstViolationMs === 'number' && p.firstViolationMs >= 0))) fail(`${p.name}.firstViolationMs`);
+    if (!(p.firstViolationMs === null || (typeof p.firstViolationMs === 'number' && p.firstViolationMs >= 0)))
+      fail(`${p.name}.firstViolationMs`);
     if (!Array.isArray(p.witnesses)) fail(`${p.name}.witnesses`);
     for (const w of p.witnesses) {
-      if (!KINDS.includes(w.kind) || typeof w.text !== 'string' || !Array.isArray(w.events) || typeof w.atMs !== 'number') fail(`${p.name}.witness`);
+      if (!KINDS.includes(w.kind) || typeof w.text !== 'string' || !Array.isArray(w.events) || typeof w.atMs !== 'number')
+        fail(`${p.name}.witness`);
     }
     const total = KINDS.reduce((s, k) => s + p.violations[k], 0);
-    if ((total > 0) !== (p.firstViolationMs !== null)) fail(`${p.name}: firstViolationMs vs violations`);
+    if (total > 0 !== (p.firstViolationMs !== null)) fail(`${p.name}: firstViolationMs vs violations`);
     if (!(p.error === null || (typeof p.error === 'object' && typeof p.error.message === 'string'))) fail(`${p.name}.error`);
   }
 }
@@ -64,7 +87,13 @@ function parseJUnit(xml: string): { suites: any; cases: any[] } {
   return { suites: doc.testsuites, cases };
 }
 
-const unescapeXml = (t: string) => t.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+const unescapeXml = (t: string) =>
+  t
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&');
 
 beforeAll(() => {
   if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js')) || !existsSync(join(ROOT, 'dist', 'run', 'runner.js')))
@@ -85,10 +114,25 @@ describe('hmmsim help, version, list', () => {
     expect(top.stdout).toMatch(/stress/);
     expect(top.stdout).toMatch(/list/);
     expect(top.stdout).toMatch(/interleaving of real threads .*cannot be reproduced/s);
-    for (const args of [['stress', '--help'], ['help', 'stress']]) {
+    for (const args of [
+      ['stress', '--help'],
+      ['help', 'stress'],
+    ]) {
       const r = hmmsim(args);
       expect(r.code).toBe(0);
-      for (const flag of ['--protocol', '--duration', '--ops', '--seed', '--threads', '--events', '--pages', '--devices', '--json', '--junit', '--quiet'])
+      for (const flag of [
+        '--protocol',
+        '--duration',
+        '--ops',
+        '--seed',
+        '--threads',
+        '--events',
+        '--pages',
+        '--devices',
+        '--json',
+        '--junit',
+        '--quiet',
+      ])
         expect(r.stdout).toContain(flag);
       expect(r.stdout).toMatch(/cannot be reproduced/);
       expect(r.stdout).toMatch(/Exit codes: 0 .*1 .*\n?2 .*3 /s);
@@ -98,7 +142,8 @@ describe('hmmsim help, version, list', () => {
   it('list shows every built-in protocol with its expectation', () => {
     const r = hmmsim(['list']);
     expect(r.code).toBe(0);
-    for (const name of BUILTINS) expect(r.stdout).toMatch(new RegExp(`^${name.replace('.', '\\.')}\\s+(sound|violates [a-z,-]+)\\s+\\S`, 'm'));
+    for (const name of BUILTINS)
+      expect(r.stdout).toMatch(new RegExp(`^${name.replace('.', '\\.')}\\s+(sound|violates [a-z,-]+)\\s+\\S`, 'm'));
     expect(r.stdout).toMatch(/^hmm-v5\.2\s+violates use-after-free/m);
   });
 });
@@ -108,7 +153,20 @@ describe('hmmsim stress: verdicts and exit codes', () => {
     const dir = tmp();
     const json = join(dir, 'r.json');
     const junit = join(dir, 'j.xml');
-    const r = hmmsim(['stress', '--protocol', 'kvm', ...SHORT, '--seed', '42', '--events', 'munmap,migrate,oom', '--json', json, '--junit', junit]);
+    const r = hmmsim([
+      'stress',
+      '--protocol',
+      'kvm',
+      ...SHORT,
+      '--seed',
+      '42',
+      '--events',
+      'munmap,migrate,oom',
+      '--json',
+      json,
+      '--junit',
+      junit,
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^protocol\s+expect\s+ops\s+ops\/s\s+retries\s+violations\s+first\s+verdict$/m);
@@ -119,8 +177,21 @@ describe('hmmsim stress: verdicts and exit codes', () => {
     checkJsonReport(j);
     expect(j.seed).toBe(42);
     expect(j.protocols).toHaveLength(1);
-    expect(j.protocols[0]).toMatchObject({ name: 'kvm', expect: 'sound', verdict: expect.stringMatching(/^(pass|inconclusive)$/), firstViolationMs: null, witnesses: [], error: null });
-    expect(Object.keys(j.protocols[0].coverage)).toEqual(['aba', 'inval-during-snapshot', 'inval-during-walk', 'zap-during-dma', 'nonblock-failed']);
+    expect(j.protocols[0]).toMatchObject({
+      name: 'kvm',
+      expect: 'sound',
+      verdict: expect.stringMatching(/^(pass|inconclusive)$/),
+      firstViolationMs: null,
+      witnesses: [],
+      error: null,
+    });
+    expect(Object.keys(j.protocols[0].coverage)).toEqual([
+      'aba',
+      'inval-during-snapshot',
+      'inval-during-walk',
+      'zap-during-dma',
+      'nonblock-failed',
+    ]);
     expect(j.protocols[0].ops).toBeGreaterThan(0);
     const { suites, cases } = parseJUnit(readFileSync(junit, 'utf8'));
     expect(suites['@tests']).toBe('1');
@@ -132,7 +203,16 @@ describe('hmmsim stress: verdicts and exit codes', () => {
 
   it('exit 0: a sound plugin from a path, next to a built-in', () => {
     const dir = tmp();
-    const r = hmmsim(['stress', '--protocol', 'test/fixtures/sound-plugin.mjs', '--protocol', 'interval-v5.5', ...SHORT, '--json', join(dir, 'r.json')]);
+    const r = hmmsim([
+      'stress',
+      '--protocol',
+      'test/fixtures/sound-plugin.mjs',
+      '--protocol',
+      'interval-v5.5',
+      ...SHORT,
+      '--json',
+      join(dir, 'r.json'),
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const j = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8'));
@@ -145,7 +225,20 @@ describe('hmmsim stress: verdicts and exit codes', () => {
     const dir = tmp();
     const json = join(dir, 'r.json');
     const junit = join(dir, 'j.xml');
-    const r = hmmsim(['stress', '--protocol', join(FIX, 'broken-plugin.mjs'), '--duration', '500ms', '--quiet', '--seed', '7', '--json', json, '--junit', junit]);
+    const r = hmmsim([
+      'stress',
+      '--protocol',
+      join(FIX, 'broken-plugin.mjs'),
+      '--duration',
+      '500ms',
+      '--quiet',
+      '--seed',
+      '7',
+      '--json',
+      json,
+      '--junit',
+      junit,
+    ]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^fixture-no-retry\s+sound\s.*FAIL$/m);
     expect(r.stdout).toMatch(/fixture-no-retry: expected sound, but saw/);
@@ -206,7 +299,11 @@ describe('bad input: one line on stderr, exit 2, no stack, nothing written', () 
     ['missing --protocol', ['stress'], /required option '-p, --protocol <spec>'/],
     ['missing plugin file', ['stress', '-p', './no-such-plugin.mjs'], /protocol file \.\/no-such-plugin\.mjs not found/],
     ['plugin lacking the API', ['stress', '-p', 'test/fixtures/no-api-plugin.mjs'], /lacks method populate/],
-    ['config not fitting memory', ['stress', '-p', 'kvm', '--pages', '16777216', '--duration', '300ms'], /shared memory.*maximum|does not fit|lower pages/],
+    [
+      'config not fitting memory',
+      ['stress', '-p', 'kvm', '--pages', '16777216', '--duration', '300ms'],
+      /shared memory.*maximum|does not fit|lower pages/,
+    ],
     ['non-numeric pages', ['stress', '-p', 'kvm', '--pages', 'many'], /--pages.*'many' is invalid.*whole number/],
     ['pages not a multiple of 64', ['stress', '-p', 'kvm', '--pages', '100'], /multiple of 64/],
     ['pages out of range', ['stress', '-p', 'kvm', '--pages', '33554432'], /pages must be from 64 to 16777216/],
@@ -220,12 +317,20 @@ describe('bad input: one line on stderr, exit 2, no stack, nothing written', () 
     ['duration without unit', ['stress', '-p', 'kvm', '--duration', '3'], /--duration.*add a unit/],
     ['duration bad unit', ['stress', '-p', 'kvm', '--duration', '3 weeks'], /--duration.*like 500ms, 3s or 2m/],
     ['duration zero', ['stress', '-p', 'kvm', '--duration', '0s'], /duration must be from 1ms/],
-    ['unknown event', ['stress', '-p', 'kvm', '--events', 'munmap,explode'], /unknown event 'explode': known events are munmap, mprotect, dontneed, migrate, reclaim, cow, oom/],
+    [
+      'unknown event',
+      ['stress', '-p', 'kvm', '--events', 'munmap,explode'],
+      /unknown event 'explode': known events are munmap, mprotect, dontneed, migrate, reclaim, cow, oom/,
+    ],
     ['empty events', ['stress', '-p', 'kvm', '--events', ','], /at least one event/],
     ['pages vs subs', ['stress', '-p', 'kvm', '--pages', '64', '--subs', '128'], /--pages \(64\) must be a multiple of --subs \(128\)/],
     ['unknown option', ['stress', '-p', 'kvm', '--protocl', 'x'], /unknown option '--protocl'/],
     ['unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
-    ['json into a missing directory', ['stress', '-p', 'kvm', '--json', '/no/such/dir/r.json'], /--json.*directory \/no\/such\/dir does not exist/],
+    [
+      'json into a missing directory',
+      ['stress', '-p', 'kvm', '--json', '/no/such/dir/r.json'],
+      /--json.*directory \/no\/such\/dir does not exist/,
+    ],
   ];
   for (const [what, args, re] of cases) {
     it(what, () => {
@@ -248,7 +353,11 @@ describe('bad input: one line on stderr, exit 2, no stack, nothing written', () 
 
 describe('hmmsim with no arguments', () => {
   it('runs the default campaign: every built-in, a verdict table, witnesses, exit 0', () => {
-    const listed = hmmsim(['list']).stdout.split('\n').slice(2).map((l) => l.split(/\s+/)[0]).filter(Boolean);
+    const listed = hmmsim(['list'])
+      .stdout.split('\n')
+      .slice(2)
+      .map((l) => l.split(/\s+/)[0])
+      .filter(Boolean);
     expect(listed.length).toBeGreaterThanOrEqual(BUILTINS.length);
     // the campaign is `--protocol all`: every built-in outside history/ (those run with `--protocol history`)
     const names = listed.filter((n) => (ALL_PROTOCOLS as readonly string[]).includes(n));

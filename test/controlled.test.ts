@@ -111,7 +111,8 @@ describe('regression corpus', () => {
   it('every shipped schedule still shows its violation (hmmsim replay test/corpus)', async () => {
     const results = await replay(CORPUS, { corpus: true });
     const names = new Set(results.map((r) => r.protocol));
-    for (const p of await listProtocols()) if (p.expect !== 'sound' && (ALL_PROTOCOLS as readonly string[]).includes(p.name)) expect(names.has(p.name)).toBe(true);
+    for (const p of await listProtocols())
+      if (p.expect !== 'sound' && (ALL_PROTOCOLS as readonly string[]).includes(p.name)) expect(names.has(p.name)).toBe(true);
     for (const r of results) expect({ where: r.where, ok: r.ok, kind: r.kind }).toEqual({ where: r.where, ok: true, kind: r.recordedKind });
   }, 120_000);
 

@@ -59,7 +59,15 @@ describe.runIf(haveChromium)('browser demo in headless Chromium', () => {
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
       viewport: { width: 1400, height: 1000 },
     });
     page = context.pages()[0] ?? (await context.newPage());
@@ -75,7 +83,8 @@ describe.runIf(haveChromium)('browser demo in headless Chromium', () => {
   const violations = async () => Number(await text('#viol-total'));
   const state = () => page.evaluate(() => document.body.dataset.state);
   const setEvents = async (on: string[]) => {
-    for (const ev of ['munmap', 'mprotect', 'dontneed', 'migrate', 'reclaim', 'cow', 'oom']) await page.setChecked(`#ev-${ev}`, on.includes(ev));
+    for (const ev of ['munmap', 'mprotect', 'dontneed', 'migrate', 'reclaim', 'cow', 'oom'])
+      await page.setChecked(`#ev-${ev}`, on.includes(ev));
   };
 
   it('loads cross-origin isolated', async () => {

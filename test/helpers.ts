@@ -18,8 +18,16 @@ export interface TestMem {
 
 export function testMemory(over: Partial<LayoutConfig> = {}): TestMem {
   const layout = computeLayout({
-    pages: 256, devices: 1, subsPerDevice: 4, threads: 8, rangeMax: 64, ringEntries: 256,
-    protoMmLines: 8, protoSubLines: 4, protoRangeLines: 2, ...over,
+    pages: 256,
+    devices: 1,
+    subsPerDevice: 4,
+    threads: 8,
+    rangeMax: 64,
+    ringEntries: 256,
+    protoMmLines: 8,
+    protoSubLines: 4,
+    protoRangeLines: 2,
+    ...over,
   });
   const memory = createSharedMemory(layout.wasmPages);
   const i32 = new Int32Array(memory.buffer);

@@ -61,7 +61,9 @@ describe('notifierChain: the kernel pairing rules', () => {
       );
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       expect(chain.invalidateStart({} as any, { start: 0, end: 1, event: 'clear', blockable: false, subs: [] })).toBe(false);
-      expect(calls).toEqual(pairing === 'none-on-failure' ? ['a-start', 'b-start', 'c-start'] : ['a-start', 'b-start', 'c-start', 'a-end', 'c-end']);
+      expect(calls).toEqual(
+        pairing === 'none-on-failure' ? ['a-start', 'b-start', 'c-start'] : ['a-start', 'b-start', 'c-start', 'a-end', 'c-end'],
+      );
     }
   });
 });

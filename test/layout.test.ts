@@ -64,8 +64,19 @@ describe('layout: one source of truth for TS and AssemblyScript', () => {
     const hot = [L.H_TICKET, L.H_STOP, L.H_GO, L.H_FREE_HEAD, L.H_VIOLATIONS, L.H_MMAP_LOCK, L.H_START_EPOCH, L.H_ANON_VMA_LOCK];
     const lines = hot.map((o) => Math.floor((L.BASE + o) / 64));
     expect(new Set(lines).size).toBe(hot.length);
-    const layout = computeLayout({ pages: 1024, devices: 2, subsPerDevice: 4, threads: 6, rangeMax: 64, ringEntries: 256, protoMmLines: 4, protoSubLines: 2, protoRangeLines: 1 });
-    for (const b of [layout.framesBase, layout.threadsBase, layout.dmaseqBase, layout.protoMmBase, layout.protoSubBase, layout.rangesBase]) expect(b % 64).toBe(0);
+    const layout = computeLayout({
+      pages: 1024,
+      devices: 2,
+      subsPerDevice: 4,
+      threads: 6,
+      rangeMax: 64,
+      ringEntries: 256,
+      protoMmLines: 4,
+      protoSubLines: 2,
+      protoRangeLines: 1,
+    });
+    for (const b of [layout.framesBase, layout.threadsBase, layout.dmaseqBase, layout.protoMmBase, layout.protoSubBase, layout.rangesBase])
+      expect(b % 64).toBe(0);
     expect(layout.rangeSize % 64).toBe(0);
     expect(L.THREAD_SIZE % 64).toBe(0);
     expect(L.T_PROGRESS).toBe(0);
@@ -73,7 +84,16 @@ describe('layout: one source of truth for TS and AssemblyScript', () => {
   });
 
   it('refuses a config that does not fit the memory maximum, with a one-line reason', () => {
-    const base = { devices: 1, subsPerDevice: 1, threads: 4, rangeMax: 64, ringEntries: 256, protoMmLines: 1, protoSubLines: 1, protoRangeLines: 1 };
+    const base = {
+      devices: 1,
+      subsPerDevice: 1,
+      threads: 4,
+      rangeMax: 64,
+      ringEntries: 256,
+      protoMmLines: 1,
+      protoSubLines: 1,
+      protoRangeLines: 1,
+    };
     expect(() => computeLayout({ ...base, pages: 1 << 24 })).toThrow(LayoutError);
     expect(() => computeLayout({ ...base, pages: 1 << 24 })).toThrow(/maximum is 1024.0 MiB: lower pages/);
     expect(() => computeLayout({ ...base, pages: 100 })).toThrow(/multiple of 64/);

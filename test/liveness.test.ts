@@ -15,7 +15,8 @@ describe('liveness', () => {
     const h = await harness('kvm');
     const lay = h.s.layout;
     const rec = (t: number) => (lay.threadsBase + t * L.THREAD_SIZE) >> 2;
-    const lockA = L.BASE + L.H_MMAP_LOCK, lockB = L.BASE + L.H_ANON_VMA_LOCK;
+    const lockA = L.BASE + L.H_MMAP_LOCK,
+      lockB = L.BASE + L.H_ANON_VMA_LOCK;
     const hold = (t: number, lock: number, mode: number, waitOn: number, waitKind: number) => {
       h.s.i32[rec(t) + (L.T_HELD_N >> 2)] = 1;
       h.s.i32[rec(t) + (L.T_HELD >> 2)] = lock | mode;
@@ -43,6 +44,8 @@ describe('liveness', () => {
     expect(p.error).toBeUndefined();
     expect(p.verdict).toBe('pass'); // it declares stall
     expect(p.witnesses[0].summary).toMatch(/T1 driver: populate\(\) has not returned for \d+ ms/);
-    expect(p.witnesses[0].text).toMatch(/rerun: hmmsim stress --protocol \S*spinning-plugin\.mjs --duration 200ms --watchdog 300ms --seed 3/);
+    expect(p.witnesses[0].text).toMatch(
+      /rerun: hmmsim stress --protocol \S*spinning-plugin\.mjs --duration 200ms --watchdog 300ms --seed 3/,
+    );
   });
 });

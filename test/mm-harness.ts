@@ -28,21 +28,47 @@ export interface Harness {
 export async function harness(protocol: string, pages = 256): Promise<Harness> {
   const proto = await importProtocol(builtinUrl(protocol), protocol);
   const s = new Session({
-    proto, protocolUrl: '', protocolWhere: protocol, module: loadModule(),
-    layout: { pages, devices: 1, subsPerDevice: 4, threads: 3, rangeMax: 64, ringEntries: 256, protoMmLines: 8, protoSubLines: 8, protoRangeLines: 4 },
-    roles: ['driver', 'dma'], seed: 1, events: ['munmap'], oracle: true, recordEvents: true, widen: false, stopOnViolation: false,
-    lockTimeoutMs: 2000, sliceMs: 50,
+    proto,
+    protocolUrl: '',
+    protocolWhere: protocol,
+    module: loadModule(),
+    layout: {
+      pages,
+      devices: 1,
+      subsPerDevice: 4,
+      threads: 3,
+      rangeMax: 64,
+      ringEntries: 256,
+      protoMmLines: 8,
+      protoSubLines: 8,
+      protoRangeLines: 4,
+    },
+    roles: ['driver', 'dma'],
+    seed: 1,
+    events: ['munmap'],
+    oracle: true,
+    recordEvents: true,
+    widen: false,
+    stopOnViolation: false,
+    lockTimeoutMs: 2000,
+    sliceMs: 50,
   });
   const violations: number[] = [];
   const env = { i32: s.i32, wasm: s.wasm, tid: 0, lockTimeoutMs: 2000, sliceMs: 50 };
   const ctx: Ctx = new Ctx(env, s.wasm, s.layout, proto, {
-    oracle: true, events: true, widen: false, seed: 1, dmaTids: [[1]],
+    oracle: true,
+    events: true,
+    widen: false,
+    seed: 1,
+    dmaTids: [[1]],
     onViolation: (r: number) => violations.push(-r - 1),
     fault: (page: number, write: boolean) => handleMmFault(ctx, page, write),
   });
   const w = s.wasm;
   const h: Harness = {
-    s, ctx, violations,
+    s,
+    ctx,
+    violations,
     cpuWrite(page, value) {
       ctx.mmapReadLock();
       try {

@@ -3,7 +3,14 @@
  * Node runner and the browser demo share (barrier, deadline, liveness bound, stop, hung threads).
  */
 import { describe, it, expect } from 'vitest';
-import { RunMonitor, barrierTimeoutError, hungError, type MonitorOptions, type MonitoredSession, type Settled } from '../src/run/monitor.js';
+import {
+  RunMonitor,
+  barrierTimeoutError,
+  hungError,
+  type MonitorOptions,
+  type MonitoredSession,
+  type Settled,
+} from '../src/run/monitor.js';
 import type { RoleResult } from '../src/run/thread.js';
 
 function fake(n = 2) {
@@ -23,8 +30,15 @@ function fake(n = 2) {
   };
   const settled: Settled[] = Array.from({ length: n }, () => undefined);
   const options = (over: Partial<MonitorOptions> = {}): MonitorOptions => ({
-    durationMs: 1000, opsBudget: Infinity, watchdogMs: 400, stopOnViolation: false, barrierMs: 500, sliceMs: 10,
-    expect: 'sound', now: () => clock.t, ...over,
+    durationMs: 1000,
+    opsBudget: Infinity,
+    watchdogMs: 400,
+    stopOnViolation: false,
+    barrierMs: 500,
+    sliceMs: 10,
+    expect: 'sound',
+    now: () => clock.t,
+    ...over,
   });
   const result = {} as RoleResult;
   return { clock, state, session, settled, options, result };

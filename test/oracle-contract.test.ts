@@ -30,25 +30,40 @@ describe('contract breaches', () => {
   it('a blockable invalidateStart returning false: reported, and the CPU side proceeds', async () => {
     const h = await harness('interval-v5.5');
     expect(h.deviceFault(0, 4, false)).toBe('ok');
-    patched(h, 'invalidateStart', (start: any) => (ctx: any, inv: any) => (start(ctx, inv), false), () => {
-      const inv = invalidateRangeStart(h.ctx, 0, 4, 'clear');
-      expect(inv).not.toBeNull(); // ignored, as the kernel does
-      invalidateRangeEnd(h.ctx, inv!);
-    });
+    patched(
+      h,
+      'invalidateStart',
+      (start: any) => (ctx: any, inv: any) => (start(ctx, inv), false),
+      () => {
+        const inv = invalidateRangeStart(h.ctx, 0, 4, 'clear');
+        expect(inv).not.toBeNull(); // ignored, as the kernel does
+        invalidateRangeEnd(h.ctx, inv!);
+      },
+    );
     expect(h.violations).toEqual([C]);
     expect(breach(h)).toBe(BREACH.BLOCKABLE_FALSE);
   });
 
   it('a non-blockable invalidateStart returning false is allowed', async () => {
     const h = await harness('interval-v5.5');
-    patched(h, 'invalidateStart', () => () => false, () => expect(invalidateRangeStart(h.ctx, 0, 4, 'clear', false)).toBeNull());
+    patched(
+      h,
+      'invalidateStart',
+      () => () => false,
+      () => expect(invalidateRangeStart(h.ctx, 0, 4, 'clear', false)).toBeNull(),
+    );
     expect(h.violations).toEqual([]);
   });
 
   it('invalidateStart returning true with entries of its range still valid', async () => {
     const h = await harness('interval-v5.5');
     expect(h.deviceFault(40, 44, false)).toBe('ok');
-    patched(h, 'invalidateStart', () => () => true, () => invalidateRangeEnd(h.ctx, invalidateRangeStart(h.ctx, 40, 44, 'unmap')!));
+    patched(
+      h,
+      'invalidateStart',
+      () => () => true,
+      () => invalidateRangeEnd(h.ctx, invalidateRangeStart(h.ctx, 40, 44, 'unmap')!),
+    );
     expect(h.violations).toEqual([C]);
     expect(breach(h)).toBe(BREACH.NOT_ZAPPED);
   });
@@ -65,12 +80,26 @@ describe('contract breaches', () => {
 
   it('populate returning while holding a lock it took', async () => {
     const h = await harness('interval-v5.5');
-    const rc = { ctx: h.ctx, rng: new Rng(1, 0), stats: { ops: 1, retries: 0, errors: 0, eagain: 0 }, role: 'driver', device: 0, events: [], stopped: () => false, progress: () => {} };
-    patched(h, 'populate', (populate: any) => (ctx: any, sub: any, range: any) => {
-      const r = populate(ctx, sub, range);
-      sub.state.user_lock.lock(); // and keep the driver's lock
-      return r;
-    }, () => driverOp(rc as any));
+    const rc = {
+      ctx: h.ctx,
+      rng: new Rng(1, 0),
+      stats: { ops: 1, retries: 0, errors: 0, eagain: 0 },
+      role: 'driver',
+      device: 0,
+      events: [],
+      stopped: () => false,
+      progress: () => {},
+    };
+    patched(
+      h,
+      'populate',
+      (populate: any) => (ctx: any, sub: any, range: any) => {
+        const r = populate(ctx, sub, range);
+        sub.state.user_lock.lock(); // and keep the driver's lock
+        return r;
+      },
+      () => driverOp(rc as any),
+    );
     expect(h.violations).toEqual([C]);
     expect(breach(h)).toBe(BREACH.LOCK_HELD);
   });

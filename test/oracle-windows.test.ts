@@ -12,13 +12,17 @@ import { freeFrame } from '../dist/model/mm/fault.js';
 import { mprotect } from '../dist/model/mm/ops.js';
 
 const K = {
-  dpte: L.V_DEVICE_PTE_DURING_INVALIDATION, uaf: L.V_USE_AFTER_FREE, wro: L.V_WRITE_TO_READONLY, protnone: L.V_ACCESS_TO_PROTNONE,
+  dpte: L.V_DEVICE_PTE_DURING_INVALIDATION,
+  uaf: L.V_USE_AFTER_FREE,
+  wro: L.V_WRITE_TO_READONLY,
+  protnone: L.V_ACCESS_TO_PROTNONE,
 };
 const counter = (h: Harness, base: number, k: number) => Atomics.load(h.s.i32, ((L.BASE + base) >> 2) + k);
 const viol = (h: Harness, k: number) => counter(h, L.H_VIOLATIONS, k);
 const detections = (h: Harness, k: number) => counter(h, L.H_DETECTIONS, k);
 /** T_VIOL of thread 0: [kind, page, pfn, genWant, genHave, device, programmer + 1]. */
-const details = (h: Harness) => Array.from(h.s.i32.subarray((h.s.layout.threadsBase + L.T_VIOL) >> 2, ((h.s.layout.threadsBase + L.T_VIOL) >> 2) + 7));
+const details = (h: Harness) =>
+  Array.from(h.s.i32.subarray((h.s.layout.threadsBase + L.T_VIOL) >> 2, ((h.s.layout.threadsBase + L.T_VIOL) >> 2) + 7));
 
 /** Driver thread 0 snapshots [start, end) (walk only, no program yet). */
 function snapshot(h: Harness, start: number, end: number, write: boolean) {

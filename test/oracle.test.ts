@@ -7,7 +7,12 @@ import { harness, L } from './mm-harness.js';
 import { invalidateRangeStart, invalidateRangeEnd } from '../dist/model/mm/notifier.js';
 import { VIOLATIONS_WORD } from '../dist/memory/layout.js';
 
-const KIND = { dpte: L.V_DEVICE_PTE_DURING_INVALIDATION, uaf: L.V_USE_AFTER_FREE, wro: L.V_WRITE_TO_READONLY, pt: L.V_PAGE_TABLE_USE_AFTER_FREE };
+const KIND = {
+  dpte: L.V_DEVICE_PTE_DURING_INVALIDATION,
+  uaf: L.V_USE_AFTER_FREE,
+  wro: L.V_WRITE_TO_READONLY,
+  pt: L.V_PAGE_TABLE_USE_AFTER_FREE,
+};
 const viol = (h: { s: { i32: Int32Array } }, k: number) => Atomics.load(h.s.i32, VIOLATIONS_WORD + k);
 
 describe('oracle: every kind can fire', () => {

@@ -12,16 +12,22 @@ const fx = (f: string) => fileURLToPath(new URL(`./fixtures/${f}`, import.meta.u
 describe('plugin API errors', () => {
   it('a plugin lacking a method is refused before the run, naming protocol and method', async () => {
     await expect(runStress({ protocol: fx('no-api-plugin.mjs'), durationMs: 200 })).rejects.toThrow(ConfigError);
-    await expect(runStress({ protocol: fx('no-api-plugin.mjs'), durationMs: 200 })).rejects.toThrow(/protocol fixture-no-api .* lacks method populate\(\)/);
+    await expect(runStress({ protocol: fx('no-api-plugin.mjs'), durationMs: 200 })).rejects.toThrow(
+      /protocol fixture-no-api .* lacks method populate\(\)/,
+    );
   });
 
   it('an unknown state type is refused with the field named', async () => {
-    await expect(runStress({ protocol: fx('api/bad-state.mjs'), durationMs: 200 })).rejects.toThrow(/api-bad-state: mmState.lock has unknown type 'spinlock'/);
+    await expect(runStress({ protocol: fx('api/bad-state.mjs'), durationMs: 200 })).rejects.toThrow(
+      /api-bad-state: mmState.lock has unknown type 'spinlock'/,
+    );
   });
 
   it('a missing file and an unknown name are config errors', async () => {
     await expect(runStress({ protocol: './nope/missing.mjs', durationMs: 200 })).rejects.toThrow(/protocol file .*missing.mjs not found/);
-    await expect(runStress({ protocol: 'interval-v9', durationMs: 200 })).rejects.toThrow(/unknown protocol 'interval-v9': use one of interval-v5.5, .*kvm/);
+    await expect(runStress({ protocol: 'interval-v9', durationMs: 200 })).rejects.toThrow(
+      /unknown protocol 'interval-v9': use one of interval-v5.5, .*kvm/,
+    );
   });
 
   it('populate throwing ends that run with the error (protocol + method), promptly', async () => {

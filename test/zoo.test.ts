@@ -31,8 +31,12 @@ describe('broken protocols are caught with their declared kind', async () => {
     it(`${c.name}: ${kinds.join(' or ')}`, async () => {
       expect(kinds.length).toBeGreaterThan(0);
       const r = await runStress({
-        protocol: c.name, seed: 11, durationMs: 8000, events: c.events,
-        stopOnViolation: !c.kind, watchdogMs: c.kind ? 1000 : undefined,
+        protocol: c.name,
+        seed: 11,
+        durationMs: 8000,
+        events: c.events,
+        stopOnViolation: !c.kind,
+        watchdogMs: c.kind ? 1000 : undefined,
       });
       const p = r.protocols[0];
       expect(p.error).toBeUndefined();

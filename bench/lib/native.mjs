@@ -45,7 +45,13 @@ export function buildNative() {
     execFileSync(comp.cc, [...flags, '-I', dir, '-o', bin, SRC], { stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
-    return { ok: false, reason: `${comp.cc} failed: ${String(e.stderr || e.message).split('\n').slice(0, 5).join(' ')}` };
+    return {
+      ok: false,
+      reason: `${comp.cc} failed: ${String(e.stderr || e.message)
+        .split('\n')
+        .slice(0, 5)
+        .join(' ')}`,
+    };
   }
   return { ok: true, bin, dir, cc: comp.cc, version: comp.version, flags: flags.join(' ') };
 }

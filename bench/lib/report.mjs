@@ -4,7 +4,13 @@ import { evaluateTargets } from './targets.mjs';
 
 const med = (s) => s?.median ?? null;
 /** Kinds a broken protocol showed that its `expect.violates` does not list (its verdict is then 'fail'). */
-const undeclared = (x) => (x.expectedKinds ? Object.keys(x.kindsSeen).filter((k) => !x.expectedKinds.includes(k)).map((k) => `${k} (${x.kindsSeen[k]})`).join(', ') || '—' : '?');
+const undeclared = (x) =>
+  x.expectedKinds
+    ? Object.keys(x.kindsSeen)
+        .filter((k) => !x.expectedKinds.includes(k))
+        .map((k) => `${k} (${x.kindsSeen[k]})`)
+        .join(', ') || '—'
+    : '?';
 
 /** Sections as { title, rows (first row = header), note? }. Shared by text and markdown. */
 export function sections(res) {
@@ -16,21 +22,57 @@ export function sections(res) {
       rows: [
         ['implementation', 'ns/page', 'vs native C', 'vs Wasm'],
         ['Wasm (hmmsim)', fmtNs(med(wk.wasm)), fmtX(wk.wasmVsNative), '1.00x'],
-        ['JS, Atomics.load', fmtNs(med(wk.jsAtomics)), fmtX(med(wk.jsAtomics) && med(wk.native) ? med(wk.jsAtomics) / med(wk.native) : null), fmtX(wk.jsVsWasm)],
-        ['native C (cc -O2)', wk.native ? fmtNs(med(wk.native)) : 'skipped', wk.native ? '1.00x' : '—', fmtX(med(wk.native) && med(wk.wasm) ? med(wk.native) / med(wk.wasm) : null)],
+        [
+          'JS, Atomics.load',
+          fmtNs(med(wk.jsAtomics)),
+          fmtX(med(wk.jsAtomics) && med(wk.native) ? med(wk.jsAtomics) / med(wk.native) : null),
+          fmtX(wk.jsVsWasm),
+        ],
+        [
+          'native C (cc -O2)',
+          wk.native ? fmtNs(med(wk.native)) : 'skipped',
+          wk.native ? '1.00x' : '—',
+          fmtX(med(wk.native) && med(wk.wasm) ? med(wk.native) / med(wk.wasm) : null),
+        ],
       ],
-      note: [wk.nativeNote, wk.native ? `per-round ns/page: Wasm ${wk.wasm.samples.join(', ')}; C ${wk.native.samples.join(', ')}; JS ${wk.jsAtomics.samples.join(', ')}. Best round vs best round: Wasm/C ${fmtX(wk.wasm.min / wk.native.min)}, JS/Wasm ${fmtX(wk.jsAtomics.min / wk.wasm.min)}` : null].filter(Boolean).join(' ') || undefined,
+      note:
+        [
+          wk.nativeNote,
+          wk.native
+            ? `per-round ns/page: Wasm ${wk.wasm.samples.join(', ')}; C ${wk.native.samples.join(', ')}; JS ${wk.jsAtomics.samples.join(', ')}. Best round vs best round: Wasm/C ${fmtX(wk.wasm.min / wk.native.min)}, JS/Wasm ${fmtX(wk.jsAtomics.min / wk.wasm.min)}`
+            : null,
+        ]
+          .filter(Boolean)
+          .join(' ') || undefined,
     });
   }
   const lk = res.micro?.locks;
   if (lk) {
-    const row = (name, x) => [name, fmtNs(med(x?.hmmsim)), x?.pthread ? fmtNs(med(x.pthread)) : '—', x?.multithreading ? fmtNs(med(x.multithreading)) : '—', fmtX(x?.vsPthread), fmtX(x?.multithreadingVsHmmsim)];
+    const row = (name, x) => [
+      name,
+      fmtNs(med(x?.hmmsim)),
+      x?.pthread ? fmtNs(med(x.pthread)) : '—',
+      x?.multithreading ? fmtNs(med(x.multithreading)) : '—',
+      fmtX(x?.vsPthread),
+      fmtX(x?.multithreadingVsHmmsim),
+    ];
     out.push({
       title: 'Locks, uncontended (ns per lock+unlock; seqcount: per read section; median of rounds)',
       rows: [
         ['operation', 'hmmsim', 'native pthread', 'multithreading', 'hmmsim/native', 'multithreading/hmmsim'],
         row('mutex lock+unlock', lk.mutex),
-        ...(lk.mutex?.hmmsimRawWasm ? [['  (same, raw Wasm calls, no JS class)', fmtNs(med(lk.mutex.hmmsimRawWasm)), '', '', fmtX(med(lk.mutex.hmmsimRawWasm) / med(lk.mutex.pthread)), '']] : []),
+        ...(lk.mutex?.hmmsimRawWasm
+          ? [
+              [
+                '  (same, raw Wasm calls, no JS class)',
+                fmtNs(med(lk.mutex.hmmsimRawWasm)),
+                '',
+                '',
+                fmtX(med(lk.mutex.hmmsimRawWasm) / med(lk.mutex.pthread)),
+                '',
+              ],
+            ]
+          : []),
         row('rwsem read lock+unlock', lk.rwsemRead),
         row('rwsem write lock+unlock', lk.rwsemWrite),
         row('seqcount read section', lk.seqcountRead),
@@ -56,7 +98,17 @@ export function sections(res) {
       title: `Throughput (runStress, ${tp.durationMs} ms per run, median of ${tp.repsPerCell}; workers = threads per role, 4 roles; ${tp.cores} cores)`,
       rows: [
         ['protocol', 'oracle', 'workers/role', 'threads', 'ops/s', 'device faults/s', 'invalidations/s', 'retries/s', 'violations'],
-        ...tp.rows.map((x) => [x.protocol, x.oracle ? 'on' : 'off', x.workers, 4 * x.workers, x.error ? `error` : fmtNum(x.opsPerSec), fmtNum(x.roleOpsPerSec?.driver), fmtNum(x.roleOpsPerSec?.invalidator), fmtNum(x.retriesPerSec), x.violations]),
+        ...tp.rows.map((x) => [
+          x.protocol,
+          x.oracle ? 'on' : 'off',
+          x.workers,
+          4 * x.workers,
+          x.error ? `error` : fmtNum(x.opsPerSec),
+          fmtNum(x.roleOpsPerSec?.driver),
+          fmtNum(x.roleOpsPerSec?.invalidator),
+          fmtNum(x.retriesPerSec),
+          x.violations,
+        ]),
       ],
       note: tp.errors?.length ? `errors: ${tp.errors.slice(0, 3).join(' | ')}` : undefined,
     });
@@ -64,7 +116,12 @@ export function sections(res) {
       title: 'Scaling and oracle overhead (from the throughput runs)',
       rows: [
         ['protocol', '1->2 workers/role (oracle on)', '1->2 workers/role (oracle off)', ...tp.workers.map((w) => `oracle cost @${w}/role`)],
-        ...Object.entries(tp.derived).map(([p, d]) => [p, fmtX(d.scaling1to2OracleOn), fmtX(d.scaling1to2OracleOff), ...tp.workers.map((w) => (d.oracleOverheadByWorkers[w] == null ? '—' : `${(d.oracleOverheadByWorkers[w] * 100).toFixed(1)}%`))]),
+        ...Object.entries(tp.derived).map(([p, d]) => [
+          p,
+          fmtX(d.scaling1to2OracleOn),
+          fmtX(d.scaling1to2OracleOff),
+          ...tp.workers.map((w) => (d.oracleOverheadByWorkers[w] == null ? '—' : `${(d.oracleOverheadByWorkers[w] * 100).toFixed(1)}%`)),
+        ]),
       ],
     });
   }
@@ -76,7 +133,11 @@ export function sections(res) {
       title: `Per-op cost vs address-space size (ns of wall time per op, median of ${pg.repsPerCell})`,
       rows: [
         ['protocol', ...pg.sizes.map((s) => (s >= 1 << 20 ? `${s >> 20} M pages` : `${s >> 10} K pages`)), 'max/min'],
-        ...prot.map((p) => [p, ...pg.sizes.map((s) => fmtNs(pg.rows.find((x) => x.protocol === p && x.pages === s)?.nsPerOp)), fmtX(pg.flatness[p]?.maxOverMin)]),
+        ...prot.map((p) => [
+          p,
+          ...pg.sizes.map((s) => fmtNs(pg.rows.find((x) => x.protocol === p && x.pages === s)?.nsPerOp)),
+          fmtX(pg.flatness[p]?.maxOverMin),
+        ]),
       ],
       note: pg.errors?.length ? `errors: ${pg.errors.slice(0, 3).join(' | ')}` : undefined,
     });
@@ -88,24 +149,46 @@ export function sections(res) {
       title: `Time to detect (broken protocols, seeds 1..${dt.seeds}, cap ${dt.capMs} ms, ms to first violation)`,
       rows: [
         ['protocol', 'widening', 'caught', 'median', 'p90', 'max', 'kinds seen', 'undeclared kinds'],
-        ...dt.rows.map((x) => [x.protocol, x.widenWindows ? 'on' : 'off', `${x.caught}/${x.seeds}`, x.medianMs ?? '—', x.p90Ms ?? '—', x.maxMs ?? '—', Object.keys(x.kindsSeen).join(', ') || '—', undeclared(x)]),
+        ...dt.rows.map((x) => [
+          x.protocol,
+          x.widenWindows ? 'on' : 'off',
+          `${x.caught}/${x.seeds}`,
+          x.medianMs ?? '—',
+          x.p90Ms ?? '—',
+          x.maxMs ?? '—',
+          Object.keys(x.kindsSeen).join(', ') || '—',
+          undeclared(x),
+        ]),
       ],
       note: dt.errors?.length ? `errors: ${dt.errors.slice(0, 3).join(' | ')}` : undefined,
     });
   }
-  out.push({ title: 'Targets', rows: [['target', 'measured', 'status'], ...evaluateTargets(res).map((t) => [t.target, t.measured, t.status])] });
+  out.push({
+    title: 'Targets',
+    rows: [['target', 'measured', 'status'], ...evaluateTargets(res).map((t) => [t.target, t.measured, t.status])],
+  });
   return out;
 }
 
 export function textReport(res) {
   const m = res.machine;
   const head = `hmmsim bench${res.quick ? ' (--quick)' : ''} — ${m.cpuModel}, ${m.cores} cores, Node ${m.node} (V8 ${m.v8}), ${res.date}`;
-  return [head, '', ...sections(res).map((s) => [`== ${s.title}`, s.rows ? table(s.rows) : '', s.note ? `note: ${s.note}` : ''].filter(Boolean).join('\n') + '\n')].join('\n');
+  return [
+    head,
+    '',
+    ...sections(res).map(
+      (s) => [`== ${s.title}`, s.rows ? table(s.rows) : '', s.note ? `note: ${s.note}` : ''].filter(Boolean).join('\n') + '\n',
+    ),
+  ].join('\n');
 }
 
 const esc = (s) => String(s ?? '').replace(/\|/g, '\\|');
 function mdTable(rows) {
-  return [`| ${rows[0].map(esc).join(' | ')} |`, `|${rows[0].map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`, ...rows.slice(1).map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
+  return [
+    `| ${rows[0].map(esc).join(' | ')} |`,
+    `|${rows[0].map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
+    ...rows.slice(1).map((r) => `| ${r.map(esc).join(' | ')} |`),
+  ].join('\n');
 }
 
 export function markdownReport(res, { limits = '' } = {}) {
@@ -115,11 +198,18 @@ export function markdownReport(res, { limits = '' } = {}) {
     '## Performance',
     '',
     `Measured ${res.date.slice(0, 10)} on ${m.cpuModel} (${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}), Node ${m.node} (V8 ${m.v8})` +
-      (res.native?.ok ? `, native baselines built with \`${res.native.cc} ${res.native.flags}\` (${res.native.version})` : `, native baselines skipped: ${res.native?.reason}`) +
+      (res.native?.ok
+        ? `, native baselines built with \`${res.native.cc} ${res.native.flags}\` (${res.native.version})`
+        : `, native baselines skipped: ${res.native?.reason}`) +
       `. Every figure is a median (of tinybench samples, then of interleaved rounds); speed is quoted as ratios against baselines run side by side in the same process. Other processes shared the 2 cores during the run (load average at start: ${m.loadAvgAtStart.join(', ')}), so read ratios, not absolute times.`,
     '',
     ...(res.sectionDates && new Set(Object.values(res.sectionDates).map((d) => d.slice(0, 16))).size > 1
-      ? [`Sections were measured at different times on the same machine (\`--merge\`): ${Object.entries(res.sectionDates).map(([s, d]) => `${s} ${d.slice(0, 16).replace('T', ' ')} UTC`).join(', ')}.`, '']
+      ? [
+          `Sections were measured at different times on the same machine (\`--merge\`): ${Object.entries(res.sectionDates)
+            .map(([s, d]) => `${s} ${d.slice(0, 16).replace('T', ' ')} UTC`)
+            .join(', ')}.`,
+          '',
+        ]
       : []),
     `Run it: \`npm run bench\` (full, a few minutes) or \`npm run bench -- --quick\`. Output: a table on stdout, \`bench/results/latest.json\` (every figure, the machine, Node/V8) and \`bench/results/chart.svg\`.`,
     '',

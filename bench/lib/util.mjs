@@ -64,8 +64,16 @@ export function writeAtomic(path, text) {
  */
 export function benchMemory(over = {}, flags = 0) {
   const lay = computeLayout({
-    pages: 256, devices: 1, subsPerDevice: 4, threads: 4, rangeMax: 64, ringEntries: 256,
-    protoMmLines: 8, protoSubLines: 4, protoRangeLines: 2, ...over,
+    pages: 256,
+    devices: 1,
+    subsPerDevice: 4,
+    threads: 4,
+    rangeMax: 64,
+    ringEntries: 256,
+    protoMmLines: 8,
+    protoSubLines: 4,
+    protoRangeLines: 2,
+    ...over,
   });
   const memory = createSharedMemory(lay.wasmPages);
   const i32 = new Int32Array(memory.buffer);

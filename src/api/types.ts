@@ -178,7 +178,7 @@ export interface ProtocolResult {
   /** Controlled mode only. */
   controlled?: ControlledStats;
   /** A harness failure (worker crash, plugin threw, harness watchdog): verdict is 'fail'. */
-  error?: { message: string; stack?: string; protocolMethod?: string; /** A lock wait timed out. */ lockTimeout?: boolean };
+  error?: { message: string; stack?: string; protocolMethod?: string /** A lock wait timed out. */; lockTimeout?: boolean };
 }
 
 export interface RunResult {

@@ -74,7 +74,8 @@ export async function campaign(runner: RunnerApi, base: StressOptions, out: Camp
   const builtins = (await runner.listProtocols()).map((p) => p.name);
   const specs = Array.isArray(base.protocol) ? base.protocol : [base.protocol];
   // 'all': every built-in outside history/; 'history': the kernel's fixed races, bug beside fix
-  const expand = (s: string) => (s === 'all' ? builtins.filter((n) => (ALL_PROTOCOLS as string[]).includes(n)) : s === 'history' ? HISTORY_PROTOCOLS : [s]);
+  const expand = (s: string) =>
+    s === 'all' ? builtins.filter((n) => (ALL_PROTOCOLS as string[]).includes(n)) : s === 'history' ? HISTORY_PROTOCOLS : [s];
   const protocols = [...new Set(specs.flatMap(expand))];
   const { protocol: _p, seed: _s, onProgress: _o, signal: _g, ...shared } = base;
   const shard = spec.shard ?? { index: 1, count: 1 };
@@ -115,7 +116,12 @@ export async function campaign(runner: RunnerApi, base: StressOptions, out: Camp
     progress.stop();
     process.off('SIGINT', onSigint);
   }
-  const result = await combineRuns(runs, groups.map(([, units]) => units), seed, protocols.length);
+  const result = await combineRuns(
+    runs,
+    groups.map(([, units]) => units),
+    seed,
+    protocols.length,
+  );
   const meta = campaignMeta(plan, runs, out.rerun);
 
   let code: number = exitCodeFor(result);
@@ -188,18 +194,37 @@ function campaignMeta(plan: CampaignPlan, runs: { seed: number; result: RunResul
     const idx = run ? plan.mine.filter((m) => m.seed === u.seed).indexOf(u) : -1;
     const p = idx >= 0 ? run!.result.protocols[idx] : undefined;
     return {
-      ...u, protocol: portableSpec(u.protocol), ran: p !== undefined, ops: p?.ops ?? 0, durationMs: p?.durationMs ?? 0,
-      violations: p ? Object.values(p.violations).reduce<number>((s, n) => s + (n ?? 0), 0) : 0, verdict: p?.verdict ?? 'not run',
+      ...u,
+      protocol: portableSpec(u.protocol),
+      ran: p !== undefined,
+      ops: p?.ops ?? 0,
+      durationMs: p?.durationMs ?? 0,
+      violations: p ? Object.values(p.violations).reduce<number>((s, n) => s + (n ?? 0), 0) : 0,
+      verdict: p?.verdict ?? 'not run',
     };
   });
   const ran = units.filter((u) => u.ran);
   return {
-    id: plan.id, version: VERSION, shard: plan.shard, seed: plan.seeds[0], seedCount: plan.seeds.length, modes: plan.modes,
-    protocols: plan.protocols.map(portableSpec), unitCount: plan.units.length, units,
-    budget: plan.budgetMs === null ? null : {
-      ms: plan.budgetMs, unitMs: plan.unitMs!, ranMs: ran.reduce((s, u) => s + u.durationMs, 0), ranOps: ran.reduce((s, u) => s + u.ops, 0),
-      unitsRun: ran.length, unitsPlanned: plan.mine.length,
-    },
+    id: plan.id,
+    version: VERSION,
+    shard: plan.shard,
+    seed: plan.seeds[0],
+    seedCount: plan.seeds.length,
+    modes: plan.modes,
+    protocols: plan.protocols.map(portableSpec),
+    unitCount: plan.units.length,
+    units,
+    budget:
+      plan.budgetMs === null
+        ? null
+        : {
+            ms: plan.budgetMs,
+            unitMs: plan.unitMs!,
+            ranMs: ran.reduce((s, u) => s + u.durationMs, 0),
+            ranOps: ran.reduce((s, u) => s + u.ops, 0),
+            unitsRun: ran.length,
+            unitsPlanned: plan.mine.length,
+          },
     rerun,
   };
 }
@@ -212,15 +237,27 @@ export function shardReport(result: RunResult, meta: CampaignMeta): ShardReport 
 }
 
 const KNOWN = new Set([
-  'name', 'description', 'expect', 'verdict', 'ops', 'opsPerSec', 'retries', 'violations', 'firstViolationMs', 'durationMs', 'roleOps',
-  'witnesses', 'error',
+  'name',
+  'description',
+  'expect',
+  'verdict',
+  'ops',
+  'opsPerSec',
+  'retries',
+  'violations',
+  'firstViolationMs',
+  'durationMs',
+  'roleOps',
+  'witnesses',
+  'error',
 ]);
-const extraFields = (p: ProtocolResult): Record<string, unknown> =>
-  Object.fromEntries(Object.entries(p).filter(([k]) => !KNOWN.has(k)));
+const extraFields = (p: ProtocolResult): Record<string, unknown> => Object.fromEntries(Object.entries(p).filter(([k]) => !KNOWN.has(k)));
 
 function formatRan(meta: CampaignMeta): string {
   const b = meta.budget!;
-  return `budget: ran ${b.unitsRun} of ${b.unitsPlanned} units of this shard, ${(b.ranMs / 1000).toFixed(1)} s of protocol time ` +
+  return (
+    `budget: ran ${b.unitsRun} of ${b.unitsPlanned} units of this shard, ${(b.ranMs / 1000).toFixed(1)} s of protocol time ` +
     `(${meta.shard.count > 1 ? `this shard's share of ` : ''}${(b.ms / 1000).toFixed(1)} s for the campaign), ` +
-    `${b.ranOps.toLocaleString('en-US')} ops`;
+    `${b.ranOps.toLocaleString('en-US')} ops`
+  );
 }

@@ -8,10 +8,9 @@ import { KIND_SHORT } from '../api/kinds.js';
 
 export { KIND_SHORT };
 
-
 export function formatExpect(e: Expectation, short = false): string {
   if (e === 'sound') return 'sound';
-  const kinds = e.violates.map((k) => (short ? KIND_SHORT[k] ?? k : k));
+  const kinds = e.violates.map((k) => (short ? (KIND_SHORT[k] ?? k) : k));
   return `violates ${kinds.join(',')}`;
 }
 
@@ -45,7 +44,9 @@ export const asExpected = (p: ProtocolResult): boolean => !p.error && (p.verdict
 
 /** The coverage line: each race window and how often it was hit. */
 export function formatCoverage(p: ProtocolResult): string {
-  return Object.entries(p.coverage ?? {}).map(([w, n]) => `${w} ${int(n)}`).join(', ');
+  return Object.entries(p.coverage ?? {})
+    .map(([w, n]) => `${w} ${int(n)}`)
+    .join(', ');
 }
 
 /** Why a verdict is not 'pass', in one line (undefined when it passed). */
@@ -53,7 +54,9 @@ export function verdictReason(p: ProtocolResult): string | undefined {
   if (p.error) return `harness failure: ${oneLine(p.error.message)}${p.error.protocolMethod ? ` (in ${p.error.protocolMethod})` : ''}`;
   if (p.verdict === 'pass') return undefined;
   if (p.verdict === 'inconclusive') {
-    const missed = Object.entries(p.coverage ?? {}).filter(([w, n]) => !n && w !== 'nonblock-failed').map(([w]) => w);
+    const missed = Object.entries(p.coverage ?? {})
+      .filter(([w, n]) => !n && w !== 'nonblock-failed')
+      .map(([w]) => w);
     return `inconclusive: no violation, but these race windows were never hit: ${missed.join(', ')} (try a longer --duration)`;
   }
   const seen = kindsSeen(p);
@@ -94,14 +97,28 @@ export function formatVerdictTable(result: RunResult): string {
     seen.forEach((k) => used.add(k));
     if (p.expect !== 'sound') p.expect.violates.forEach((k) => used.add(k));
     const viol = seen.length === 0 ? '0' : seen.map((k) => `${KIND_SHORT[k] ?? k}:${int(p.violations[k] ?? 0)}`).join(' ');
-    return [p.name, formatExpect(p.expect, true), int(p.ops), int(p.opsPerSec), int(p.retries), viol, formatMs(p.firstViolationMs), verdictLabel(p)];
+    return [
+      p.name,
+      formatExpect(p.expect, true),
+      int(p.ops),
+      int(p.opsPerSec),
+      int(p.retries),
+      viol,
+      formatMs(p.firstViolationMs),
+      verdictLabel(p),
+    ];
   });
   const out = [
-    renderTable(
-      ['protocol', 'expect', 'ops', 'ops/s', 'retries', 'violations', 'first', 'verdict'],
-      rows,
-      ['l', 'l', 'r', 'r', 'r', 'l', 'r', 'l'],
-    ),
+    renderTable(['protocol', 'expect', 'ops', 'ops/s', 'retries', 'violations', 'first', 'verdict'], rows, [
+      'l',
+      'l',
+      'r',
+      'r',
+      'r',
+      'l',
+      'r',
+      'l',
+    ]),
   ];
   const legend = [...used].filter((k) => KIND_SHORT[k] && KIND_SHORT[k] !== k).map((k) => `${KIND_SHORT[k]} = ${k}`);
   if (legend.length > 0) out.push(legend.join('; '));
@@ -153,7 +170,9 @@ export function formatSummary(result: RunResult, rerun: string): string {
   const differ = ps.filter((p) => !p.error && !asExpected(p)).length;
   const inconclusive = ps.filter((p) => !p.error && p.verdict === 'inconclusive').length;
   const ok = ps.length - errors - differ;
-  const parts = [`${ps.length} protocol${ps.length === 1 ? '' : 's'}: ${ok} as expected${inconclusive ? ` (${inconclusive} inconclusive)` : ''}`];
+  const parts = [
+    `${ps.length} protocol${ps.length === 1 ? '' : 's'}: ${ok} as expected${inconclusive ? ` (${inconclusive} inconclusive)` : ''}`,
+  ];
   if (differ) parts.push(`${differ} differ${differ === 1 ? 's' : ''} from expectation`);
   if (errors) parts.push(`${errors} harness failure${errors === 1 ? '' : 's'}`);
   return [
@@ -175,6 +194,8 @@ export function formatList(protocols: { name: string; expect: Expectation; descr
 
 /** `hmmsim list --history`: the protocols taken from the kernel's history, bug beside fix, with their commit. */
 export function formatHistoryList(protocols: { name: string; expect: Expectation; history?: HistoryInfo }[]): string {
-  const rows = protocols.filter((p) => p.history).map((p) => [p.name, p.history!.side, p.history!.commit, p.history!.kernel, formatExpect(p.expect), p.history!.subject]);
+  const rows = protocols
+    .filter((p) => p.history)
+    .map((p) => [p.name, p.history!.side, p.history!.commit, p.history!.kernel, formatExpect(p.expect), p.history!.subject]);
   return renderTable(['protocol', 'side', 'commit', 'kernel', 'expect', 'subject'], rows, ['l', 'l', 'l', 'l', 'l', 'l']);
 }

@@ -27,7 +27,11 @@ export const io: Io = {
 };
 
 export function isConfigError(err: unknown): boolean {
-  return err instanceof ConfigError || err instanceof LayoutError || (err instanceof Error && (err.name === 'ConfigError' || err.name === 'LayoutError'));
+  return (
+    err instanceof ConfigError ||
+    err instanceof LayoutError ||
+    (err instanceof Error && (err.name === 'ConfigError' || err.name === 'LayoutError'))
+  );
 }
 
 export const oneLine = (s: string): string => s.trim().replace(/\s*\n\s*/g, ' ');

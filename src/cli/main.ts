@@ -6,11 +6,11 @@
  * 2 usage or config error (one line on stderr, no stack); 3 harness failure (error and stack).
  * See docs/cli.md.
  */
-import { Command, CommanderError, } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../api/errors.js';
 import type { StressOptions } from '../api/types.js';
 import { VERSION } from '../api/version.js';
-import { fmtMs, } from './options.js';
+import { fmtMs } from './options.js';
 import { loadRunner } from './runner-api.js';
 import { campaign } from './campaign.js';
 import { EXIT_NOTE, SEED_NOTE, io, isConfigError, oneLine, type CommandState } from './io.js';

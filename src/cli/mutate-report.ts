@@ -64,13 +64,22 @@ export function formatMutationReport(r: MutationReport): string {
 export function mutationJUnit(r: MutationReport, timestamp = new Date()): string {
   const total = r.mutants.reduce((s, m) => s + m.durationMs, 0);
   const { root, suite, props } = junitSuite({
-    name: `hmmsim mutate ${r.protocol}`, tests: r.mutants.length, failures: r.survived, errors: r.errors, totalMs: total, timestamp,
+    name: `hmmsim mutate ${r.protocol}`,
+    tests: r.mutants.length,
+    failures: r.survived,
+    errors: r.errors,
+    totalMs: total,
+    timestamp,
     properties: { version: r.version, seed: String(r.seed) },
   });
   props.ele('property', { name: 'score', value: r.score === null ? '' : String(r.score) });
   props.ele('property', { name: 'config', value: xmlText(JSON.stringify(r.config)) });
   for (const m of r.mutants) {
-    const tc = suite.ele('testcase', { classname: `hmmsim.mutate.${r.protocol}`, name: xmlText(m.description), time: junitTime(m.durationMs) });
+    const tc = suite.ele('testcase', {
+      classname: `hmmsim.mutate.${r.protocol}`,
+      name: xmlText(m.description),
+      time: junitTime(m.durationMs),
+    });
     if (m.outcome === 'survived') tc.ele('failure', { message: xmlText(`survived: ${coverageText(m)}`), type: 'MutantSurvived' });
     else if (m.outcome === 'error')
       tc.ele('error', { message: xmlText((m.error ?? '').split('\n')[0]), type: 'HarnessFailure' }).txt(xmlText(m.error ?? ''));

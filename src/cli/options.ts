@@ -21,8 +21,7 @@ export function parseIntFlag(what: string, min: number, max: number, multipleOf 
     const s = raw.trim().replace(/_/g, '');
     if (!INT_RE.test(s)) throw new InvalidArgumentError(`${what} must be a whole number from ${min} to ${max}.`);
     const n = Number(s);
-    if (!Number.isSafeInteger(n) || n < min || n > max)
-      throw new InvalidArgumentError(`${what} must be from ${min} to ${max}${why}.`);
+    if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${what} must be from ${min} to ${max}${why}.`);
     if (n % multipleOf !== 0) throw new InvalidArgumentError(`${what} must be a multiple of ${multipleOf}.`);
     return n;
   };
@@ -31,15 +30,19 @@ export function parseIntFlag(what: string, min: number, max: number, multipleOf 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** "3s", "500ms", "1.5s", "2m", "1h" -> milliseconds (a whole, positive number). */
-export function parseDuration(raw: string, what = 'duration', min: number = LIMITS.durationMs.min, max: number = LIMITS.durationMs.max): number {
+export function parseDuration(
+  raw: string,
+  what = 'duration',
+  min: number = LIMITS.durationMs.min,
+  max: number = LIMITS.durationMs.max,
+): number {
   const m = /^(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|h)$/i.exec(raw.trim());
   if (!m) {
     const hint = /^\d+(\.\d+)?$/.test(raw.trim()) ? ' (add a unit)' : '';
     throw new InvalidArgumentError(`${what} must be a number with a unit, like 500ms, 3s or 2m${hint}.`);
   }
   const ms = Math.round(Number(m[1]) * UNIT_MS[m[2].toLowerCase()]);
-  if (!Number.isFinite(ms) || ms < min || ms > max)
-    throw new InvalidArgumentError(`${what} must be from ${fmtMs(min)} to ${fmtMs(max)}.`);
+  if (!Number.isFinite(ms) || ms < min || ms > max) throw new InvalidArgumentError(`${what} must be from ${fmtMs(min)} to ${fmtMs(max)}.`);
   return ms;
 }
 
@@ -52,17 +55,25 @@ export function fmtMs(ms: number): string {
 
 /** "munmap,cow" -> ['munmap', 'cow'] (each known, no duplicates, at least one). */
 export function parseEvents(raw: string): EventName[] {
-  const names = raw.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s.length > 0);
+  const names = raw
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s.length > 0);
   if (names.length === 0) throw new InvalidArgumentError(`give at least one event: ${EVENT_NAMES.join(',')}.`);
   const bad = names.filter((n) => !(EVENT_NAMES as readonly string[]).includes(n));
   if (bad.length > 0)
-    throw new InvalidArgumentError(`unknown event${bad.length > 1 ? 's' : ''} ${bad.map((b) => `'${b}'`).join(', ')}: known events are ${EVENT_NAMES.join(', ')}.`);
+    throw new InvalidArgumentError(
+      `unknown event${bad.length > 1 ? 's' : ''} ${bad.map((b) => `'${b}'`).join(', ')}: known events are ${EVENT_NAMES.join(', ')}.`,
+    );
   return [...new Set(names)] as EventName[];
 }
 
 /** Repeated or comma-separated --protocol values, collected. */
 export function collectProtocols(raw: string, prev: string[] | undefined): string[] {
-  const parts = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  const parts = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
   if (parts.length === 0) throw new InvalidArgumentError('give a protocol name, a path to a plugin module, or all.');
   return [...(prev ?? []), ...parts];
 }
@@ -73,10 +84,8 @@ export function parseOutFile(what: string) {
     if (raw.trim() === '') throw new InvalidArgumentError(`${what} needs a file name.`);
     const file = resolve(raw);
     const dir = dirname(file);
-    if (!existsSync(dir) || !statSync(dir).isDirectory())
-      throw new InvalidArgumentError(`directory ${dir} does not exist.`);
-    if (existsSync(file) && statSync(file).isDirectory())
-      throw new InvalidArgumentError(`${raw} is a directory.`);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new InvalidArgumentError(`directory ${dir} does not exist.`);
+    if (existsSync(file) && statSync(file).isDirectory()) throw new InvalidArgumentError(`${raw} is a directory.`);
     return file;
   };
 }
@@ -126,11 +135,14 @@ export function toStressOptions(flags: StressFlags, protocols: string[]): Stress
   if (flags.watchdog !== undefined) opts.watchdogMs = flags.watchdog;
   if (flags.deadlock !== undefined) opts.deadlockMs = flags.deadlock;
   if (flags.widen === false) opts.widenWindows = false;
-  const controlledOnly = (['strategy', 'depth', 'schedules', 'steps', 'bound', 'saveFailures'] as const).filter((k) => flags[k] !== undefined);
+  const controlledOnly = (['strategy', 'depth', 'schedules', 'steps', 'bound', 'saveFailures'] as const).filter(
+    (k) => flags[k] !== undefined,
+  );
   if (flags.mode !== 'controlled' && controlledOnly.length)
     throw new ConfigError(`--${controlledOnly[0].replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} needs --mode controlled`);
   if (flags.mode === 'controlled') {
-    if (flags.ops !== undefined) throw new ConfigError('--ops is for free-running mode: use --schedules N or --duration T with --mode controlled');
+    if (flags.ops !== undefined)
+      throw new ConfigError('--ops is for free-running mode: use --schedules N or --duration T with --mode controlled');
     if (flags.schedules !== undefined && flags.duration !== undefined) throw new ConfigError('give --schedules or --duration, not both');
     opts.mode = 'controlled';
     if (flags.strategy !== undefined) opts.strategy = flags.strategy;
@@ -141,8 +153,7 @@ export function toStressOptions(flags: StressFlags, protocols: string[]): Stress
   }
   const pages = opts.pages ?? (flags.mode === 'controlled' ? 64 : DEFAULTS.pages);
   const subs = opts.subsPerDevice ?? Math.min(DEFAULTS.subsPerDevice, pages / LIMITS.pages.multipleOf);
-  if (pages % subs !== 0 || pages < subs)
-    throw new ConfigError(`--pages (${pages}) must be a multiple of --subs (${subs})`);
+  if (pages % subs !== 0 || pages < subs) throw new ConfigError(`--pages (${pages}) must be a multiple of --subs (${subs})`);
   const outs = [flags.json, flags.junit, flags.html].filter((f) => f !== undefined);
   if (new Set(outs).size !== outs.length) throw new ConfigError('--json, --junit and --html must name different files');
   if (flags.budget !== undefined && flags.duration !== undefined)

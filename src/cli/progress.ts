@@ -40,7 +40,7 @@ export function createProgress(opts: { quiet: boolean; stream?: NodeJS.WriteStre
       const value = Math.min(total, byOps ? p.ops : p.elapsedMs);
       const leftMs = Math.max(0, p.durationMs - p.elapsedMs);
       const payload = {
-        protocol: p.protocol.padEnd(width = Math.max(width, p.protocol.length)),
+        protocol: p.protocol.padEnd((width = Math.max(width, p.protocol.length))),
         ops: int(p.ops),
         rate: int(p.opsPerSec),
         retries: int(p.retries),

@@ -78,7 +78,11 @@ export interface JUnitSuiteHead {
 /** A JUnit document with one <testsuite> and its <properties>; the caller adds the testcases. */
 export function junitSuite(head: JUnitSuiteHead) {
   const counts = { tests: String(head.tests), failures: String(head.failures), errors: String(head.errors) };
-  const root = create({ version: '1.0', encoding: 'UTF-8' }).ele('testsuites', { name: 'hmmsim', ...counts, time: junitTime(head.totalMs) });
+  const root = create({ version: '1.0', encoding: 'UTF-8' }).ele('testsuites', {
+    name: 'hmmsim',
+    ...counts,
+    time: junitTime(head.totalMs),
+  });
   const suite = root.ele('testsuite', {
     name: head.name,
     ...counts,
@@ -95,7 +99,10 @@ export function junitSuite(head: JUnitSuiteHead) {
  * Write each report whose file was asked for (rendered only then), atomically. A file that cannot
  * be written is named on stderr through `onError`; returns false if any could not be.
  */
-export function writeReports(outputs: readonly (readonly [string | undefined, () => string])[], onError: (message: string) => void): boolean {
+export function writeReports(
+  outputs: readonly (readonly [string | undefined, () => string])[],
+  onError: (message: string) => void,
+): boolean {
   let ok = true;
   for (const [file, render] of outputs) {
     if (!file) continue;
@@ -116,24 +123,36 @@ export function toJUnit(r: RunResult, timestamp = new Date()): string {
   const failures = ps.filter((p) => !p.error && !asExpected(p)).length;
   const total = ps.reduce((s, p) => s + (p.durationMs ?? 0), 0);
   const { root, suite, props } = junitSuite({
-    name: 'hmmsim stress', tests: ps.length, failures, errors, totalMs: total, timestamp,
+    name: 'hmmsim stress',
+    tests: ps.length,
+    failures,
+    errors,
+    totalMs: total,
+    timestamp,
     properties: { version: r.version, seed: String(r.seed) },
   });
   props.ele('property', { name: 'config', value: xmlText(JSON.stringify(r.config)) });
 
   for (const p of ps) {
     const tc = suite.ele('testcase', { classname: 'hmmsim', name: p.name, time: junitTime(p.durationMs ?? 0) });
-    const counts = Object.entries(p.violations).filter(([, n]) => (n ?? 0) > 0).map(([k, n]) => `${k}=${n}`).join(' ') || 'none';
+    const counts =
+      Object.entries(p.violations)
+        .filter(([, n]) => (n ?? 0) > 0)
+        .map(([k, n]) => `${k}=${n}`)
+        .join(' ') || 'none';
     const summary =
       `expect ${formatExpect(p.expect)}; ops ${p.ops}; ops/s ${Math.round(p.opsPerSec)}; retries ${p.retries}; ` +
       `violations ${counts}; first violation ${p.firstViolationMs === null ? '-' : `${p.firstViolationMs} ms`}; seed ${r.seed}`;
     if (p.error) {
-      tc.ele('error', { message: xmlText(p.error.message.split('\n')[0]), type: 'HarnessFailure' })
-        .txt(xmlText(p.error.stack ?? p.error.message));
+      tc.ele('error', { message: xmlText(p.error.message.split('\n')[0]), type: 'HarnessFailure' }).txt(
+        xmlText(p.error.stack ?? p.error.message),
+      );
     } else if (!asExpected(p)) {
       const w = p.witnesses[0];
-      tc.ele('failure', { message: xmlText(verdictReason(p) ?? 'verdict differs from expectation'), type: w ? w.kind : 'ExpectationNotMet' })
-        .txt(xmlText(w ? `${w.text.trimEnd()}\n\n${summary}` : summary));
+      tc.ele('failure', {
+        message: xmlText(verdictReason(p) ?? 'verdict differs from expectation'),
+        type: w ? w.kind : 'ExpectationNotMet',
+      }).txt(xmlText(w ? `${w.text.trimEnd()}\n\n${summary}` : summary));
     }
     tc.ele('system-out').txt(xmlText(p.witnesses[0] && p.verdict === 'pass' ? `${summary}\n\n${p.witnesses[0].text.trimEnd()}` : summary));
   }
@@ -155,9 +174,17 @@ export function writeFileAtomic(file: string, data: string): void {
     renameSync(tmp, file);
   } catch (err) {
     if (fd !== undefined) {
-      try { closeSync(fd); } catch { /* already failing */ }
+      try {
+        closeSync(fd);
+      } catch {
+        /* already failing */
+      }
     }
-    try { unlinkSync(tmp); } catch { /* never created */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* never created */
+    }
     throw err;
   }
 }

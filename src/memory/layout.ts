@@ -128,9 +128,30 @@ export function computeLayout(cfg: LayoutConfig): Layout {
         `${(Math.min(config.maxBytes, MAX_WASM_PAGES * WASM_PAGE) / 2 ** 20).toFixed(1)} MiB: lower pages, devices or threads`,
     );
   return {
-    config, frames, tables, dirEntries, firstTableFrame, framesBase, tableStoreBase, dirBase,
-    vmaBase, swapBase, invalBase, devptBase, devtidBase, rangesBase, rangeSize, threadsBase, ringsBase,
-    protoMmBase, protoSubBase, protoRangeBase, subrecBase, dmaseqBase, totalBytes, wasmPages,
+    config,
+    frames,
+    tables,
+    dirEntries,
+    firstTableFrame,
+    framesBase,
+    tableStoreBase,
+    dirBase,
+    vmaBase,
+    swapBase,
+    invalBase,
+    devptBase,
+    devtidBase,
+    rangesBase,
+    rangeSize,
+    threadsBase,
+    ringsBase,
+    protoMmBase,
+    protoSubBase,
+    protoRangeBase,
+    subrecBase,
+    dmaseqBase,
+    totalBytes,
+    wasmPages,
   };
 }
 

@@ -94,10 +94,17 @@ export class Ctx implements Tracer {
     for (let d = 0; d < layout.config.devices; d++)
       for (let k = 0; k < per; k++) {
         const id = d * per + k;
-        this.subs.push({ id, device: d, start: k * span, end: (k + 1) * span, state: buildState(this, proto.subState, SCOPE.sub, id, (i) => addr.protoSub(layout, id, i), `sub${id}.`, 'sub') });
+        this.subs.push({
+          id,
+          device: d,
+          start: k * span,
+          end: (k + 1) * span,
+          state: buildState(this, proto.subState, SCOPE.sub, id, (i) => addr.protoSub(layout, id, i), `sub${id}.`, 'sub'),
+        });
       }
     this.ranges = [];
-    for (let t = 0; t < layout.config.threads; t++) this.ranges.push(new HmmRange(this, t, addr.range(layout, t), proto, (i) => addr.protoRange(layout, t, i)));
+    for (let t = 0; t < layout.config.threads; t++)
+      this.ranges.push(new HmmRange(this, t, addr.range(layout, t), proto, (i) => addr.protoRange(layout, t, i)));
     this.mmapLock = new RwSem(env, addr.header(L.H_MMAP_LOCK), 'mmap_lock');
     this.anonVmaLock = new RwSem(env, addr.header(L.H_ANON_VMA_LOCK), 'anon_vma');
   }
@@ -196,7 +203,11 @@ export class Ctx implements Tracer {
     // with widenWindows, sometimes pause the walk half-way (the page-table walk is a race window)
     // (controlled mode: a scheduling point at every page)
     const sched = this.sched;
-    let stop = sched ? from + 1 : this.opts.widen && this.rng.chance(0.5) ? range.start + 1 + this.rng.int(Math.max(1, range.end - range.start - 1)) : -1;
+    let stop = sched
+      ? from + 1
+      : this.opts.widen && this.rng.chance(0.5)
+        ? range.start + 1 + this.rng.int(Math.max(1, range.end - range.start - 1))
+        : -1;
     let paused = 0;
     for (;;) {
       ret = this.wasm.hmm_range_fault(r, from, this.env.tid, stop, paused);
@@ -221,7 +232,7 @@ export class Ctx implements Tracer {
         break;
       }
       if (fr < 0) {
-        ret = fr === L.EFAULT && range.write && (this.wasm.vma_get(page) & L.VM_READ) ? L.EPERM : fr;
+        ret = fr === L.EFAULT && range.write && this.wasm.vma_get(page) & L.VM_READ ? L.EPERM : fr;
         break;
       }
       from = page;
@@ -239,7 +250,14 @@ export class Ctx implements Tracer {
     if (this.ev) {
       const first = Atomics.load(i32, (r + L.R_HDR) >> 2);
       const valid = ret === 0 && (first & L.HMM_PFN_VALID) !== 0;
-      this.trace(EV.WALK, range.start, range.end, ret, valid ? first & L.HMM_PFN_MASK : -1, valid ? Atomics.load(i32, (r + L.R_HDR + L.HMM_PFN_GEN) >> 2) : 0);
+      this.trace(
+        EV.WALK,
+        range.start,
+        range.end,
+        ret,
+        valid ? first & L.HMM_PFN_MASK : -1,
+        valid ? Atomics.load(i32, (r + L.R_HDR + L.HMM_PFN_GEN) >> 2) : 0,
+      );
     }
     // between the snapshot and the driver's check is where the seed's race lives
     if (ret === 0) {
@@ -276,7 +294,15 @@ export class Ctx implements Tracer {
       const i32 = this.env.i32;
       const first = Atomics.load(i32, (range.addr + L.R_HDR) >> 2);
       const valid = (first & L.HMM_PFN_VALID) !== 0;
-      this.trace(EV.PROGRAM, range.start, range.end, sub.device, ret, valid ? first & L.HMM_PFN_MASK : -1, valid ? Atomics.load(i32, (range.addr + L.R_HDR + L.HMM_PFN_GEN) >> 2) : 0);
+      this.trace(
+        EV.PROGRAM,
+        range.start,
+        range.end,
+        sub.device,
+        ret,
+        valid ? first & L.HMM_PFN_MASK : -1,
+        valid ? Atomics.load(i32, (range.addr + L.R_HDR + L.HMM_PFN_GEN) >> 2) : 0,
+      );
     }
     if (ret < 0) this.opts.onViolation(ret);
   }

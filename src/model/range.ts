@@ -37,16 +37,32 @@ export class HmmRange {
   private put(off: number, v: number) {
     Atomics.store(this.i32, (this.addr + off) >> 2, v);
   }
-  get start(): number { return this.get(L.R_START); }
-  get end(): number { return this.get(L.R_END); }
-  get write(): boolean { return (this.get(L.R_FLAGS) & L.RF_WRITE) !== 0; }
-  get sub(): number { return this.get(L.R_SUB); }
+  get start(): number {
+    return this.get(L.R_START);
+  }
+  get end(): number {
+    return this.get(L.R_END);
+  }
+  get write(): boolean {
+    return (this.get(L.R_FLAGS) & L.RF_WRITE) !== 0;
+  }
+  get sub(): number {
+    return this.get(L.R_SUB);
+  }
   /** range->notifier_seq */
-  get notifierSeq(): number { return this.get(L.R_NOTIFIER_SEQ); }
-  set notifierSeq(v: number) { this.put(L.R_NOTIFIER_SEQ, v); }
+  get notifierSeq(): number {
+    return this.get(L.R_NOTIFIER_SEQ);
+  }
+  set notifierSeq(v: number) {
+    this.put(L.R_NOTIFIER_SEQ, v);
+  }
   /** On the mm's list of ranges (HMM v5.2's hmm_range_register). */
-  get registered(): boolean { return this.get(L.R_REGISTERED) !== 0; }
-  set registered(v: boolean) { this.put(L.R_REGISTERED, v ? 1 : 0); }
+  get registered(): boolean {
+    return this.get(L.R_REGISTERED) !== 0;
+  }
+  set registered(v: boolean) {
+    this.put(L.R_REGISTERED, v ? 1 : 0);
+  }
   overlaps(start: number, end: number): boolean {
     return this.start < end && start < this.end;
   }

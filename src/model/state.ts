@@ -208,7 +208,13 @@ export type State = Record<string, any>;
 
 /** `scopeName`: mm, sub or range (a field's site name is scopeName.name). */
 export function buildState(
-  t: Tracer, schema: StateSchema | undefined, scope: number, owner: number, lineAddr: (i: number) => number, prefix: string, scopeName = '',
+  t: Tracer,
+  schema: StateSchema | undefined,
+  scope: number,
+  owner: number,
+  lineAddr: (i: number) => number,
+  prefix: string,
+  scopeName = '',
 ): State {
   const st: State = {};
   if (!schema) return st;
@@ -218,14 +224,25 @@ export function buildState(
     const label = prefix + name;
     const field = scopeName ? `${scopeName}.${name}` : name;
     switch (type) {
-      case 'word': st[name] = new Word(t, a, code, field); break;
-      case 'mutex': st[name] = new TracedMutex(t, a, code, label, field); break;
-      case 'rwsem': st[name] = new TracedRwSem(t, a, code, label, field); break;
-      case 'seqcount': st[name] = new SeqCount(t.env, a, label); break;
-      case 'waitqueue': st[name] = new TracedWaitQueue(t, a, code, label, field); break;
-      case 'completion': st[name] = new TracedCompletion(t, a, code, label, field); break;
+      case 'word':
+        st[name] = new Word(t, a, code, field);
+        break;
+      case 'mutex':
+        st[name] = new TracedMutex(t, a, code, label, field);
+        break;
+      case 'rwsem':
+        st[name] = new TracedRwSem(t, a, code, label, field);
+        break;
+      case 'seqcount':
+        st[name] = new SeqCount(t.env, a, label);
+        break;
+      case 'waitqueue':
+        st[name] = new TracedWaitQueue(t, a, code, label, field);
+        break;
+      case 'completion':
+        st[name] = new TracedCompletion(t, a, code, label, field);
+        break;
     }
   });
   return st;
 }
-

@@ -126,7 +126,8 @@ export async function mutate(opts: MutateOptions): Promise<MutationReport> {
     };
     opts.onDiscovered?.(baseline);
     const mutants: MutantResult[] = [];
-    if (b.verdict !== 'fail') { // clean (pass, or inconclusive: a race window missed)
+    if (b.verdict !== 'fail') {
+      // clean (pass, or inconclusive: a race window missed)
       let next = 0;
       let done = 0;
       const worker = async () => {

@@ -72,8 +72,14 @@ export interface RenderNames {
 const hex = (n: number) => '0x' + (n >>> 0).toString(16);
 const rng = (a: number, b: number) => `[${hex(a)},${hex(b)})`;
 const errno: Record<number, string> = {
-  [L.EFAULT]: '-EFAULT', [L.EPERM]: '-EPERM', [L.EBUSY]: '-EBUSY', [L.EAGAIN]: '-EAGAIN', [L.ENOMEM]: '-ENOMEM',
-  [L.NEED_FAULT]: 'fault', [L.NEED_COW]: 'cow', [L.PT_UAF]: 'PAGE-TABLE-USE-AFTER-FREE',
+  [L.EFAULT]: '-EFAULT',
+  [L.EPERM]: '-EPERM',
+  [L.EBUSY]: '-EBUSY',
+  [L.EAGAIN]: '-EAGAIN',
+  [L.ENOMEM]: '-ENOMEM',
+  [L.NEED_FAULT]: 'fault',
+  [L.NEED_COW]: 'cow',
+  [L.PT_UAF]: 'PAGE-TABLE-USE-AFTER-FREE',
 };
 export const errName = (r: number): string => (r === 0 ? '0' : (errno[r] ?? String(r)));
 
@@ -162,12 +168,24 @@ export function describe(e: RawEvent, names: RenderNames): string {
 /** The page range an event touches, if any (for picking a witness's events). */
 export function eventPages(e: RawEvent): [number, number] | null {
   switch (e.type) {
-    case EV.INV_START: case EV.INV_CALLBACKS_DONE: case EV.INV_END: case EV.ZAP_PTES: case EV.WRPROTECT:
-    case EV.FREE_TABLES: case EV.WALK: case EV.WALK_BEGIN: case EV.PROGRAM: case EV.DEV_ZAP:
+    case EV.INV_START:
+    case EV.INV_CALLBACKS_DONE:
+    case EV.INV_END:
+    case EV.ZAP_PTES:
+    case EV.WRPROTECT:
+    case EV.FREE_TABLES:
+    case EV.WALK:
+    case EV.WALK_BEGIN:
+    case EV.PROGRAM:
+    case EV.DEV_ZAP:
       return [e.a, e.b];
     case EV.FREE:
       return [e.b, e.b + 1];
-    case EV.MIGRATE: case EV.RECLAIM: case EV.COW: case EV.FAULT: case EV.DMA:
+    case EV.MIGRATE:
+    case EV.RECLAIM:
+    case EV.COW:
+    case EV.FAULT:
+    case EV.DMA:
       return [e.a, e.a + 1];
     case EV.POPULATE:
       return [e.b, e.c];
@@ -181,7 +199,14 @@ export function eventPages(e: RawEvent): [number, number] | null {
  *  the low word in EV_TICKET, the high word above the type in EV_TYPE). */
 /** An event entry's fields as word indexes from its start. */
 const EV_WORD = {
-  ticket: L.EV_TICKET >> 2, type: L.EV_TYPE >> 2, a: L.EV_A >> 2, b: L.EV_B >> 2, c: L.EV_C >> 2, d: L.EV_D >> 2, e: L.EV_E >> 2, f: L.EV_F >> 2,
+  ticket: L.EV_TICKET >> 2,
+  type: L.EV_TYPE >> 2,
+  a: L.EV_A >> 2,
+  b: L.EV_B >> 2,
+  c: L.EV_C >> 2,
+  d: L.EV_D >> 2,
+  e: L.EV_E >> 2,
+  f: L.EV_F >> 2,
 } as const;
 
 export function readRings(i32: Int32Array, ringsBase: number, threads: number, entries: number, minTicket = 0): RawEvent[] {
@@ -197,8 +222,15 @@ export function readRings(i32: Int32Array, ringsBase: number, threads: number, e
       const ticket = (typeWord >>> L.EV_TICKET_HI_SHIFT) * 2 ** 32 + (lo >>> 0);
       if (ticket <= minTicket) continue;
       const ev: RawEvent = {
-        ticket, thread: t, type: typeWord & L.EV_TYPE_MASK, a: i32[s + EV_WORD.a], b: i32[s + EV_WORD.b], c: i32[s + EV_WORD.c],
-        d: i32[s + EV_WORD.d], e: i32[s + EV_WORD.e], f: i32[s + EV_WORD.f],
+        ticket,
+        thread: t,
+        type: typeWord & L.EV_TYPE_MASK,
+        a: i32[s + EV_WORD.a],
+        b: i32[s + EV_WORD.b],
+        c: i32[s + EV_WORD.c],
+        d: i32[s + EV_WORD.d],
+        e: i32[s + EV_WORD.e],
+        f: i32[s + EV_WORD.f],
       };
       if (Atomics.load(i32, s + EV_WORD.type) !== typeWord || Atomics.load(i32, s + EV_WORD.ticket) !== lo) continue;
       out.push(ev);

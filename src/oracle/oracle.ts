@@ -53,7 +53,11 @@ export class Oracle {
     const record = addr.thread(this.layout, this.tid) + L.T_VIOL;
     const i32 = this.i32;
     const field = (off: number) => i32[(record + off) >> 2];
-    const page = field(L.VR_PAGE), pfn = field(L.VR_PFN), genWant = field(L.VR_GEN_WANT), genHave = field(L.VR_GEN_HAVE), device = field(L.VR_DEVICE);
+    const page = field(L.VR_PAGE),
+      pfn = field(L.VR_PFN),
+      genWant = field(L.VR_GEN_WANT),
+      genHave = field(L.VR_GEN_HAVE),
+      device = field(L.VR_DEVICE);
     const programmer = field(L.VR_PROGRAMMER) - 1;
     const ticket = this.wasm.ev(this.tid, EV.VIOLATION, kindIdx, page, pfn, genWant, genHave, device);
     this.counts[kind] = (this.counts[kind] ?? 0) + 1;
@@ -61,7 +65,9 @@ export class Oracle {
     if (this.firstAtMs === null) this.firstAtMs = atMs;
     if (this.captures.filter((c) => c.kind === kind).length < CAPTURES_PER_KIND) {
       const c = this.layout.config;
-      const events = readRings(i32, this.layout.ringsBase, c.threads, c.ringEntries, ticket - WINDOW_TICKETS).filter((e) => e.ticket <= ticket);
+      const events = readRings(i32, this.layout.ringsBase, c.threads, c.ringEntries, ticket - WINDOW_TICKETS).filter(
+        (e) => e.ticket <= ticket,
+      );
       this.captures.push({ kind, thread: this.tid, ticket, atMs, page, pfn, genWant, genHave, device, programmer, events });
     }
     if (this.stopOnViolation) Atomics.store(i32, STOP_WORD, 1);

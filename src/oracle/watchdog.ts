@@ -55,8 +55,12 @@ function threadState(i32: Int32Array, lay: Layout, tid: number, roles: string[])
   }
   const cb = Atomics.load(i32, t + (L.T_CALLBACK >> 2));
   return {
-    tid, role: roles[tid] ?? '?', callback: cb > 0 ? (CALLBACKS[cb - 1] ?? '') : '',
-    waitAddr: Atomics.load(i32, t + (L.T_WAIT_ADDR >> 2)), waitKind: Atomics.load(i32, t + (L.T_WAIT_KIND >> 2)), held,
+    tid,
+    role: roles[tid] ?? '?',
+    callback: cb > 0 ? (CALLBACKS[cb - 1] ?? '') : '',
+    waitAddr: Atomics.load(i32, t + (L.T_WAIT_ADDR >> 2)),
+    waitKind: Atomics.load(i32, t + (L.T_WAIT_KIND >> 2)),
+    held,
   };
 }
 
@@ -99,7 +103,8 @@ export function waitForCycle(i32: Int32Array, lay: Layout, roles: string[]): { t
   for (let t = 0; t < threads; t++) {
     if (color[t]) continue;
     const c = dfs(t);
-    if (c) return { tids: c, signature: c.map((u) => `${u}:${states[u].waitAddr}:${states[u].held.map((h) => h.addr).join('+')}`).join(' ') };
+    if (c)
+      return { tids: c, signature: c.map((u) => `${u}:${states[u].waitAddr}:${states[u].held.map((h) => h.addr).join('+')}`).join(' ') };
   }
   return null;
 }
@@ -109,7 +114,14 @@ export function waitForCycle(i32: Int32Array, lay: Layout, roles: string[]): { t
  * Deadlock if one of them is blocked on a lock (mutex/rwsem), else stall.
  */
 export function livenessWitness(
-  i32: Int32Array, lay: Layout, proto: MirrorProtocol, names: RenderNames, stuck: number[], forMs: number, atMs: number, seed: number,
+  i32: Int32Array,
+  lay: Layout,
+  proto: MirrorProtocol,
+  names: RenderNames,
+  stuck: number[],
+  forMs: number,
+  atMs: number,
+  seed: number,
   /** Per thread: ms it has been seen blocked on the same lock without a break (watchdog samples). */
   blockedForMs: number[] = [],
   /** A wait-for cycle seen unchanged (threads in wait order), when that is what ended the run. */
@@ -142,31 +154,43 @@ export function livenessWitness(
   };
   // deadlock: a stuck thread blocked on one lock for most of the bound (nobody releases it), in
   // or behind a wait-for cycle, or blocked on a lock only stuck threads hold
-  const deadlocked = cycle ?? stuck.filter((t) => {
-    if (!isLock(states[t])) return false;
-    if ((blockedForMs[t] ?? 0) >= forMs / 2) return true;
-    if (reachesCycle(t)) return true;
-    const hs = holdersOf(lineOf(states[t].waitAddr));
-    return hs.length > 0 && hs.every((h) => stuck.includes(h.tid));
-  });
+  const deadlocked =
+    cycle ??
+    stuck.filter((t) => {
+      if (!isLock(states[t])) return false;
+      if ((blockedForMs[t] ?? 0) >= forMs / 2) return true;
+      if (reachesCycle(t)) return true;
+      const hs = holdersOf(lineOf(states[t].waitAddr));
+      return hs.length > 0 && hs.every((h) => stuck.includes(h.tid));
+    });
   const kind = deadlocked.length ? 'deadlock' : 'stall';
   const lines: string[] = [];
-  if (cycle) lines.push(`wait-for cycle, unchanged for ${forMs} ms: ${[...cycle, cycle[0]].map((t) => `T${t} ${states[t].role}`).join(' -> ')}`);
+  if (cycle)
+    lines.push(`wait-for cycle, unchanged for ${forMs} ms: ${[...cycle, cycle[0]].map((t) => `T${t} ${states[t].role}`).join(' -> ')}`);
   for (const t of stuck) {
     const s = states[t];
     if (s.waitAddr) {
       const waiters = states.filter((o) => o.waitAddr && lineOf(o.waitAddr) === lineOf(s.waitAddr)).map((o) => `T${o.tid}`);
       if (isLock(s)) {
         const lockAddr = lineOf(s.waitAddr);
-        const holders = holdersOf(lockAddr).map((o) => `T${o.tid} ${o.role} (${MODE[o.held.find((h) => h.addr === lockAddr)!.mode]}${stuck.includes(o.tid) ? ', stuck' : ''})`);
-        lines.push(`T${t} ${s.role} blocked on ${WAIT_NAMES[s.waitKind]} ${nameOf(lnames, s.waitAddr)}; held by: ${holders.join(', ') || 'nobody'}; waiters: ${waiters.join(', ')}`);
-      } else lines.push(`T${t} ${s.role} sleeping on ${WAIT_NAMES[s.waitKind] ?? 'wait'} ${nameOf(lnames, s.waitAddr)} for a condition that never came true; waiters: ${waiters.join(', ')}`);
+        const holders = holdersOf(lockAddr).map(
+          (o) => `T${o.tid} ${o.role} (${MODE[o.held.find((h) => h.addr === lockAddr)!.mode]}${stuck.includes(o.tid) ? ', stuck' : ''})`,
+        );
+        lines.push(
+          `T${t} ${s.role} blocked on ${WAIT_NAMES[s.waitKind]} ${nameOf(lnames, s.waitAddr)}; held by: ${holders.join(', ') || 'nobody'}; waiters: ${waiters.join(', ')}`,
+        );
+      } else
+        lines.push(
+          `T${t} ${s.role} sleeping on ${WAIT_NAMES[s.waitKind] ?? 'wait'} ${nameOf(lnames, s.waitAddr)} for a condition that never came true; waiters: ${waiters.join(', ')}`,
+        );
     } else if (s.callback) lines.push(`T${t} ${s.role}: ${s.callback}() has not returned for ${fmtFor(forMs)}`);
     else lines.push(`T${t} ${s.role} made no progress for ${forMs} ms (not blocked: retrying or spinning)`);
   }
   lines.push('locks held:');
   for (const s of states)
-    lines.push(`  T${s.tid} ${s.role.padEnd(11)} ${s.held.length ? s.held.map((h) => `${nameOf(lnames, h.addr)} (${MODE[h.mode]})`).join(', ') : '-'}${s.waitAddr ? `; waiting on ${nameOf(lnames, s.waitAddr)}` : ''}`);
+    lines.push(
+      `  T${s.tid} ${s.role.padEnd(11)} ${s.held.length ? s.held.map((h) => `${nameOf(lnames, h.addr)} (${MODE[h.mode]})`).join(', ') : '-'}${s.waitAddr ? `; waiting on ${nameOf(lnames, s.waitAddr)}` : ''}`,
+    );
   // each thread's last events
   const evs = readRings(i32, lay.ringsBase, lay.config.threads, lay.config.ringEntries);
   const last: WitnessEvent[] = [];

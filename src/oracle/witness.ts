@@ -116,19 +116,37 @@ export function selectWitnessEvents(c: Capture): RawEvent[] {
 /** The events that say what happened to the violating frame and page (kept when eliding). */
 function isKey(e: RawEvent, c: Capture, actor: number): boolean {
   switch (e.type) {
-    case EV.FREE: return e.a === c.pfn;
-    case EV.MIGRATE: case EV.COW: case EV.RECLAIM: return e.b === c.pfn;
-    case EV.INV_START: case EV.INV_END: case EV.INV_CALLBACKS_DONE: case EV.ZAP_PTES: case EV.WRPROTECT: case EV.FREE_TABLES: case EV.DEV_ZAP:
+    case EV.FREE:
+      return e.a === c.pfn;
+    case EV.MIGRATE:
+    case EV.COW:
+    case EV.RECLAIM:
+      return e.b === c.pfn;
+    case EV.INV_START:
+    case EV.INV_END:
+    case EV.INV_CALLBACKS_DONE:
+    case EV.ZAP_PTES:
+    case EV.WRPROTECT:
+    case EV.FREE_TABLES:
+    case EV.DEV_ZAP:
       return covers(e, c.page);
-    case EV.WORD_SET: return true; // the protocol's state changes: sequence counts, flags, counts
-    case EV.WALK_BEGIN: case EV.WALK: case EV.PROGRAM: case EV.LOCK: case EV.UNLOCK: case EV.WORD_READ: return e.thread === actor;
+    case EV.WORD_SET:
+      return true; // the protocol's state changes: sequence counts, flags, counts
+    case EV.WALK_BEGIN:
+    case EV.WALK:
+    case EV.PROGRAM:
+    case EV.LOCK:
+    case EV.UNLOCK:
+    case EV.WORD_READ:
+      return e.thread === actor;
   }
   return false;
 }
 
 /** Cut a long witness to WITNESS_MAX_LINES: head and tail, and from the middle the key events. */
 function elide(keep: RawEvent[], c: Capture, actor: number): RawEvent[] {
-  const HEAD = 8, TAIL = 8;
+  const HEAD = 8,
+    TAIL = 8;
   const mid = keep.slice(HEAD, keep.length - TAIL);
   const budget = WITNESS_MAX_LINES - HEAD - TAIL;
   let chosen = mid.filter((e) => isKey(e, c, actor));
@@ -177,7 +195,10 @@ export function renderWitness(c: Capture, names: RenderNames, protocol: string, 
   const gens = c.genWant !== c.genHave && c.genHave >= 0 ? `, gen ${c.genWant} -> ${c.genHave}` : '';
   const what = c.kind === 'contract' ? ` (${contractName(c.pfn)})` : c.pfn >= 0 ? ` (pfn ${c.pfn}${gens})` : '';
   const programmer = c.programmer ?? -1;
-  const entry = c.kind !== 'contract' && c.device >= 0 && programmer >= 0 ? ` in dev${c.device}'s entry programmed by T${programmer} ${names.roles[programmer] ?? ''}` : '';
+  const entry =
+    c.kind !== 'contract' && c.device >= 0 && programmer >= 0
+      ? ` in dev${c.device}'s entry programmed by T${programmer} ${names.roles[programmer] ?? ''}`
+      : '';
   const summary = `${c.kind} on page 0x${c.page.toString(16)}${what}${entry} detected by T${c.thread} ${names.roles[c.thread] ?? ''} at ${at}`;
   const text = `${protocol}: ${summary}\n${formatLines(events)}\nrerun: ${opts.rerun ?? `hmmsim stress --protocol ${protocol} --seed ${seed}`}`;
   return { kind: c.kind, thread: c.thread, role: names.roles[c.thread] ?? '?', atMs: c.atMs, page: c.page, summary, events, text };

@@ -36,7 +36,8 @@ export const ALL_PROTOCOLS: BuiltinName[] = BUILTIN_PROTOCOLS.filter((name) => B
 
 /** `--protocol history`: the kernel's fixed races, each bug beside its fix. */
 export const HISTORY_PROTOCOLS: BuiltinName[] = [
-  'odp-nonblock-rwsem-leak', 'odp-nonblock-rwsem-leak-fix',
+  'odp-nonblock-rwsem-leak',
+  'odp-nonblock-rwsem-leak-fix',
   ...BUILTIN_PROTOCOLS.filter((name) => BUILTIN_FOLDERS[name] === 'history' && name !== 'odp-nonblock-rwsem-leak-fix'),
 ];
 

@@ -12,23 +12,29 @@ const OOM_REAPERS: readonly string[] = ['nonblocking-notifier', 'skip-if-notifie
 
 /** Check a module's default export; throws ConfigError naming the protocol and what is wrong. */
 export function validateProtocol(p: unknown, where: string): MirrorProtocol {
-  if (!p || typeof p !== 'object') throw new ConfigError(`${where}: has no default export object: export default { name, invalidateStart, invalidateEnd, populate }`);
+  if (!p || typeof p !== 'object')
+    throw new ConfigError(`${where}: has no default export object: export default { name, invalidateStart, invalidateEnd, populate }`);
   const proto = p as Partial<MirrorProtocol>;
   const name = typeof proto.name === 'string' && proto.name ? proto.name : where;
   if (typeof proto.name !== 'string' || !proto.name) throw new ConfigError(`${where}: protocol has no name (add name: '...')`);
   for (const m of REQUIRED_METHODS)
-    if (typeof proto[m] !== 'function') throw new ConfigError(`protocol ${name} (${where}) lacks method ${m}(): see the plugin API in the README`);
+    if (typeof proto[m] !== 'function')
+      throw new ConfigError(`protocol ${name} (${where}) lacks method ${m}(): see the plugin API in the README`);
   for (const scope of ['mmState', 'subState', 'rangeState'] as const) {
     const s = proto[scope];
     if (s === undefined) continue;
     if (typeof s !== 'object' || s === null) throw new ConfigError(`protocol ${name}: ${scope} must be an object of field: type`);
     for (const [k, t] of Object.entries(s))
-      if (!FIELD_TYPES.includes(t)) throw new ConfigError(`protocol ${name}: ${scope}.${k} has unknown type '${t}' (use ${FIELD_TYPES.join(', ')})`);
+      if (!FIELD_TYPES.includes(t))
+        throw new ConfigError(`protocol ${name}: ${scope}.${k} has unknown type '${t}' (use ${FIELD_TYPES.join(', ')})`);
   }
   const oomReaper = proto.mmOptions?.oomReaper;
   if (oomReaper !== undefined && !OOM_REAPERS.includes(oomReaper))
     throw new ConfigError(`protocol ${name}: mmOptions.oomReaper must be one of ${OOM_REAPERS.join(', ')} (got '${oomReaper}')`);
-  if (proto.events !== undefined && (!Array.isArray(proto.events) || !proto.events.length || proto.events.some((x) => !(EVENT_NAMES as readonly string[]).includes(x))))
+  if (
+    proto.events !== undefined &&
+    (!Array.isArray(proto.events) || !proto.events.length || proto.events.some((x) => !(EVENT_NAMES as readonly string[]).includes(x)))
+  )
     throw new ConfigError(`protocol ${name}: events must be a non-empty list of ${EVENT_NAMES.join(', ')}`);
   const e = proto.expect;
   if (e !== undefined && e !== 'sound') {

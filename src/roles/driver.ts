@@ -39,7 +39,8 @@ export function driverOp(rc: RoleContext): boolean {
       if (rc.stopped()) return false;
       continue;
     }
-    if (r !== 'ok' && typeof r !== 'number') throw new Error(`protocol ${proto.name}: populate() returned ${JSON.stringify(r)} (want 'ok', 'retry' or a negative errno)`);
+    if (r !== 'ok' && typeof r !== 'number')
+      throw new Error(`protocol ${proto.name}: populate() returned ${JSON.stringify(r)} (want 'ok', 'retry' or a negative errno)`);
     if (r !== 'ok') stats.errors++;
     ctx.trace(EV.POPULATE, sub.id, start, start + len, r === 'ok' ? 0 : r, write ? 1 : 0);
     mapped = r === 'ok';

@@ -29,4 +29,3 @@ export interface RoleContext {
   stopped(): boolean;
   progress(): void;
 }
-

@@ -96,7 +96,8 @@ export class RunMonitor {
       // they are left, they get a few slices, then are ended (their end is part of the verdict)
       const calloutOnly = this.livenessNamed(this.hung()) && this.hung().every((t) => session.callbackOf?.(t));
       const waited = now - this.stopAskedAt;
-      if (!this.anyPending() || waited > harnessTimeoutMs(this.options.sliceMs) || (calloutOnly && waited > 4 * this.options.sliceMs)) this.finish();
+      if (!this.anyPending() || waited > harnessTimeoutMs(this.options.sliceMs) || (calloutOnly && waited > 4 * this.options.sliceMs))
+        this.finish();
     }
     return this.phase;
   }

@@ -23,12 +23,18 @@ import type { RoleResult } from './thread.js';
 import { RunMonitor, type Settled } from './monitor.js';
 import type { MutationStats, MutationTask } from '../mutate/sites.js';
 import {
-  DEFAULT_EVENTS, EVENT_NAMES, ROLE_NAMES, type EventName, type Expectation, type ProtocolResult, type RoleName,
-  type RunResult, type StressOptions,
+  DEFAULT_EVENTS,
+  EVENT_NAMES,
+  ROLE_NAMES,
+  type EventName,
+  type Expectation,
+  type ProtocolResult,
+  type RoleName,
+  type RunResult,
+  type StressOptions,
 } from '../api/types.js';
 
 export { verdictOf };
-
 
 export interface ProtocolInfo {
   name: string;
@@ -103,10 +109,12 @@ export async function prepareRun(opts: StressOptions): Promise<PreparedRun> {
   const deadlockMs = intOpt('deadlockMs', opts.deadlockMs, DEFAULTS.deadlockMs, LIMITS.deadlockMs);
   const seed = opts.seed === undefined ? (Math.random() * 2 ** 31) >>> 0 : intOpt('seed', opts.seed, 0, LIMITS.seed);
   const events: EventName[] = opts.events ?? DEFAULT_EVENTS;
-  for (const e of events) if (!(EVENT_NAMES as readonly string[]).includes(e)) throw new ConfigError(`unknown event '${e}': use ${EVENT_NAMES.join(',')}`);
+  for (const e of events)
+    if (!(EVENT_NAMES as readonly string[]).includes(e)) throw new ConfigError(`unknown event '${e}': use ${EVENT_NAMES.join(',')}`);
   if (!events.length) throw new ConfigError(`no events given: use some of ${EVENT_NAMES.join(',')}`);
   const roles = dealRoles(threads, opts.roles);
-  for (const r of ROLE_NAMES) if (!roles.includes(r)) throw new ConfigError(`every role needs a thread (missing ${r}): use --threads 4 or more`);
+  for (const r of ROLE_NAMES)
+    if (!roles.includes(r)) throw new ConfigError(`every role needs a thread (missing ${r}): use --threads 4 or more`);
   const loaded = await loadProtocols(opts.protocol);
   const n = roles.length;
   // check the memory budget once, up front, with the largest protocol state
@@ -124,11 +132,23 @@ export async function prepareRun(opts: StressOptions): Promise<PreparedRun> {
     ops: opts.ops ?? null,
     threads: n,
     roles: Object.fromEntries(ROLE_NAMES.map((r) => [r, roles.filter((x) => x === r).length])),
-    events, pages, devices, subsPerDevice,
-    oracle: opts.oracle ?? true, recordEvents: opts.recordEvents ?? true, widenWindows: opts.widenWindows ?? true,
-    watchdogMs, deadlockMs,
+    events,
+    pages,
+    devices,
+    subsPerDevice,
+    oracle: opts.oracle ?? true,
+    recordEvents: opts.recordEvents ?? true,
+    widenWindows: opts.widenWindows ?? true,
+    watchdogMs,
+    deadlockMs,
   };
-  return { loaded, roles, layoutFor, config, runOpts: { ...opts, durationMs, opsBudget, seed, events, eventsGiven: opts.events !== undefined, watchdogMs, deadlockMs } };
+  return {
+    loaded,
+    roles,
+    layoutFor,
+    config,
+    runOpts: { ...opts, durationMs, opsBudget, seed, events, eventsGiven: opts.events !== undefined, watchdogMs, deadlockMs },
+  };
 }
 
 /** A pool with a worker for each of `threads` role threads (runs needing more wait for a free worker). */
@@ -197,23 +217,50 @@ const POLL_MS = { starting: 2, running: 20, stopping: 10, done: 0 } as const;
 
 /** One protocol's run; `mutation` (docs/mutation.md) goes to every role thread and each one's stats come back. */
 export async function runOne(
-  pool: Piscina, protocol: Loaded, layout: LayoutConfig, roles: RoleName[], options: RunOneOpts, mutation?: MutationTask,
+  pool: Piscina,
+  protocol: Loaded,
+  layout: LayoutConfig,
+  roles: RoleName[],
+  options: RunOneOpts,
+  mutation?: MutationTask,
 ): Promise<{ result: ProtocolResult; mutation: MutationStats[] }> {
   const proto = protocol.proto;
   let session: Session;
   try {
     session = new Session({
-      proto, protocolUrl: protocol.url, protocolWhere: protocol.where, module: loadModule(), layout, roles, seed: options.seed,
-      events: (!options.eventsGiven && proto.events) || options.events, oracle: options.oracle ?? true, recordEvents: options.recordEvents ?? true,
+      proto,
+      protocolUrl: protocol.url,
+      protocolWhere: protocol.where,
+      module: loadModule(),
+      layout,
+      roles,
+      seed: options.seed,
+      events: (!options.eventsGiven && proto.events) || options.events,
+      oracle: options.oracle ?? true,
+      recordEvents: options.recordEvents ?? true,
       widen: options.widenWindows ?? true,
-      stopOnViolation: options.stopOnViolation ?? false, lockTimeoutMs: DEFAULTS.lockTimeoutMs, sliceMs: DEFAULTS.sliceMs,
-      deadlockMs: options.deadlockMs, rerun: rerunFlags(protocol.where, options), mutation,
+      stopOnViolation: options.stopOnViolation ?? false,
+      lockTimeoutMs: DEFAULTS.lockTimeoutMs,
+      sliceMs: DEFAULTS.sliceMs,
+      deadlockMs: options.deadlockMs,
+      rerun: rerunFlags(protocol.where, options),
+      mutation,
     });
   } catch (e) {
     const err = e as Error;
     const result: ProtocolResult = {
-      name: proto.name, description: proto.description, expect: proto.expect ?? 'sound', verdict: 'fail', ops: 0, opsPerSec: 0, retries: 0,
-      violations: {}, firstViolationMs: null, witnesses: [], durationMs: 0, roleOps: {},
+      name: proto.name,
+      description: proto.description,
+      expect: proto.expect ?? 'sound',
+      verdict: 'fail',
+      ops: 0,
+      opsPerSec: 0,
+      retries: 0,
+      violations: {},
+      firstViolationMs: null,
+      witnesses: [],
+      durationMs: 0,
+      roleOps: {},
       error: { message: err.message, stack: err.stack, protocolMethod: e instanceof PluginError ? e.method : undefined },
     };
     return { result, mutation: [] };
@@ -227,9 +274,13 @@ export async function runOne(
     ),
   );
   const monitor = new RunMonitor(session, settled, {
-    durationMs: options.durationMs, opsBudget: options.opsBudget, watchdogMs: options.watchdogMs,
+    durationMs: options.durationMs,
+    opsBudget: options.opsBudget,
+    watchdogMs: options.watchdogMs,
     stopOnViolation: options.stopOnViolation ?? false,
-    barrierMs: DEFAULTS.barrierMs, sliceMs: DEFAULTS.sliceMs, expect: proto.expect ?? 'sound',
+    barrierMs: DEFAULTS.barrierMs,
+    sliceMs: DEFAULTS.sliceMs,
+    expect: proto.expect ?? 'sound',
   });
   let lastReport = 0;
   while (monitor.poll() !== 'done') {
@@ -240,8 +291,13 @@ export async function runOne(
         lastReport = elapsed;
         const ops = session.ops();
         options.onProgress({
-          protocol: proto.name, elapsedMs: elapsed, durationMs: monitor.durationMs, ops, opsPerSec: ops / (elapsed / 1000 || 1),
-          retries: session.retries(), violations: session.violationTotal(),
+          protocol: proto.name,
+          elapsedMs: elapsed,
+          durationMs: monitor.durationMs,
+          ops,
+          opsPerSec: ops / (elapsed / 1000 || 1),
+          retries: session.retries(),
+          violations: session.violationTotal(),
         });
       }
     }

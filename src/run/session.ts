@@ -6,7 +6,18 @@
  * state (single-threaded) -> start one thread per `tasks[i]` (thread.ts) -> wait for ready() ==
  * n -> go() -> poll(): counters, watchdog -> stop() -> summarize(results).
  */
-import { DETECTIONS_WORD, GO_WORD, L, READY_WORD, STOP_WORD, VIOLATIONS_WORD, addr, computeLayout, type Layout, type LayoutConfig } from '../memory/layout.js';
+import {
+  DETECTIONS_WORD,
+  GO_WORD,
+  L,
+  READY_WORD,
+  STOP_WORD,
+  VIOLATIONS_WORD,
+  addr,
+  computeLayout,
+  type Layout,
+  type LayoutConfig,
+} from '../memory/layout.js';
 import { writeHeader } from '../memory/header.js';
 import { VIOLATION_KINDS, type ViolationKind } from '../api/kinds.js';
 import { instantiate, createSharedMemory, type HmmWasm } from '../memory/wasm.js';
@@ -25,7 +36,22 @@ import { RELEVANT_WINDOWS, readCoverage } from '../oracle/coverage.js';
 
 /** The run's settings: what every role thread gets (RoleTask), plus the protocol and the roles. */
 export interface SessionOptions
-  extends Pick<RoleTask, 'protocolUrl' | 'protocolWhere' | 'module' | 'layout' | 'seed' | 'events' | 'oracle' | 'recordEvents' | 'widen' | 'stopOnViolation' | 'lockTimeoutMs' | 'sliceMs' | 'mutation'> {
+  extends Pick<
+    RoleTask,
+    | 'protocolUrl'
+    | 'protocolWhere'
+    | 'module'
+    | 'layout'
+    | 'seed'
+    | 'events'
+    | 'oracle'
+    | 'recordEvents'
+    | 'widen'
+    | 'stopOnViolation'
+    | 'lockTimeoutMs'
+    | 'sliceMs'
+    | 'mutation'
+  > {
   proto: MirrorProtocol;
   roles: RoleName[];
   /** A wait-for cycle unchanged this long is a deadlock at once (default DEFAULTS.deadlockMs). */
@@ -40,8 +66,12 @@ export function layoutConfigFor(
   run: { pages: number; devices: number; subsPerDevice: number; roleThreads: number },
 ): LayoutConfig {
   return {
-    pages: run.pages, devices: run.devices, subsPerDevice: run.subsPerDevice, threads: run.roleThreads + 1,
-    rangeMax: DEFAULTS.rangeMax, ringEntries: DEFAULTS.ringEntries,
+    pages: run.pages,
+    devices: run.devices,
+    subsPerDevice: run.subsPerDevice,
+    threads: run.roleThreads + 1,
+    rangeMax: DEFAULTS.rangeMax,
+    ringEntries: DEFAULTS.ringEntries,
     protoMmLines: Math.max(1, schemaLines(proto.mmState)),
     protoSubLines: Math.max(1, schemaLines(proto.subState)),
     protoRangeLines: Math.max(1, schemaLines(proto.rangeState)),
@@ -53,7 +83,10 @@ export function layoutConfigFor(
  * once, else 'inconclusive'). Broken: at least one declared kind, and nothing undeclared.
  */
 export function verdictOf(
-  expect: Expectation, violations: Partial<Record<ViolationKind, number>>, error?: unknown, coverage?: Partial<Record<string, number>>,
+  expect: Expectation,
+  violations: Partial<Record<ViolationKind, number>>,
+  error?: unknown,
+  coverage?: Partial<Record<string, number>>,
 ): Verdict {
   if (error) return 'fail';
   const seen = (Object.keys(violations) as ViolationKind[]).filter((k) => (violations[k] ?? 0) > 0);
@@ -64,7 +97,6 @@ export function verdictOf(
   }
   return seen.length > 0 && seen.every((k) => expect.violates.includes(k)) ? 'pass' : 'fail';
 }
-
 
 export class Session {
   readonly memory: WebAssembly.Memory;
@@ -100,7 +132,9 @@ export class Session {
     this.n = roles.length;
     const devices = this.layout.config.devices;
     const device = roles.map((r, t) => roles.slice(0, t).filter((x) => x === r).length % devices);
-    this.dmaTids = Array.from({ length: devices }, (_, d) => roles.map((r, t) => (r === 'dma' && device[t] === d ? t : -1)).filter((t) => t >= 0));
+    this.dmaTids = Array.from({ length: devices }, (_, d) =>
+      roles.map((r, t) => (r === 'dma' && device[t] === d ? t : -1)).filter((t) => t >= 0),
+    );
     this.names = {
       fields: { mm: Object.keys(proto.mmState ?? {}), sub: Object.keys(proto.subState ?? {}), range: Object.keys(proto.rangeState ?? {}) },
       notes: proto.notes ?? [],
@@ -108,17 +142,38 @@ export class Session {
     };
     // protocol init, single-threaded, on the main thread's record (the last one)
     const env = { i32: this.i32, wasm: this.wasm, tid: this.n, lockTimeoutMs: options.lockTimeoutMs, sliceMs: options.sliceMs };
-    const ctx = new Ctx(env, this.wasm, this.layout, proto, { oracle: options.oracle, events: options.recordEvents, widen: false, seed: options.seed, dmaTids: this.dmaTids, onViolation: () => {} });
+    const ctx = new Ctx(env, this.wasm, this.layout, proto, {
+      oracle: options.oracle,
+      events: options.recordEvents,
+      widen: false,
+      seed: options.seed,
+      dmaTids: this.dmaTids,
+      onViolation: () => {},
+    });
     try {
       proto.init?.(ctx);
     } catch (e) {
       throw new PluginError(proto.name, 'init', e);
     }
     this.tasks = roles.map((role, tid) => ({
-      memory: this.memory, module: options.module, layout: options.layout, protocolUrl: options.protocolUrl, protocolWhere: options.protocolWhere,
-      tid, role, device: device[tid], dmaTids: this.dmaTids, seed: options.seed, events: options.events, oracle: options.oracle,
-      recordEvents: options.recordEvents, widen: options.widen, stopOnViolation: options.stopOnViolation,
-      lockTimeoutMs: options.lockTimeoutMs, sliceMs: options.sliceMs, barrierTimeoutMs: DEFAULTS.barrierMs,
+      memory: this.memory,
+      module: options.module,
+      layout: options.layout,
+      protocolUrl: options.protocolUrl,
+      protocolWhere: options.protocolWhere,
+      tid,
+      role,
+      device: device[tid],
+      dmaTids: this.dmaTids,
+      seed: options.seed,
+      events: options.events,
+      oracle: options.oracle,
+      recordEvents: options.recordEvents,
+      widen: options.widen,
+      stopOnViolation: options.stopOnViolation,
+      lockTimeoutMs: options.lockTimeoutMs,
+      sliceMs: options.sliceMs,
+      barrierTimeoutMs: DEFAULTS.barrierMs,
       ...(options.mutation ? { mutation: options.mutation } : {}),
     }));
   }
@@ -228,8 +283,17 @@ export class Session {
     const blockedForMs = this.blocked.map((b) => (b.addr ? nowMs - b.since : 0));
     this.livenessThreads = stuck;
     this.liveness = livenessWitness(
-      this.i32, this.layout, this.options.proto, this.names, stuck, forMs, epochNow() - this.startEpoch, this.options.seed, blockedForMs,
-      deadlocked, this.options.rerun,
+      this.i32,
+      this.layout,
+      this.options.proto,
+      this.names,
+      stuck,
+      forMs,
+      epochNow() - this.startEpoch,
+      this.options.seed,
+      blockedForMs,
+      deadlocked,
+      this.options.rerun,
     );
     Atomics.add(this.i32, VIOLATIONS_WORD + VIOLATION_KINDS.indexOf(this.liveness.kind), 1);
     Atomics.add(this.i32, DETECTIONS_WORD + VIOLATION_KINDS.indexOf(this.liveness.kind), 1);
@@ -248,7 +312,8 @@ export class Session {
     const proto = this.options.proto;
     const ok = settled.filter((s): s is RoleResult => !!s && !(s instanceof Error));
     const roleOps: Partial<Record<RoleName, number>> = {};
-    let ops = 0, retries = 0;
+    let ops = 0,
+      retries = 0;
     for (const r of ok) {
       roleOps[r.role] = (roleOps[r.role] ?? 0) + r.stats.ops;
       ops += r.stats.ops;
@@ -257,7 +322,18 @@ export class Session {
     const violations = this.violations();
     const firsts = ok.map((r) => r.firstViolationMs).filter((x): x is number => x !== null);
     if (this.liveness) firsts.push(this.liveness.atMs);
-    const witnesses = ok.flatMap((r) => r.captures).sort((a, b) => a.atMs - b.atMs).map((c) => renderWitness(c, this.names, proto.name, this.options.seed, this.options.rerun ? { rerun: `hmmsim stress ${this.options.rerun} --seed ${this.options.seed}` } : {}));
+    const witnesses = ok
+      .flatMap((r) => r.captures)
+      .sort((a, b) => a.atMs - b.atMs)
+      .map((c) =>
+        renderWitness(
+          c,
+          this.names,
+          proto.name,
+          this.options.seed,
+          this.options.rerun ? { rerun: `hmmsim stress ${this.options.rerun} --seed ${this.options.seed}` } : {},
+        ),
+      );
     if (this.liveness) witnesses.push(this.liveness);
     let error = ok.find((r) => r.error)?.error;
     const crashedAt = settled.findIndex((s) => s instanceof Error);
@@ -266,18 +342,28 @@ export class Session {
       const cb = this.callbackOf(crashedAt);
       error = {
         message: `harness: T${crashedAt} ${this.names.roles[crashedAt]}: worker crashed${cb ? ` in ${cb}()` : ''}: ${crashed.message}`,
-        stack: crashed.stack, ...(cb ? { protocolMethod: cb } : {}),
+        stack: crashed.stack,
+        ...(cb ? { protocolMethod: cb } : {}),
       };
     }
     if (!error && harnessError) error = { message: `harness: ${harnessError}` };
     const expect = proto.expect ?? 'sound';
     const coverage = readCoverage(this.i32, this.layout.threadsBase, this.layout.config.threads);
     return {
-      name: proto.name, description: proto.description, expect,
-      verdict: verdictOf(expect, violations, error, coverage), coverage,
-      ops, opsPerSec: Math.round(ops / (Math.max(elapsedMs, 1) / 1000)), retries, violations, detections: this.detections(),
+      name: proto.name,
+      description: proto.description,
+      expect,
+      verdict: verdictOf(expect, violations, error, coverage),
+      coverage,
+      ops,
+      opsPerSec: Math.round(ops / (Math.max(elapsedMs, 1) / 1000)),
+      retries,
+      violations,
+      detections: this.detections(),
       firstViolationMs: firsts.length ? Math.round(Math.min(...firsts) * 10) / 10 : null,
-      witnesses, durationMs: Math.round(elapsedMs), roleOps,
+      witnesses,
+      durationMs: Math.round(elapsedMs),
+      roleOps,
       ...(error ? { error } : {}),
     };
   }

@@ -75,8 +75,12 @@ export async function runRoleThread(task: RoleTask, loadProto: () => Promise<Mir
   let liveness: Witness | undefined;
   let mutation: MutationHook | undefined;
   const result = (): RoleResult => ({
-    tid: task.tid, role: task.role, stats,
-    violations: oracle?.counts ?? {}, firstViolationMs: oracle?.firstAtMs ?? null, captures: oracle?.captures ?? [],
+    tid: task.tid,
+    role: task.role,
+    stats,
+    violations: oracle?.counts ?? {},
+    firstViolationMs: oracle?.firstAtMs ?? null,
+    captures: oracle?.captures ?? [],
     ...(liveness ? { liveness } : {}),
     ...(mutation ? { mutation: mutation.result() } : {}),
   });
@@ -95,7 +99,11 @@ export async function runRoleThread(task: RoleTask, loadProto: () => Promise<Mir
     }
     oracle = new Oracle(i32, wasm, layout, task.tid, () => startEpoch, task.stopOnViolation, controller && (() => controller!.step()));
     const ctx: Ctx = new Ctx(env, wasm, layout, proto, {
-      oracle: task.oracle, events: task.recordEvents, widen: task.widen, seed: task.seed, dmaTids: task.dmaTids,
+      oracle: task.oracle,
+      events: task.recordEvents,
+      widen: task.widen,
+      seed: task.seed,
+      dmaTids: task.dmaTids,
       onViolation: oracle.onViolation,
       role: task.role,
       fault: (page, write) => handleMmFault(ctx, page, write),
@@ -115,7 +123,12 @@ export async function runRoleThread(task: RoleTask, loadProto: () => Promise<Mir
     startEpoch = new Float64Array(task.memory.buffer, addr.header(L.H_START_EPOCH), 1)[0] || epochNow(); // written before go
 
     const rc: RoleContext = {
-      ctx, rng: new Rng(task.seed, task.tid), stats, role: task.role, device: task.device, events: task.events,
+      ctx,
+      rng: new Rng(task.seed, task.tid),
+      stats,
+      role: task.role,
+      device: task.device,
+      events: task.events,
       stopped: () => Atomics.load(i32, STOP_WORD) !== 0,
       progress: () => wasm.progress(task.tid),
     };

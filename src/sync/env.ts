@@ -24,7 +24,15 @@ export interface SyncEnv {
 
 /** Wait kinds recorded in T_WAIT_KIND for diagnostics. */
 export const WAIT = { mutex: 1, read: 2, write: 3, waitqueue: 4, completion: 5, seqcount: 6, fence: 7 } as const;
-export const WAIT_NAMES: Record<number, string> = { 1: 'mutex', 2: 'rwsem read', 3: 'rwsem write', 4: 'waitqueue', 5: 'completion', 6: 'seqcount', 7: 'device fence' };
+export const WAIT_NAMES: Record<number, string> = {
+  1: 'mutex',
+  2: 'rwsem read',
+  3: 'rwsem write',
+  4: 'waitqueue',
+  5: 'completion',
+  6: 'seqcount',
+  7: 'device fence',
+};
 
 /** The run is stopping: a blocked thread unwinds with this. */
 export class Stopped extends Error {

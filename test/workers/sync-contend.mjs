@@ -6,7 +6,7 @@ import { a, env, i32, ix, now, p } from './sync-common.mjs';
 
 export const contendScenarios = {
   /** Take a lock, say so, sleep holding it, release. */
-  'hold'() {
+  hold() {
     const lockAddr = a[p.lockKey ?? 'lock'];
     let release;
     if (p.lock === 'mutex') {
@@ -28,7 +28,7 @@ export const contendScenarios = {
   },
 
   /** Wait for the holder's flag, then try to take the lock with a timeout; report what was thrown. */
-  'contend'() {
+  contend() {
     const flag = ix(a[p.flagKey ?? 'flag']);
     const lockAddr = a[p.lockKey ?? 'lock'];
     const dl = now() + 5000;

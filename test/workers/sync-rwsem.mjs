@@ -61,7 +61,8 @@ export const rwsemScenarios = {
       else rw.downWrite(p.timeoutMs);
       const waited = now() - t0;
       if (waited > maxWaitMs) maxWaitMs = waited;
-      if (p.holdSleepMs) sleep(p.holdSleepMs); // hold it without using a core (2 cores, 4 threads)
+      if (p.holdSleepMs)
+        sleep(p.holdSleepMs); // hold it without using a core (2 cores, 4 threads)
       else spin(p.work);
       if (read) rw.upRead();
       else rw.upWrite();

@@ -4,7 +4,7 @@ import { a, env, i32, ix, now, p, spin } from './sync-common.mjs';
 
 export const waitScenarios = {
   /** seqcount: writers (serialised by a mutex) write 4 equal words; readers must never accept unequal ones. */
-  'seq'() {
+  seq() {
     const seq = new SeqCount(env, a.seq);
     const d = ix(a.data);
     const end = now() + p.durationMs;
@@ -57,14 +57,13 @@ export const waitScenarios = {
   },
 
   /** Ping-pong: wait for my turn on a shared word (waitEvent), flip it, wakeUpAll. */
-  'pingpong'() {
+  pingpong() {
     const wq = new WaitQueue(env, a.wq);
     const turn = ix(a.turn);
     const me = p.side;
     let rounds = 0;
     for (; rounds < p.rounds; rounds++) {
-      if (!wq.waitEvent(() => Atomics.load(i32, turn) === me, p.waitMs))
-        return { rounds, lostAt: rounds, turn: Atomics.load(i32, turn) };
+      if (!wq.waitEvent(() => Atomics.load(i32, turn) === me, p.waitMs)) return { rounds, lostAt: rounds, turn: Atomics.load(i32, turn) };
       Atomics.store(i32, turn, 1 - me);
       wq.wakeUpAll();
     }
@@ -77,7 +76,7 @@ export const waitScenarios = {
    * waiter must wake (no lost wake-up) and must see round r (a completion that was not re-armed
    * would let it through early).
    */
-  'completion'() {
+  completion() {
     const cs = [new Completion(env, a.c0), new Completion(env, a.c1)];
     const ackWq = new WaitQueue(env, a.ackWq);
     const ack = ix(a.ack);

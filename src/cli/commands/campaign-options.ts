@@ -10,9 +10,10 @@ import type { CampaignOut, CampaignSpec } from '../campaign.js';
 
 /** -s, --seed: the workload's seed. */
 export const seedOption = (): Option =>
-  new Option('-s, --seed <n>', `seed for the workload choices, ${LIMITS.seed.min}..${LIMITS.seed.max} (default: random, printed)`).argParser(
-    parseIntFlag('seed', LIMITS.seed.min, LIMITS.seed.max),
-  );
+  new Option(
+    '-s, --seed <n>',
+    `seed for the workload choices, ${LIMITS.seed.min}..${LIMITS.seed.max} (default: random, printed)`,
+  ).argParser(parseIntFlag('seed', LIMITS.seed.min, LIMITS.seed.max));
 
 /** --seeds, --shard, --budget, --json, --junit, --html, --quiet; `what` names the campaign in --shard's help. */
 export function addCampaignOptions(command: Command, what: string): Command {

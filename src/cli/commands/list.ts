@@ -17,5 +17,4 @@ export function addListCommand(program: Command, state: CommandState): void {
       io.out(opts.history ? formatHistoryList(protocols) : formatList(protocols));
       state.code = 0;
     });
-
 }

@@ -4,15 +4,7 @@
 import { Option, type Command } from 'commander';
 import { EVENT_NAMES } from '../../api/types.js';
 import { LIMITS } from '../../config/limits.js';
-import {
-  collectProtocols,
-  fmtMs,
-  parseDuration,
-  parseEvents,
-  parseIntFlag,
-  toStressOptions,
-  type StressFlags,
-} from '../options.js';
+import { collectProtocols, fmtMs, parseDuration, parseEvents, parseIntFlag, toStressOptions, type StressFlags } from '../options.js';
 import { resolveProtocols, specOf } from '../../config/protocols.js';
 import { loadRunner } from '../runner-api.js';
 import { campaign } from '../campaign.js';
@@ -35,7 +27,9 @@ export function addStressCommand(program: Command, state: CommandState): void {
       collectProtocols,
     )
     .addOption(
-      new Option('-d, --duration <time>', 'run each protocol this long: 500ms, 3s, 2m (default 3s)').argParser((v) => parseDuration(v, 'duration')),
+      new Option('-d, --duration <time>', 'run each protocol this long: 500ms, 3s, 2m (default 3s)').argParser((v) =>
+        parseDuration(v, 'duration'),
+      ),
     )
     .addOption(
       new Option('--ops <n>', 'stop each protocol after n role operations (with --duration, whichever comes first)').argParser(
@@ -44,12 +38,15 @@ export function addStressCommand(program: Command, state: CommandState): void {
     )
     .addOption(seedOption())
     .addOption(
-      new Option('-t, --threads <n>', `worker threads per protocol, ${LIMITS.threads.min}..${LIMITS.threads.max}, roles dealt round-robin (default 4: one per role)`).argParser(
-        parseIntFlag('threads', LIMITS.threads.min, LIMITS.threads.max, 1, ' (every role needs a thread)'),
-      ),
+      new Option(
+        '-t, --threads <n>',
+        `worker threads per protocol, ${LIMITS.threads.min}..${LIMITS.threads.max}, roles dealt round-robin (default 4: one per role)`,
+      ).argParser(parseIntFlag('threads', LIMITS.threads.min, LIMITS.threads.max, 1, ' (every role needs a thread)')),
     )
     .addOption(
-      new Option('-e, --events <list>', `invalidation events to mix, comma-separated: ${EVENT_NAMES.join(',')} (default all)`).argParser(parseEvents),
+      new Option('-e, --events <list>', `invalidation events to mix, comma-separated: ${EVENT_NAMES.join(',')} (default all)`).argParser(
+        parseEvents,
+      ),
     )
     .addOption(
       new Option('--pages <n>', `virtual pages, a multiple of 64 (default 256)`).argParser(
@@ -57,14 +54,16 @@ export function addStressCommand(program: Command, state: CommandState): void {
       ),
     )
     .addOption(
-      new Option('--devices <n>', `devices mirroring the address space, ${LIMITS.devices.min}..${LIMITS.devices.max} (default 1)`).argParser(
-        parseIntFlag('devices', LIMITS.devices.min, LIMITS.devices.max),
-      ),
+      new Option(
+        '--devices <n>',
+        `devices mirroring the address space, ${LIMITS.devices.min}..${LIMITS.devices.max} (default 1)`,
+      ).argParser(parseIntFlag('devices', LIMITS.devices.min, LIMITS.devices.max)),
     )
     .addOption(
-      new Option('--subs <n>', 'subscriptions (intervals) per device; pages must be a multiple (default 4, or pages/64 if fewer)').argParser(
-        parseIntFlag('subs', LIMITS.subs.min, LIMITS.subs.max),
-      ),
+      new Option(
+        '--subs <n>',
+        'subscriptions (intervals) per device; pages must be a multiple (default 4, or pages/64 if fewer)',
+      ).argParser(parseIntFlag('subs', LIMITS.subs.min, LIMITS.subs.max)),
     )
     .addOption(
       new Option('--watchdog <time>', 'no progress by a thread for this long is a deadlock or stall (default 2s)').argParser((v) =>
@@ -72,20 +71,45 @@ export function addStressCommand(program: Command, state: CommandState): void {
       ),
     )
     .addOption(
-      new Option('--deadlock <time>', 'a wait-for cycle among lock waiters unchanged this long is a deadlock at once (default 100ms)').argParser((v) =>
-        parseDuration(v, 'deadlock', LIMITS.deadlockMs.min, LIMITS.deadlockMs.max),
-      ),
+      new Option(
+        '--deadlock <time>',
+        'a wait-for cycle among lock waiters unchanged this long is a deadlock at once (default 100ms)',
+      ).argParser((v) => parseDuration(v, 'deadlock', LIMITS.deadlockMs.min, LIMITS.deadlockMs.max)),
     )
     .option('--no-widen', 'no seeded tiny delays at ctx calls (they widen race windows; sound protocols stay sound)')
     .addOption(
-      new Option('--mode <mode>', 'free (default): real parallelism, fastest; controlled: one thread at a time under a seeded scheduler, every violation replayable').choices(['free', 'controlled']),
+      new Option(
+        '--mode <mode>',
+        'free (default): real parallelism, fastest; controlled: one thread at a time under a seeded scheduler, every violation replayable',
+      ).choices(['free', 'controlled']),
     )
     .addOption(new Option('--strategy <name>', 'controlled mode: pct (default) or random').choices(['pct', 'random']))
-    .addOption(new Option('--depth <d>', 'controlled mode, pct: depth d, d-1 priority change points per schedule (default 10)').argParser(parseIntFlag('depth', 1, 64)))
-    .addOption(new Option('--schedules <n>', 'controlled mode: schedules per protocol (default 200; or --duration)').argParser(parseIntFlag('schedules', 1, LIMITS.ops.max)))
-    .addOption(new Option('--steps <n>', 'controlled mode: scheduling points per schedule (default 2000)').argParser(parseIntFlag('steps', 10, 10_000_000)))
-    .addOption(new Option('--bound <n>', 'controlled mode: liveness bound in steps: deadlock, stall, wait timeouts (default 1000)').argParser(parseIntFlag('bound', 10, 10_000_000)))
-    .addOption(new Option('--save-failures <dir>', 'controlled mode: store each distinct failing schedule in dir (a regression corpus for hmmsim replay dir)'));
+    .addOption(
+      new Option('--depth <d>', 'controlled mode, pct: depth d, d-1 priority change points per schedule (default 10)').argParser(
+        parseIntFlag('depth', 1, 64),
+      ),
+    )
+    .addOption(
+      new Option('--schedules <n>', 'controlled mode: schedules per protocol (default 200; or --duration)').argParser(
+        parseIntFlag('schedules', 1, LIMITS.ops.max),
+      ),
+    )
+    .addOption(
+      new Option('--steps <n>', 'controlled mode: scheduling points per schedule (default 2000)').argParser(
+        parseIntFlag('steps', 10, 10_000_000),
+      ),
+    )
+    .addOption(
+      new Option('--bound <n>', 'controlled mode: liveness bound in steps: deadlock, stall, wait timeouts (default 1000)').argParser(
+        parseIntFlag('bound', 10, 10_000_000),
+      ),
+    )
+    .addOption(
+      new Option(
+        '--save-failures <dir>',
+        'controlled mode: store each distinct failing schedule in dir (a regression corpus for hmmsim replay dir)',
+      ),
+    );
   addCampaignOptions(stress, 'the campaign (protocols x seeds)');
   stress
     .addHelpText(
@@ -116,16 +140,29 @@ function replayLines(result: RunResult, flags: StressFlags): string[] {
   for (const p of result.protocols) {
     const c = p.controlled;
     if (c)
-      lines.push(`${p.name}: ${c.schedules.toLocaleString('en-US')} schedules (${c.schedulesPerSec}/s), ${c.points.toLocaleString('en-US')} points (${c.pointsPerSec.toLocaleString('en-US')}/s), ${c.switches.toLocaleString('en-US')} switches, first violation in schedule ${c.firstViolationSchedule ?? '-'}`);
+      lines.push(
+        `${p.name}: ${c.schedules.toLocaleString('en-US')} schedules (${c.schedulesPerSec}/s), ${c.points.toLocaleString('en-US')} points (${c.pointsPerSec.toLocaleString('en-US')}/s), ${c.switches.toLocaleString('en-US')} switches, first violation in schedule ${c.firstViolationSchedule ?? '-'}`,
+      );
     for (const w of p.witnesses)
       if (w.schedule) {
-        lines.push(`  replay ${p.name} ${w.kind}: ${flags.json ? `hmmsim replay ${flags.json} --index ${i}` : `${w.text.split('\n').pop()?.replace(/^rerun: /, '')} (or --json FILE, then hmmsim replay FILE --index ${i})`}`);
+        lines.push(
+          `  replay ${p.name} ${w.kind}: ${
+            flags.json
+              ? `hmmsim replay ${flags.json} --index ${i}`
+              : `${w.text
+                  .split('\n')
+                  .pop()
+                  ?.replace(/^rerun: /, '')} (or --json FILE, then hmmsim replay FILE --index ${i})`
+          }`,
+        );
         i++;
       }
   }
   if (flags.saveFailures) {
     const files = saveFailures(result, flags.saveFailures);
-    lines.push(`${files.length} new failing schedule(s) saved in ${flags.saveFailures}${files.length ? ': ' + files.map((f) => basename(f)).join(', ') : ''}`);
+    lines.push(
+      `${files.length} new failing schedule(s) saved in ${flags.saveFailures}${files.length ? ': ' + files.map((f) => basename(f)).join(', ') : ''}`,
+    );
   }
   return lines;
 }

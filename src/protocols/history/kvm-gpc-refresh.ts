@@ -59,11 +59,15 @@ export function invalidateEnd(ctx: Ctx, _inv: Invalidation): void {
 
 const protocol: MirrorProtocol = {
   name: 'kvm-gpc-refresh',
-  description: 'BUG (58cd407ca4c6): gpc refresh marks the cache valid early and checks only in_progress/seq, which rise after the cache is invalidated',
+  description:
+    'BUG (58cd407ca4c6): gpc refresh marks the cache valid early and checks only in_progress/seq, which rise after the cache is invalidated',
   expect: { violates: ['device-pte-during-invalidation', 'use-after-free', 'write-to-readonly', 'contract', 'access-to-protnone'] },
   mmState: {
-    mmu_lock: 'mutex', mmu_invalidate_seq: 'word', mmu_invalidate_in_progress: 'word',
-    mn_invalidate_lock: 'mutex', mn_active_invalidate_count: 'word',
+    mmu_lock: 'mutex',
+    mmu_invalidate_seq: 'word',
+    mmu_invalidate_in_progress: 'word',
+    mn_invalidate_lock: 'mutex',
+    mn_active_invalidate_count: 'word',
   },
   subState: { gpc_lock: 'mutex', gpc_valid: 'word' },
   invalidateStart,
@@ -90,8 +94,11 @@ const protocol: MirrorProtocol = {
     return 'ok';
   },
   history: {
-    commit: '58cd407ca4c6', subject: 'KVM: Fix multiple races in gfn=>pfn cache refresh', kernel: '5.19',
-    side: 'bug', twin: 'kvm-gpc-refresh-fix',
+    commit: '58cd407ca4c6',
+    subject: 'KVM: Fix multiple races in gfn=>pfn cache refresh',
+    kernel: '5.19',
+    side: 'bug',
+    twin: 'kvm-gpc-refresh-fix',
   },
 };
 export default protocol;

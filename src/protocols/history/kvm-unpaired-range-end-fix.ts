@@ -14,7 +14,7 @@ const chain = notifierChain([KVM_SUBSCRIBER, FLAKY_SUBSCRIBER], 'all-on-failure'
 const protocol: MirrorProtocol = {
   ...bug,
   name: 'kvm-unpaired-range-end-fix',
-  description: 'FIX (c2655835fd8c): on a failed non-blockable start the chain calls every subscriber\'s end, so KVM\'s count stays paired',
+  description: "FIX (c2655835fd8c): on a failed non-blockable start the chain calls every subscriber's end, so KVM's count stays paired",
   expect: 'sound',
   invalidateStart: chain.invalidateStart,
   invalidateEnd: chain.invalidateEnd,

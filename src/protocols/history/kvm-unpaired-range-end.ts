@@ -48,15 +48,19 @@ const chain = notifierChain([KVM_SUBSCRIBER, FLAKY_SUBSCRIBER], 'none-on-failure
 const protocol: MirrorProtocol = {
   ...kvm,
   name: 'kvm-unpaired-range-end',
-  description: 'BUG (c2655835fd8c): a second notifier fails its non-blockable start; KVM never gets its end and its in-progress count leaks',
+  description:
+    'BUG (c2655835fd8c): a second notifier fails its non-blockable start; KVM never gets its end and its in-progress count leaks',
   expect: { violates: ['stall'] },
   mmState: { ...kvm.mmState, other_calls: 'word' },
   events: ['munmap', 'dontneed', 'migrate', 'reclaim', 'cow', 'oom'],
   invalidateStart: chain.invalidateStart,
   invalidateEnd: chain.invalidateEnd,
   history: {
-    commit: 'c2655835fd8c', subject: 'mm/mmu_notifiers: ensure range_end() is paired with range_start()', kernel: '5.12',
-    side: 'bug', twin: 'kvm-unpaired-range-end-fix',
+    commit: 'c2655835fd8c',
+    subject: 'mm/mmu_notifiers: ensure range_end() is paired with range_start()',
+    kernel: '5.12',
+    side: 'bug',
+    twin: 'kvm-unpaired-range-end-fix',
   },
 };
 export default protocol;

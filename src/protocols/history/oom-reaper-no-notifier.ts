@@ -19,8 +19,11 @@ const protocol: MirrorProtocol = {
   expect: { violates: ['use-after-free'] },
   mmOptions: { oomReaper: 'unmap-without-notifier' },
   history: {
-    commit: '4d4bbd8526a8', subject: 'mm, oom_reaper: skip mm structs with mmu notifiers', kernel: '4.14',
-    side: 'bug', twin: 'oom-reaper-no-notifier-fix',
+    commit: '4d4bbd8526a8',
+    subject: 'mm, oom_reaper: skip mm structs with mmu notifiers',
+    kernel: '4.14',
+    side: 'bug',
+    twin: 'oom-reaper-no-notifier-fix',
   },
 };
 export default protocol;

@@ -24,8 +24,7 @@ export function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {
   if (inv.blockable) hmm.lock.lock();
   else if (!hmm.lock.tryLock()) return false;
   hmm.notifiers.inc();
-  for (const range of ctx.ranges)
-    if (range.registered && range.overlaps(inv.start, inv.end)) range.state.valid.set(0);
+  for (const range of ctx.ranges) if (range.registered && range.overlaps(inv.start, inv.end)) range.state.valid.set(0);
   hmm.lock.unlock();
 
   for (const sub of inv.subs) {
@@ -83,8 +82,11 @@ const protocol: MirrorProtocol = {
   subState: { user_lock: 'mutex' },
   rangeState: { valid: 'word' },
   history: {
-    commit: '99cb252f5e68', subject: 'mm/mmu_notifier: add an interval tree notifier (with 04ec32fbc2b2)', kernel: '5.5',
-    side: 'bug', twin: 'interval-v5.5',
+    commit: '99cb252f5e68',
+    subject: 'mm/mmu_notifier: add an interval tree notifier (with 04ec32fbc2b2)',
+    kernel: '5.5',
+    side: 'bug',
+    twin: 'interval-v5.5',
   },
 
   invalidateStart,

@@ -82,8 +82,11 @@ const protocol: MirrorProtocol = {
   mmState: { lock: 'mutex', invalidate_seq: 'word', active_invalidate_ranges: 'word', wq: 'waitqueue' },
   subState: { invalidate_seq: 'word', user_lock: 'mutex' },
   history: {
-    commit: '99cb252f5e68', subject: 'mm/mmu_notifier: add an interval tree notifier (with 04ec32fbc2b2)', kernel: '5.5',
-    side: 'fix', twin: 'hmm-v5.2',
+    commit: '99cb252f5e68',
+    subject: 'mm/mmu_notifier: add an interval tree notifier (with 04ec32fbc2b2)',
+    kernel: '5.5',
+    side: 'fix',
+    twin: 'hmm-v5.2',
   },
 
   init(ctx) {

@@ -17,8 +17,7 @@ function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {
   if (inv.blockable) hmm.lock.lock();
   else if (!hmm.lock.tryLock()) return false;
   hmm.notifiers.inc();
-  for (const range of ctx.ranges)
-    if (range.registered && range.overlaps(inv.start, inv.end)) range.state.valid.set(0);
+  for (const range of ctx.ranges) if (range.registered && range.overlaps(inv.start, inv.end)) range.state.valid.set(0);
   hmm.lock.unlock();
   for (const sub of inv.subs) {
     if (inv.blockable) sub.state.user_lock.lock();
@@ -37,8 +36,11 @@ const protocol: MirrorProtocol = {
   expect: { violates: ['stall', 'use-after-free', 'device-pte-during-invalidation', 'contract'] },
   invalidateStart,
   history: {
-    commit: '5a136b4ae327', subject: 'mm/hmm: Fix error flows in hmm_invalidate_range_start', kernel: '5.3',
-    side: 'bug', twin: 'hmm-v5.2',
+    commit: '5a136b4ae327',
+    subject: 'mm/hmm: Fix error flows in hmm_invalidate_range_start',
+    kernel: '5.3',
+    side: 'bug',
+    twin: 'hmm-v5.2',
   },
 };
 export default protocol;

@@ -5,7 +5,13 @@
  * update"). An invalidation between the check and the device update leaves a stale entry.
  */
 import type { MirrorProtocol } from '../api.js';
-import base, { hmm_range_register, hmm_range_unregister, hmm_range_wait_until_valid, hmm_range_valid, TIMEOUT_IN_MSEC } from '../kernel/hmm-v5.2.js';
+import base, {
+  hmm_range_register,
+  hmm_range_unregister,
+  hmm_range_wait_until_valid,
+  hmm_range_valid,
+  TIMEOUT_IN_MSEC,
+} from '../kernel/hmm-v5.2.js';
 
 const protocol: MirrorProtocol = {
   ...base,

@@ -40,8 +40,11 @@ const protocol: MirrorProtocol = {
   expect: { violates: ['deadlock', 'contract'] },
   invalidateStart,
   history: {
-    commit: '7608bf40cf24', subject: 'RDMA/odp: Fix missed unlock in non-blocking invalidate_start', kernel: '5.3',
-    side: 'bug', twin: 'odp-nonblock-rwsem-leak-fix',
+    commit: '7608bf40cf24',
+    subject: 'RDMA/odp: Fix missed unlock in non-blocking invalidate_start',
+    kernel: '5.3',
+    side: 'bug',
+    twin: 'odp-nonblock-rwsem-leak-fix',
   },
 };
 export default protocol;

@@ -19,7 +19,8 @@ const protocol: MirrorProtocol = {
     ctx.mmapReadUnlock();
     if (ret) return ret === ctx.errno.EBUSY ? 'retry' : ret;
     umem.state.umem_mutex.lock();
-    if (umem.state.notifiers_seq.read() === current_seq) { // BUG: notifiers_count > 0 not checked
+    if (umem.state.notifiers_seq.read() === current_seq) {
+      // BUG: notifiers_count > 0 not checked
       ctx.programDevice(umem, range);
       umem.state.umem_mutex.unlock();
       return 'ok';
