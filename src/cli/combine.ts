@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Expectation, ProtocolResult, Witness } from '../api/types.js';
-import { verdictOf } from '../run/session.js';
+import { verdictOf } from '../oracle/verdict.js';
 import { isRecord } from './bounds.js';
 export { boundsOf, ruleOfThree, type Bounds } from './bounds.js';
 

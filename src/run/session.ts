@@ -32,7 +32,10 @@ import { DEFAULTS } from '../config/defaults.js';
 import { WAIT } from '../sync/env.js';
 import type { RoleTask, RoleResult } from './thread.js';
 import type { Expectation, ProtocolResult, RoleName, Verdict, Witness } from '../api/types.js';
-import { RELEVANT_WINDOWS, readCoverage } from '../oracle/coverage.js';
+import { readCoverage } from '../oracle/coverage.js';
+import { verdictOf } from '../oracle/verdict.js';
+
+export { verdictOf } from '../oracle/verdict.js';
 
 /** The run's settings: what every role thread gets (RoleTask), plus the protocol and the roles. */
 export interface SessionOptions
@@ -76,26 +79,6 @@ export function layoutConfigFor(
     protoSubLines: Math.max(1, schemaLines(proto.subState)),
     protoRangeLines: Math.max(1, schemaLines(proto.rangeState)),
   };
-}
-
-/**
- * Sound: no violation (and, when `coverage` is given, every relevant race window hit at least
- * once, else 'inconclusive'). Broken: at least one declared kind, and nothing undeclared.
- */
-export function verdictOf(
-  expect: Expectation,
-  violations: Partial<Record<ViolationKind, number>>,
-  error?: unknown,
-  coverage?: Partial<Record<string, number>>,
-): Verdict {
-  if (error) return 'fail';
-  const seen = (Object.keys(violations) as ViolationKind[]).filter((k) => (violations[k] ?? 0) > 0);
-  if (expect === 'sound') {
-    if (seen.length) return 'fail';
-    // judged on the windows the map has (a map from elsewhere without them is not judged)
-    return coverage && RELEVANT_WINDOWS.some((w) => w in coverage && !coverage[w]) ? 'inconclusive' : 'pass';
-  }
-  return seen.length > 0 && seen.every((k) => expect.violates.includes(k)) ? 'pass' : 'fail';
 }
 
 export class Session {

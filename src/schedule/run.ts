@@ -8,7 +8,7 @@ import { VERSION } from '../api/version.js';
 import { DEFAULTS, dealRoles } from '../config/defaults.js';
 import { ALL_PROTOCOLS, BUILTIN_PROTOCOLS, HISTORY_PROTOCOLS } from '../protocols/builtin.js';
 import { resolveProtocols } from '../config/protocols.js';
-import { verdictOf } from '../run/session.js';
+import { verdictOf } from '../oracle/verdict.js';
 import { CAPTURES_PER_KIND } from '../oracle/oracle.js';
 import {
   DEFAULT_EVENTS,
