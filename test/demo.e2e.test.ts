@@ -13,10 +13,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 import type { ViteDevServer } from 'vite';
+import { CHROMIUM, CHROMIUM_INSTALL as INSTALL, CHROMIUM_LAUNCH } from './chromium.js';
 
-/** Debian's Chromium; HMMSIM_CHROMIUM overrides the path (e.g. to check the skip/fail paths). */
-const CHROMIUM = process.env.HMMSIM_CHROMIUM ?? '/usr/bin/chromium';
-const INSTALL = 'apt-get update && apt-get install -y chromium';
 const CI = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
 const repo = fileURLToPath(new URL('..', import.meta.url));
 const haveChromium = existsSync(CHROMIUM);
@@ -57,17 +55,7 @@ describe.runIf(haveChromium)('browser demo in headless Chromium', () => {
     const { chromium } = await import('playwright-core');
     profile = mkdtempSync(join(tmpdir(), 'hmmsim-chromium-'));
     context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
+      ...CHROMIUM_LAUNCH,
       viewport: { width: 1400, height: 1000 },
     });
     page = context.pages()[0] ?? (await context.newPage());

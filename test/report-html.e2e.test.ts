@@ -14,8 +14,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_INSTALL, CHROMIUM_LAUNCH } from './chromium.js';
 
-const CHROMIUM = process.env.HMMSIM_CHROMIUM ?? '/usr/bin/chromium';
 const CI = !!process.env.CI && process.env.CI !== 'false' && process.env.CI !== '0';
 const haveChromium = existsSync(CHROMIUM);
 const ROOT = resolve(import.meta.dirname, '..');
@@ -23,7 +23,7 @@ const ROOT = resolve(import.meta.dirname, '..');
 if (!haveChromium) {
   describe.skipIf(!CI)('html report (CI)', () => {
     it(`needs Debian Chromium at ${CHROMIUM}`, () => {
-      throw new Error(`${CHROMIUM} not found; CI must install it: apt-get install -y chromium`);
+      throw new Error(`${CHROMIUM} not found; CI must install it: ${CHROMIUM_INSTALL}`);
     });
   });
 }
@@ -56,19 +56,7 @@ describe.runIf(haveChromium)('--html report in headless Chromium, offline', () =
     if (r.status !== 0) throw new Error(`hmmsim exited ${r.status}: ${r.stderr}`);
     report = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8'));
     const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await chromium.launch(CHROMIUM_LAUNCH);
     const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, offline: true });
     await context.route('**/*', (route) => {
       const url = route.request().url();
