@@ -31,7 +31,7 @@ import { CALLBACKS, PluginError } from '../protocols/call.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { WAIT } from '../sync/env.js';
 import type { RoleTask, RoleResult } from './thread.js';
-import type { Expectation, ProtocolResult, RoleName, Verdict, Witness } from '../api/types.js';
+import type { ProtocolResult, RoleName, Witness } from '../api/types.js';
 import { readCoverage } from '../oracle/coverage.js';
 import { verdictOf } from '../oracle/verdict.js';
 
