@@ -3,8 +3,8 @@
  * mm-harness.ts they use the built code in ../dist (CONTRIBUTING.md, "Tests": which tree a test imports).
  */
 import { computeLayout, type LayoutConfig, type Layout } from '../dist/memory/layout.js';
-import { writeHeader } from '../dist/memory/header.js';
-import { instantiate, createSharedMemory, type HmmWasm } from '../dist/memory/wasm.js';
+import { HEADER_FLAG, createRunMemory } from '../dist/memory/header.js';
+import type { HmmWasm } from '../dist/memory/wasm.js';
 import { loadModule } from '../dist/memory/wasm-node.js';
 import type { SyncEnv } from '../dist/sync/env.js';
 
@@ -29,11 +29,7 @@ export function testMemory(over: Partial<LayoutConfig> = {}): TestMem {
     protoRangeLines: 2,
     ...over,
   });
-  const memory = createSharedMemory(layout.wasmPages);
-  const i32 = new Int32Array(memory.buffer);
-  writeHeader(i32, layout, 3);
-  const wasm = instantiate(loadModule(), memory);
-  if (wasm.setup() !== 0) throw new Error('setup failed');
+  const { memory, i32, wasm } = createRunMemory(layout, HEADER_FLAG.oracle | HEADER_FLAG.events, loadModule());
   const env: SyncEnv = { i32, wasm, tid: 0, lockTimeoutMs: 5000, sliceMs: 50 };
   return { layout, memory, i32, wasm, env };
 }

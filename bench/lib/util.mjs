@@ -3,8 +3,7 @@ import os from 'node:os';
 import { readFileSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { computeLayout } from '../../dist/memory/layout.js';
-import { writeHeader } from '../../dist/memory/header.js';
-import { instantiate, createSharedMemory } from '../../dist/memory/wasm.js';
+import { createRunMemory } from '../../dist/memory/header.js';
 import { loadModule } from '../../dist/memory/wasm-node.js';
 
 export const sorted = (xs) => [...xs].sort((a, b) => a - b);
@@ -75,12 +74,8 @@ export function benchMemory(over = {}, flags = 0) {
     protoRangeLines: 2,
     ...over,
   });
-  const memory = createSharedMemory(lay.wasmPages);
-  const i32 = new Int32Array(memory.buffer);
-  writeHeader(i32, lay, flags);
   const module = loadModule();
-  const w = instantiate(module, memory);
-  if (w.setup() !== 0) throw new Error('hmmsim wasm setup() failed');
+  const { memory, i32, wasm: w } = createRunMemory(lay, flags, module);
   return { lay, memory, module, i32, w };
 }
 

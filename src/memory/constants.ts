@@ -193,7 +193,9 @@ export const L = {
   T_COV: 192, // i32[8] race-window coverage counters (owner writes; oracle/coverage.ts names them)
   T_WALKING: 224, // driver: 1 while its hmm_range_fault runs
   T_SNAPSHOT: 228, // driver: 1 from a walk that returned 0 until it programs or populate returns
-  T_CALLBACK: 232, // the protocol callback this thread is in (oracle/coverage.ts CALLBACKS index + 1), 0 = none
+  T_CALLBACK: 232, // the protocol callback this thread is in: (call number << CALLBACK_CALL_SHIFT) | (CALLBACKS index + 1); 0 = none
+  CALLBACK_INDEX_MASK: 0xff, // T_CALLBACK's callback field (the call number above it tells one call from the next)
+  CALLBACK_CALL_SHIFT: 8,
   T_INV_BEGUN: 236, // driver: H_INV_BEGUN when its last walk began
   HELD_MAX: 8,
   HELD_MUTEX: 1,

@@ -4,6 +4,7 @@
  */
 import { HEADER_FIELDS, L, type HeaderField } from './constants.js';
 import { LayoutError, headerWord, type Layout } from './layout.js';
+import { createSharedMemory, instantiate } from './wasm.js';
 
 /** Every header config word's value for this layout (the type makes sure none is left out). */
 export function headerValues(lay: Layout, flags: number): Record<HeaderField, number> {
@@ -57,4 +58,21 @@ export function readHeader(i32: Int32Array): { pages: number; frames: number; th
   if (g(L.H_MAGIC) !== L.MAGIC) throw new LayoutError('shared memory has no hmmsim header');
   if (g(L.H_VERSION) !== L.LAYOUT_VERSION) throw new LayoutError('shared memory layout version mismatch');
   return { pages: g(L.H_PAGES), frames: g(L.H_FRAMES), threads: g(L.H_THREADS) };
+}
+
+/** Header flag bits (H_FLAGS). */
+export const HEADER_FLAG = { oracle: 1, events: 2 } as const;
+
+/**
+ * A run's shared memory: allocated for `layout`, header written (with `flags`), and one Wasm
+ * instance on it for the calling thread, set up. What the session, the tests and the benches
+ * all start from.
+ */
+export function createRunMemory(layout: Layout, flags: number, module: WebAssembly.Module) {
+  const memory = createSharedMemory(layout.wasmPages);
+  const i32 = new Int32Array(memory.buffer);
+  writeHeader(i32, layout, flags);
+  const wasm = instantiate(module, memory);
+  if (wasm.setup() !== 0) throw new Error('hmmsim wasm setup() found no header of this layout version');
+  return { memory, i32, wasm };
 }

@@ -10,7 +10,7 @@ import { readRings, type RenderNames } from './events.js';
 import { renderEvents, formatLines } from './witness.js';
 import type { MirrorProtocol } from '../protocols/api.js';
 import type { Witness, WitnessEvent } from '../api/types.js';
-import { CALLBACKS } from '../protocols/call.js';
+import { callbackName } from '../protocols/call.js';
 
 const fmtFor = (ms: number) => (ms >= 1000 ? `${Math.round(ms / 100) / 10} s` : `${Math.round(ms)} ms`);
 
@@ -57,7 +57,7 @@ function threadState(i32: Int32Array, lay: Layout, tid: number, roles: string[])
   return {
     tid,
     role: roles[tid] ?? '?',
-    callback: cb > 0 ? (CALLBACKS[cb - 1] ?? '') : '',
+    callback: callbackName(cb),
     waitAddr: Atomics.load(i32, t + (L.T_WAIT_ADDR >> 2)),
     waitKind: Atomics.load(i32, t + (L.T_WAIT_KIND >> 2)),
     held,
@@ -128,8 +128,12 @@ export function livenessWitness(
   cycle?: number[],
   /** The rerun line's flags (protocol spec and every non-default flag), without the seed. */
   rerun = `--protocol ${proto.name}`,
+  /** Per thread: ms it has been seen inside the same call of a callback (watchdog samples). A
+   *  thread that returns and calls again (retrying) is not named as stuck in the callback. */
+  inSameCallForMs?: number[],
 ): Witness {
   const lnames = lockNames(lay, proto);
+  const hungIn = (t: number, callback: string) => !!callback && (inSameCallForMs?.[t] ?? forMs) >= forMs / 2;
   const threads = lay.config.threads - 1; // the last thread record is the main thread's
   const states = Array.from({ length: threads }, (_, t) => threadState(i32, lay, t, names.roles));
   const isLock = (s: ThreadState) => s.waitKind === WAIT.mutex || s.waitKind === WAIT.read || s.waitKind === WAIT.write;
@@ -183,7 +187,7 @@ export function livenessWitness(
         lines.push(
           `T${t} ${s.role} sleeping on ${WAIT_NAMES[s.waitKind] ?? 'wait'} ${nameOf(lnames, s.waitAddr)} for a condition that never came true; waiters: ${waiters.join(', ')}`,
         );
-    } else if (s.callback) lines.push(`T${t} ${s.role}: ${s.callback}() has not returned for ${fmtFor(forMs)}`);
+    } else if (hungIn(t, s.callback)) lines.push(`T${t} ${s.role}: ${s.callback}() has not returned for ${fmtFor(forMs)}`);
     else lines.push(`T${t} ${s.role} made no progress for ${forMs} ms (not blocked: retrying or spinning)`);
   }
   lines.push('locks held:');
@@ -196,7 +200,7 @@ export function livenessWitness(
   const last: WitnessEvent[] = [];
   for (const s of states) last.push(...renderEvents(evs.filter((e) => e.thread === s.tid).slice(-4), names));
   last.sort((a, b) => a.ticket - b.ticket);
-  const inCallback = stuck.filter((t) => states[t].callback && !states[t].waitAddr);
+  const inCallback = stuck.filter((t) => hungIn(t, states[t].callback) && !states[t].waitAddr);
   const summary = cycle
     ? `${kind}: wait-for cycle ${cycle.map((t) => `T${t} ${states[t].role}`).join(' -> ')} unchanged for ${forMs} ms`
     : inCallback.length

@@ -22,6 +22,16 @@ export class PluginError extends Error {
 /** The callbacks a thread can be inside (its record's T_CALLBACK: index + 1), for liveness and crash reports. */
 export const CALLBACKS = ['invalidateStart', 'invalidateEnd', 'populate', 'subscriptionRemove', 'subscriptionAdd', 'init'] as const;
 
+/** The callback named by a T_CALLBACK word, or '' for none. */
+export const callbackName = (word: number): string => {
+  const index = word & L.CALLBACK_INDEX_MASK;
+  return index > 0 ? (CALLBACKS[index - 1] ?? '') : '';
+};
+
+/** This thread's protocol calls so far (each worker is its own isolate): one call from the next. */
+let calls = 0;
+const CALL_NUMBER_MASK = 0xffffff;
+
 interface CallCtx {
   proto: { name: string };
   hook?: OpHook | null;
@@ -36,7 +46,9 @@ interface CallCtx {
  */
 export function callProto<T>(ctx: CallCtx, method: string, fn: () => T): T {
   const at = ctx.env && ctx.layout ? (ctx.layout.threadsBase + ctx.env.tid * L.THREAD_SIZE + L.T_CALLBACK) >> 2 : -1;
-  const outer = at >= 0 ? Atomics.exchange(ctx.env!.i32, at, CALLBACKS.indexOf(method as (typeof CALLBACKS)[number]) + 1) : 0;
+  calls = (calls + 1) & CALL_NUMBER_MASK;
+  const word = (calls << L.CALLBACK_CALL_SHIFT) | (CALLBACKS.indexOf(method as (typeof CALLBACKS)[number]) + 1);
+  const outer = at >= 0 ? Atomics.exchange(ctx.env!.i32, at, word) : 0;
   const hook = ctx.hook ?? null;
   if (hook !== null) hook.enter(method);
   try {

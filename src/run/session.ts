@@ -18,16 +18,16 @@ import {
   type Layout,
   type LayoutConfig,
 } from '../memory/layout.js';
-import { writeHeader } from '../memory/header.js';
+import { HEADER_FLAG, createRunMemory } from '../memory/header.js';
 import { VIOLATION_KINDS, type ViolationKind } from '../api/kinds.js';
-import { instantiate, createSharedMemory, type HmmWasm } from '../memory/wasm.js';
+import type { HmmWasm } from '../memory/wasm.js';
 import { Ctx } from '../model/ctx.js';
 import type { RenderNames } from '../oracle/events.js';
 import { schemaLines, type MirrorProtocol } from '../protocols/api.js';
 import { renderWitness } from '../oracle/witness.js';
 import { livenessWitness, waitForCycle } from '../oracle/watchdog.js';
 import { epochNow } from '../oracle/oracle.js';
-import { CALLBACKS, PluginError } from '../protocols/call.js';
+import { PluginError, callbackName } from '../protocols/call.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { WAIT } from '../sync/env.js';
 import type { RoleTask, RoleResult } from './thread.js';
@@ -93,6 +93,8 @@ export class Session {
   startEpoch = 0;
   private t0 = 0;
   private lastProgress: { v: number; at: number }[] = [];
+  /** Per thread: the T_CALLBACK word (one call of one callback) last seen, and since when. */
+  private sameCall: { word: number; since: number }[] = [];
   /** Per thread, from the watchdog's samples: the lock word it is blocked on, and since when. */
   private blocked: { addr: number; since: number }[] = [];
   liveness: Witness | undefined;
@@ -105,11 +107,8 @@ export class Session {
   constructor(readonly options: SessionOptions) {
     const { proto, roles } = options;
     this.layout = computeLayout(options.layout);
-    this.memory = createSharedMemory(this.layout.wasmPages);
-    this.i32 = new Int32Array(this.memory.buffer);
-    writeHeader(this.i32, this.layout, (options.oracle ? 1 : 0) | (options.recordEvents ? 2 : 0));
-    this.wasm = instantiate(options.module, this.memory);
-    this.wasm.setup();
+    const flags = (options.oracle ? HEADER_FLAG.oracle : 0) | (options.recordEvents ? HEADER_FLAG.events : 0);
+    ({ memory: this.memory, i32: this.i32, wasm: this.wasm } = createRunMemory(this.layout, flags, options.module));
     this.wasm.mm_init();
     this.wasm.vma_set(0, this.layout.config.pages, L.VM_MAPPED | L.VM_READ | L.VM_WRITE);
     this.n = roles.length;
@@ -206,22 +205,22 @@ export class Session {
   }
 
   violations(): Partial<Record<ViolationKind, number>> {
-    const v: Partial<Record<ViolationKind, number>> = {};
-    VIOLATION_KINDS.forEach((k, i) => {
-      const c = Atomics.load(this.i32, VIOLATIONS_WORD + i);
-      if (c) v[k] = c;
-    });
-    return v;
+    return this.countsByKind(VIOLATIONS_WORD);
   }
 
   /** Raw detections by kind (a stale entry hit again and again counts once in violations()). */
   detections(): Partial<Record<ViolationKind, number>> {
-    const v: Partial<Record<ViolationKind, number>> = {};
-    VIOLATION_KINDS.forEach((k, i) => {
-      const c = Atomics.load(this.i32, DETECTIONS_WORD + i);
-      if (c) v[k] = c;
+    return this.countsByKind(DETECTIONS_WORD);
+  }
+
+  /** The non-zero counters of the per-kind array at word index `base`. */
+  private countsByKind(base: number): Partial<Record<ViolationKind, number>> {
+    const counts: Partial<Record<ViolationKind, number>> = {};
+    VIOLATION_KINDS.forEach((kind, i) => {
+      const c = Atomics.load(this.i32, base + i);
+      if (c) counts[kind] = c;
     });
-    return v;
+    return counts;
   }
 
   violationTotal(): number {
@@ -250,6 +249,8 @@ export class Session {
       const kind = Atomics.load(this.i32, rec + (L.T_WAIT_KIND >> 2));
       const onLock = kind === WAIT.mutex || kind === WAIT.read || kind === WAIT.write;
       const waitAddr = onLock ? Atomics.load(this.i32, rec + (L.T_WAIT_ADDR >> 2)) : 0;
+      const word = Atomics.load(this.i32, rec + (L.T_CALLBACK >> 2));
+      if (this.sameCall[t]?.word !== word) this.sameCall[t] = { word, since: nowMs };
       const b = (this.blocked[t] ??= { addr: 0, since: nowMs });
       if (waitAddr !== b.addr) this.blocked[t] = { addr: waitAddr, since: nowMs };
     }
@@ -264,6 +265,7 @@ export class Session {
     if (!stuck.length) return undefined;
     const forMs = Math.round(deadlocked ? cycleFor : nowMs - Math.min(...stuck.map((t) => this.lastProgress[t].at)));
     const blockedForMs = this.blocked.map((b) => (b.addr ? nowMs - b.since : 0));
+    const inSameCallForMs = this.sameCall.map((c) => (c.word ? nowMs - c.since : 0));
     this.livenessThreads = stuck;
     this.liveness = livenessWitness(
       this.i32,
@@ -277,6 +279,7 @@ export class Session {
       blockedForMs,
       deadlocked,
       this.options.rerun,
+      inSameCallForMs,
     );
     Atomics.add(this.i32, VIOLATIONS_WORD + VIOLATION_KINDS.indexOf(this.liveness.kind), 1);
     Atomics.add(this.i32, DETECTIONS_WORD + VIOLATION_KINDS.indexOf(this.liveness.kind), 1);
@@ -286,8 +289,7 @@ export class Session {
 
   /** The protocol callback thread `t` is inside, or '' (its record's T_CALLBACK). */
   callbackOf(t: number): string {
-    const cb = Atomics.load(this.i32, (addr.thread(this.layout, t) + L.T_CALLBACK) >> 2);
-    return cb > 0 ? (CALLBACKS[cb - 1] ?? '') : '';
+    return callbackName(Atomics.load(this.i32, (addr.thread(this.layout, t) + L.T_CALLBACK) >> 2));
   }
 
   /** Counters, verdict and rendered witnesses, from what the threads returned. */
