@@ -42,6 +42,29 @@ export function selectWitnessEvents(c: Capture): RawEvent[] {
     const keep = evs.slice(from, end + 1).filter((e) => e.thread === c.thread || covers(e, c.page));
     return keep.length > WITNESS_MAX_LINES ? elide(keep, c, c.thread) : keep;
   }
+  if (c.kind === 'notifier-use-after-free') {
+    // the subscription's removal and free (c.genWant: the thread that freed it), then the use:
+    // the freeing thread's and the user's events from the last removal of it, and what touched its range
+    const freer = c.genWant;
+    let from = Math.max(0, end - WITNESS_MAX_LINES);
+    for (let i = end; i >= 0; i--) {
+      const e = evs[i];
+      if (e.type === EV.SUB_LIFE && e.a === c.pfn && (e.d === 0 || e.d === 5)) {
+        from = i;
+        break;
+      }
+    }
+    // and back to the start of the user's callback that had found the subscription
+    for (let i = from; i >= 0; i--)
+      if (evs[i].thread === c.thread && evs[i].type === EV.INV_START && evs[i].e === 1) {
+        from = Math.min(from, i);
+        break;
+      }
+    const keep = evs
+      .slice(from, end + 1)
+      .filter((e) => e.thread === c.thread || e.thread === freer || (e.type === EV.SUB_LIFE && e.a === c.pfn));
+    return keep.length > WITNESS_MAX_LINES ? elide(keep, c, c.thread) : keep;
+  }
   // who put the stale entry there: the last PROGRAM of the page before detection (maybe the
   // detector itself); for a walk-time detection, the detector's own walk
   let prog = -1;
@@ -193,10 +216,18 @@ export function renderWitness(c: Capture, names: RenderNames, protocol: string, 
   const events = renderEvents(selectWitnessEvents(c), names);
   const at = opts.atStep ? `step ${c.atMs}` : `${c.atMs.toFixed(1)} ms`;
   const gens = c.genWant !== c.genHave && c.genHave >= 0 ? `, gen ${c.genWant} -> ${c.genHave}` : '';
-  const what = c.kind === 'contract' ? ` (${contractName(c.pfn)})` : c.pfn >= 0 ? ` (pfn ${c.pfn}${gens})` : '';
+  const freed = c.kind === 'notifier-use-after-free';
+  const what =
+    c.kind === 'contract'
+      ? ` (${contractName(c.pfn)})`
+      : freed
+        ? ` (sub${c.pfn}, freed by T${c.genWant} ${names.roles[c.genWant] ?? ''})`
+        : c.pfn >= 0
+          ? ` (pfn ${c.pfn}${gens})`
+          : '';
   const programmer = c.programmer ?? -1;
   const entry =
-    c.kind !== 'contract' && c.device >= 0 && programmer >= 0
+    c.kind !== 'contract' && !freed && c.device >= 0 && programmer >= 0
       ? ` in dev${c.device}'s entry programmed by T${programmer} ${names.roles[programmer] ?? ''}`
       : '';
   const summary = `${c.kind} on page 0x${c.page.toString(16)}${what}${entry} detected by T${c.thread} ${names.roles[c.thread] ?? ''} at ${at}`;
