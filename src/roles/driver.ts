@@ -37,7 +37,13 @@ export function driverOp(rc: RoleContext): boolean {
   if (!(rc.lifetime ??= rc.events.includes('interval') || rc.events.includes('exit'))) return deviceFault(rc, sub, mine);
   // subscriptions come and go: a fault on a freed one creates it again first (without a reference
   // on the mm, as from a work queue), then the fault holds the mm (mmget_not_zero) and the subscription
-  if (rc.events.includes('interval') && (stats.ops & (REMOVE_EVERY - 1)) === REMOVE_EVERY - 1) removeSubscription(ctx, rng.pick(mine));
+  // (a removal holds the mm, so it never overlaps exit_mmap's release)
+  if (rc.events.includes('interval') && (stats.ops & (REMOVE_EVERY - 1)) === REMOVE_EVERY - 1 && mmgetNotZero(ctx))
+    try {
+      removeSubscription(ctx, rng.pick(mine));
+    } finally {
+      mmput(ctx);
+    }
   if (subLife(ctx, sub) === LIFE.FREED && !insertSubscription(ctx, sub)) {
     waitMmAlive(ctx); // it could not be created on an exiting mm (returns at once otherwise)
     return false;

@@ -68,14 +68,14 @@ function mmuNotifierRelease(ctx: Ctx): Sub[] {
       // mn_itree_release: the intervals are invalidated, then unhashed
       const inv = invalidateRangeStart(ctx, 0, ctx.pages, 'release');
       if (inv) invalidateRangeEnd(ctx, inv);
-      for (const sub of subs) intervalUnlink(ctx, sub);
+      for (const sub of subs) if (subLife(ctx, sub) === LIFE.LIVE) intervalUnlink(ctx, sub);
     } else if (order === 'release-then-unhash') {
       for (const sub of subs) release(sub);
-      ctx.widen(1, 100);
+      widenForUnmap(ctx);
       for (const sub of subs) intervalUnlink(ctx, sub);
     } else {
       for (const sub of subs) intervalUnlink(ctx, sub);
-      ctx.widen(1, 100); // the same point of both orderings: here the notifiers are gone and ->release has not run
+      widenForUnmap(ctx); // the same point of both orderings: here the notifiers are gone and ->release has not run
       for (const sub of subs) release(sub);
     }
   } finally {
@@ -83,6 +83,16 @@ function mmuNotifierRelease(ctx: Ctx): Sub[] {
   }
   srcuSynchronize(ctx);
   return ownerless;
+}
+
+/**
+ * Directed widening between the two loops of the release: let two invalidations that begin from
+ * now on end (reclaim and migration take no mmap_lock: try_to_unmap runs here), at most 2 ms.
+ */
+function widenForUnmap(ctx: Ctx): void {
+  const i32 = ctx.env.i32;
+  const since = Atomics.load(i32, (L.BASE + L.H_INV_BEGUN) >> 2);
+  ctx.widenUntil(() => Atomics.load(i32, (L.BASE + L.H_INV_ENDED) >> 2) >= since + 2, 2);
 }
 
 /** unmap_vmas + free_pgtables under mmap_lock and anon_vma for write, then a fresh mm. */

@@ -168,7 +168,7 @@ export function removeSubscription(ctx: Ctx, sub: Sub): boolean {
   // widening: an invalidation has found the subscription and is in its start callbacks when it is
   // unlinked and freed (ctx.widenRemoval is the other side)
   const found = recIdx(ctx, sub, L.S_FOUND);
-  ctx.widenUntil(() => Atomics.load(ctx.env.i32, found) > 0, 2);
+  ctx.widenUntil(() => Atomics.load(ctx.env.i32, found) > 0, 4);
   callProto(ctx, 'intervalRemove', () => proto.intervalRemove!(ctx, sub));
   freeSub(ctx, sub);
   return true;

@@ -17,7 +17,9 @@
  * entries (kvm_mmu_notifier_release -> kvm_arch_flush_shadow_all), the CPU role exits now and then
  * (the 'exit' event, model/mm/exit.ts), and the mm core orders release as before the fix
  * (mmOptions.notifierRelease = 'unhash-then-release'). A reclaim or migration in the window frees a
- * frame that KVM still maps: a use-after-free at the free.
+ * frame that KVM still maps: a use-after-free at the free (or, when DMA reads the page first, while
+the invalidation that found no notifier is still between its start and end, a
+device-pte-during-invalidation).
  */
 import type { MirrorProtocol } from '../api.js';
 import type { Ctx } from '../../model/ctx.js';
@@ -37,7 +39,7 @@ const protocol: MirrorProtocol = {
   name: 'notifier-release-unhashed',
   description:
     'BUG (3ad3d901bbcf, again after 751efd8610d3): exit unhashes the notifier before ->release; reclaim finds none and frees mapped pages',
-  expect: { violates: ['use-after-free'] },
+  expect: { violates: ['use-after-free', 'device-pte-during-invalidation'] },
   events: ['munmap', 'mprotect', 'dontneed', 'migrate', 'reclaim', 'cow', 'exit'],
   mmOptions: { notifierRelease: 'unhash-then-release' },
   release: kvmRelease,
