@@ -54,8 +54,8 @@ export function selectWitnessEvents(c: Capture): RawEvent[] {
         break;
       }
     }
-    // and back to the start of the user's callback that had found the subscription
-    for (let i = from; i >= 0; i--)
+    // and back to the start of the user's current callback (the one that had found the subscription)
+    for (let i = end; i >= 0; i--)
       if (evs[i].thread === c.thread && evs[i].type === EV.INV_START && evs[i].e === 1) {
         from = Math.min(from, i);
         break;
@@ -155,6 +155,11 @@ function isKey(e: RawEvent, c: Capture, actor: number): boolean {
       return covers(e, c.page);
     case EV.WORD_SET:
       return true; // the protocol's state changes: sequence counts, flags, counts
+    case EV.SUB_LIFE:
+      return c.kind !== 'notifier-use-after-free' || e.a === c.pfn; // a subscription's removal, free, re-creation
+    case EV.MM_EXIT:
+    case EV.SRCU_SYNC:
+      return true;
     case EV.WALK_BEGIN:
     case EV.WALK:
     case EV.PROGRAM:
@@ -172,9 +177,12 @@ function elide(keep: RawEvent[], c: Capture, actor: number): RawEvent[] {
     TAIL = 8;
   const mid = keep.slice(HEAD, keep.length - TAIL);
   const budget = WITNESS_MAX_LINES - HEAD - TAIL;
-  let chosen = mid.filter((e) => isKey(e, c, actor));
-  if (chosen.length > budget) chosen = [...chosen.slice(0, budget >> 1), ...chosen.slice(chosen.length - (budget - (budget >> 1)))];
-  const picked = new Set(chosen);
+  // the exit and the subscriptions' lifetimes are kept first (they are few); then the other key events
+  const must = mid.filter((e) => (e.type === EV.MM_EXIT || e.type === EV.SUB_LIFE) && isKey(e, c, actor)).slice(-(budget >> 1));
+  const room = budget - must.length;
+  let chosen = mid.filter((e) => isKey(e, c, actor) && !must.includes(e));
+  if (chosen.length > room) chosen = [...chosen.slice(0, room >> 1), ...chosen.slice(chosen.length - (room - (room >> 1)))];
+  const picked = new Set([...must, ...chosen]);
   const out: RawEvent[] = keep.slice(0, HEAD);
   let gap: RawEvent[] = [];
   // a gap line stands for two or more events; a lone skipped event is shown instead

@@ -38,7 +38,8 @@ export function driverOp(rc: RoleContext): boolean {
   // subscriptions come and go: a fault on a freed one creates it again first (without a reference
   // on the mm, as from a work queue), then the fault holds the mm (mmget_not_zero) and the subscription
   // (a removal holds the mm, so it never overlaps exit_mmap's release)
-  if (rc.events.includes('interval') && (stats.ops & (REMOVE_EVERY - 1)) === REMOVE_EVERY - 1 && mmgetNotZero(ctx))
+  const every = ctx.sched ? 2 : REMOVE_EVERY; // controlled mode's schedules are a few dozen operations long
+  if (rc.events.includes('interval') && stats.ops % every === every - 1 && mmgetNotZero(ctx))
     try {
       removeSubscription(ctx, rng.pick(mine));
     } finally {
