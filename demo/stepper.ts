@@ -53,8 +53,10 @@ export class Stepper {
   private loaded: Loaded | undefined;
   private shown = -1;
   private want = 0;
-  /** The replay in flight (one at a time: the workers run one schedule at a time). */
+  /** The stepping loop, while it runs. */
   private pumping: Promise<void> | undefined;
+  /** Every replay goes through this chain: the workers run one schedule at a time. */
+  private replays: Promise<unknown> = Promise.resolve();
   private generation = 0;
 
   constructor(
@@ -150,10 +152,10 @@ export class Stepper {
     let end: StepState;
     try {
       end = await this.exclusive(() => replayTo(this.module, this.view.pool, name, proto, plan));
+      if (gen !== this.generation) return;
     } catch (e) {
       return this.fail(e);
     }
-    if (gen !== this.generation) return;
     const { outcome } = end;
     const loaded: Loaded = { schedule, name, proto, plan, outcome, steps: outcome.steps, cache: new Map() };
     this.loaded = loaded;
@@ -182,7 +184,9 @@ export class Stepper {
     this.loaded = undefined;
     this.shown = -1;
     this.setEnabled(false);
+    $('step-counter').textContent = 'step – / –';
     await this.pumping;
+    await this.replays;
   }
 
   /** Show step `k` (clamped to 0..n): replay up to it unless cached, then the neighbours. */
@@ -206,7 +210,7 @@ export class Stepper {
       const t0 = performance.now();
       let state: StepState;
       try {
-        state = await replayTo(this.module, this.view.pool, loaded.name, loaded.proto, loaded.plan, need);
+        state = await this.exclusive(() => replayTo(this.module, this.view.pool, loaded.name, loaded.proto, loaded.plan, need));
       } catch (e) {
         return this.fail(e);
       }
@@ -226,10 +230,11 @@ export class Stepper {
     }
   }
 
-  /** Run `fn` once no replay is in flight (replays share the workers). */
-  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    while (this.pumping) await this.pumping;
-    return fn();
+  /** Run `fn` once the replays before it are over (they share the workers). */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.replays.then(fn);
+    this.replays = run.catch(() => undefined);
+    return run;
   }
 
   private cache(loaded: Loaded, state: StepState, ms: number): void {
