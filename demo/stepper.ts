@@ -145,6 +145,10 @@ export class Stepper {
     }
     const name = schedule.protocol;
     const proto = getProtocol(name);
+    // the controls show the schedule's protocol (its description and expectation)
+    const select = $<HTMLSelectElement>('protocol');
+    select.value = name;
+    select.dispatchEvent(new Event('change'));
     const plan = replayPlan(schedule, proto);
     showState('replaying', `replaying ${name}, seed ${schedule.seed}, ${schedule.switches.length} switches…`);
     this.setEnabled(false);

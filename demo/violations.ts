@@ -26,6 +26,8 @@ interface ViolationEntry {
   summary: string;
   witness: Witness | undefined;
   live: boolean;
+  /** A controlled-mode witness: atMs is its step. */
+  atStep?: boolean;
 }
 
 const entryOf = (w: Witness, live: boolean): ViolationEntry => ({
@@ -128,7 +130,7 @@ export class ViolationList {
 
   /** Stepping through a schedule: its replay's witness is the one entry, drawn at once. */
   showReplay(w: Witness): void {
-    this.entries = [entryOf(w, false)];
+    this.entries = [{ ...entryOf(w, false), atStep: true }];
     this.select(0);
   }
 
@@ -164,7 +166,7 @@ export class ViolationList {
       const k = document.createElement('span');
       k.className = 'kind';
       k.textContent = v.kind;
-      const at = `${v.live ? 'seen ≈' : ''}${v.atMs.toFixed(v.live ? 0 : 1)} ms`;
+      const at = v.atStep ? `step ${v.atMs}` : `${v.live ? 'seen ≈' : ''}${v.atMs.toFixed(v.live ? 0 : 1)} ms`;
       li.append(k, ` ${v.page >= 0 ? `page ${hex(v.page)}, ` : ''}T${v.thread} ${v.role}, ${at}`);
       if (v.live) {
         const s = document.createElement('span');
