@@ -152,6 +152,7 @@ describe.runIf(haveChromium)('browser demo in headless Chromium', () => {
     await p.click('#step-violation');
     await at(n);
     // the violation is the witness's current row, nothing of it is still to come
+    expect(await p.locator('#timeline tr.current').count()).toBe(1);
     expect(await p.locator('#timeline tr.current').innerText()).toMatch(/USE-AFTER-FREE/);
     expect(await p.locator('#timeline tr.future').count()).toBe(0);
     const last = await cells();
