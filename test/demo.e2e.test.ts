@@ -168,14 +168,22 @@ describe.runIf(haveChromium)('browser demo in headless Chromium', () => {
     console.log(
       `demo: stepped ${n} points of hmm-v5.2's corpus schedule; ${await p.locator('#step-time').innerText()} (step 3), ${Date.now() - t0} ms in all`,
     );
-    // a schedule that leaves its own run, and one whose protocol is not built in: one line each
+    // a schedule that leaves its own run (dropped on the page), and one whose protocol is not built in (picked): one line each
     const schedule = JSON.parse(report.toString()).protocols[0].witnesses[0].schedule;
-    const load = (value: unknown, name: string) =>
-      p.setInputFiles('#schedule-file', { name, mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(value)) });
-    await load({ ...schedule, switches: schedule.switches.slice(0, 2) }, 'edited.json');
+    const edited = JSON.stringify({ ...schedule, switches: schedule.switches.slice(0, 2) });
+    await p.evaluate((text) => {
+      const dataTransfer = new DataTransfer();
+      dataTransfer.items.add(new File([text], 'edited.json', { type: 'application/json' }));
+      document.body.dispatchEvent(new DragEvent('drop', { dataTransfer, bubbles: true, cancelable: true }));
+    }, edited);
     await p.locator('#schedule-error').filter({ hasText: 'diverged' }).waitFor({ timeout: 10_000 });
     expect(await p.locator('#schedule-error').innerText()).toMatch(/^edited\.json: the replay diverged at step \d+: .*$/);
-    await load({ ...schedule, protocol: './my-driver.mjs', protocolHash: 'ab'.repeat(32) }, 'plugin.json');
+    const plugin = { ...schedule, protocol: './my-driver.mjs', protocolHash: 'ab'.repeat(32) };
+    await p.setInputFiles('#schedule-file', {
+      name: 'plugin.json',
+      mimeType: 'application/json',
+      buffer: Buffer.from(JSON.stringify(plugin)),
+    });
     await p.locator('#schedule-error').filter({ hasText: 'not built into the demo' }).waitFor({ timeout: 10_000 });
     expect(await p.locator('#schedule-error').innerText()).not.toContain('\n');
     expect(errors).toEqual([]);
