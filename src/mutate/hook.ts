@@ -90,7 +90,11 @@ export class MutationHook implements OpHook {
   exit(result?: unknown): void {
     const frame = this.frames.pop();
     if (frame === undefined || !frame.effective) return;
-    if (frame.callback === 'populate' && result !== 'ok' && !frame.escaped) this.retryOnly++;
+    // a call that threw (the run's stop, say) counts only if it had already written, zapped or programmed
+    if (result === undefined && !frame.escaped) return;
+    // gave up: 'retry' or an errno
+    const gaveUp = result === 'retry' || typeof result === 'number';
+    if (frame.callback === 'populate' && gaveUp && !frame.escaped) this.retryOnly++;
     else this.escaped++;
   }
 
