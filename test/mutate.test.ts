@@ -76,6 +76,7 @@ describe('mutate()', () => {
       events: ['munmap', 'migrate'],
       pages: 64,
       only: 'populate: stale-read',
+      threads: 4, // one thread per role: the fewest threads on 2 busy cores (mutate's default has 6)
       durationMs: 2500,
       discoveryMs: 400,
       seed: 11,
