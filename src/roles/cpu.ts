@@ -3,14 +3,27 @@ import { L } from '../memory/layout.js';
 import { handleMmFault } from '../model/mm/fault.js';
 import type { RoleContext } from './role.js';
 import { exitMmap } from '../model/mm/exit.js';
+import { now } from '../sync/env.js';
 
 /** With 'exit' in the mix, the process exits (exit_mmap, and a new mm) about once in this many CPU operations (64 in controlled mode). */
 export const EXIT_EVERY = 1024;
 
+/**
+ * Outside controlled mode a new mm also lives at least one wait slice (sliceMs) before it exits:
+ * CPU operations on a fresh mm take microseconds while an exit takes milliseconds, so counted in
+ * operations alone the mm would be dead nearly all the time, and a driver asleep until the next
+ * mm (lifetime.ts waitMmAlive, at most a slice) would wake to find it exiting again.
+ */
+function mayExit(rc: RoleContext): boolean {
+  const { ctx, rng } = rc;
+  if (!rc.events.includes('exit') || rng.int(ctx.sched ? 64 : EXIT_EVERY) !== 0) return false;
+  return ctx.sched !== undefined || now() - (rc.mmBornAt ?? 0) >= ctx.env.sliceMs;
+}
+
 export function cpuOp(rc: RoleContext): void {
   const { ctx, rng, stats } = rc;
-  if (rc.events.includes('exit') && rng.int(ctx.sched ? 64 : EXIT_EVERY) === 0) {
-    exitMmap(ctx);
+  if (mayExit(rc)) {
+    if (exitMmap(ctx)) rc.mmBornAt = now();
     return;
   }
   const page = rng.int(ctx.pages);

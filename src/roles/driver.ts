@@ -12,6 +12,7 @@ import { snapshotDone } from '../oracle/coverage.js';
 import {
   LIFE,
   insertSubscription,
+  mmExiting,
   waitMmAlive,
   mmgetNotZero,
   mmput,
@@ -85,6 +86,14 @@ function deviceFault(rc: RoleContext, sub: Sub, mine: Sub[]): boolean {
       Atomics.add(ctx.env.i32, (addr.thread(ctx.layout, ctx.tid) + L.T_RETRIES) >> 2, 1);
       ctx.trace(EV.POPULATE, sub.id, start, start + len, 1, write ? 1 : 0);
       if (rc.stopped()) return false;
+      // the process exited while this fault held the mm: the fault ends with an error instead of
+      // retrying (a KVM vCPU's fatal signal, a driver's -EFAULT on a dying mm), so the reference
+      // exit_mmap waits for is dropped; a retry here waits for invalidations that nothing orders
+      if (rc.lifetime && mmExiting(ctx)) {
+        stats.errors++;
+        ctx.trace(EV.POPULATE, sub.id, start, start + len, L.EFAULT, write ? 1 : 0);
+        return false;
+      }
       continue;
     }
     if (r !== 'ok' && typeof r !== 'number')

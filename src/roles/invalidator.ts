@@ -1,17 +1,50 @@
-/** invalidator.ts — the CPU-side changes, mixed as configured (--events). */
+/**
+ * invalidator.ts — the CPU-side changes, mixed as configured (--events).
+ *
+ * munmap, mprotect, fork and MADV_DONTNEED are system calls of the process's own threads: with
+ * 'exit' in the mix each one holds the mm (a thread's mm_users reference, mmgetNotZero) while it
+ * runs, and none starts once the process has exited (exit_mmap waits for the reference of one
+ * already under way, model/mm/exit.ts). Reclaim, migration and the OOM reaper are not the
+ * process's: they go on while it exits, as try_to_unmap and __oom_reap_task_mm do.
+ */
 import { L } from '../memory/layout.js';
+import { mmgetNotZero, mmput, waitMmAlive } from '../model/mm/lifetime.js';
 import { munmap, mprotect, forkCow, dontneed, migrate, reclaim, oomReap, type Prot } from '../model/mm/ops.js';
+import type { EventName } from '../api/types.js';
 import type { RoleContext } from './role.js';
 
 const PROTS: Prot[] = ['read', 'readwrite', 'read', 'readwrite', 'none'];
 const OOM_CHUNK = 16;
 const OOM_CHUNKS = 4;
 
+/** The changes a thread of the process makes by a system call (the others are the kernel's own). */
+const SYSCALLS: ReadonlySet<EventName> = new Set(['munmap', 'mprotect', 'cow', 'dontneed']);
+
 export function invalidatorOp(rc: RoleContext): void {
-  const { ctx, rng, stats } = rc;
+  const { ctx, rng } = rc;
   const mix = (rc.invEvents ??= rc.events.filter((e) => e !== 'interval' && e !== 'exit'));
   if (mix.length === 0) return; // the mix is only interval removal and exit: played by the driver and CPU roles
   const ev = rng.pick(mix);
+  if (!SYSCALLS.has(ev) || !rc.events.includes('exit')) {
+    change(rc, ev);
+    return;
+  }
+  if (!mmgetNotZero(ctx)) {
+    // the process has exited: no thread of it is left to call; the kernel's own changes go on
+    const kernel = (rc.kernelEvents ??= mix.filter((e) => !SYSCALLS.has(e)));
+    if (kernel.length > 0) change(rc, rng.pick(kernel));
+    else waitMmAlive(ctx);
+    return;
+  }
+  try {
+    change(rc, ev);
+  } finally {
+    mmput(ctx);
+  }
+}
+
+function change(rc: RoleContext, ev: EventName): void {
+  const { ctx, rng, stats } = rc;
   const pages = ctx.pages;
   // a short range (1-16 pages), or (munmap) sometimes a whole leaf table so page tables get freed
   const len = 1 + rng.int(16);

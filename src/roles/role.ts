@@ -27,8 +27,12 @@ export interface RoleContext {
   events: EventName[];
   /** The invalidator's own mix: `events` without 'interval' and 'exit' (played by the driver and CPU roles). */
   invEvents?: EventName[];
+  /** The invalidator's changes that are not the process's system calls (reclaim, migrate, oom). */
+  kernelEvents?: EventName[];
   /** 'interval' or 'exit' is in the mix: device faults hold the mm and their subscription (model/mm/lifetime.ts). */
   lifetime?: boolean;
+  /** The CPU role: when its current mm began (after its last exit), performance.now() ms. */
+  mmBornAt?: number;
   /** True once the run's stop flag is set. */
   stopped(): boolean;
   progress(): void;

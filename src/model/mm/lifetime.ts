@@ -115,6 +115,12 @@ export function mmgetNotZero(ctx: Ctx): boolean {
   return false;
 }
 
+/**
+ * The process has dropped its reference (exit_mm): exit_mmap waits only for the mmget references
+ * still held. A fault holding one gives up rather than retry (roles/driver.ts).
+ */
+export const mmExiting = (ctx: Ctx): boolean => Atomics.load(ctx.env.i32, (L.BASE + L.H_MM_DEAD) >> 2) !== 0;
+
 /** mmput: drop it (the exiting thread waits for the last one). */
 export function mmput(ctx: Ctx): void {
   const users = (L.BASE + L.H_MM_USERS) >> 2;
