@@ -1,8 +1,9 @@
 /**
  * watchdog.ts — liveness: a thread that makes no progress for a bound is a deadlock (it is
  * blocked on a lock, in or behind a wait-for cycle, or on a lock only stuck threads hold) or a
- * stall (it waits on a queue/completion, retries forever, or waits on a live thread). The
- * report names every lock word's owner and waiters and each thread's last events.
+ * stall (it waits on a queue/completion, retries forever, waits on a live thread, or on a lock
+ * that is free and that it could take: woken but not run). The report names every lock's owner,
+ * waiters and lock word, and each thread's last events.
  */
 import { L, type Layout, addr } from '../memory/layout.js';
 import { WAIT, WAIT_NAMES } from '../sync/env.js';
@@ -66,6 +67,33 @@ function threadState(i32: Int32Array, lay: Layout, tid: number, roles: string[])
 
 const MODE = ['', 'mutex', 'read', 'write'];
 
+/**
+ * What a lock's own word says (src/sync/mutex.ts, src/sync/rwsem.ts): whether it is held, and
+ * whether one of `waiters` (threads blocked on it, with their wait kinds) could take it now. A
+ * lock that nobody holds and a waiter could take is no deadlock: that waiter was woken but not
+ * yet run, or keeps losing the lock to threads that take it first (a stall). A free rwsem that
+ * no waiter may enter (its writers-waiting count or read budget says otherwise) is stuck.
+ */
+export function lockWordState(i32: Int32Array, lockAddr: number, waiters: readonly number[]): { enterable: boolean; text: string } {
+  const word = (off: number) => Atomics.load(i32, (lockAddr + off) >> 2);
+  if (waiters.length > 0 && waiters.every((k) => k === WAIT.mutex)) {
+    const state = word(L.MX_STATE);
+    const text = state === 0 ? 'free' : `locked${state === 2 ? ', waiters' : ''} (owner word T${word(L.MX_OWNER) - 1})`;
+    return { enterable: state === 0, text: `lock word: ${text}` };
+  }
+  const state = word(L.RW_STATE);
+  const [wwait, rwait, budget] = [word(L.RW_WWAIT), word(L.RW_RWAIT), word(L.RW_RBUDGET)];
+  const readers = state & L.RW_READER_MASK;
+  const held = state & L.RW_WRITER ? `write-held (owner word T${word(L.RW_OWNER) - 1})` : readers ? `${readers} reader(s)` : 'free';
+  const writerMay = budget <= 0 || rwait <= 0; // rwsem_write_trylock's read-budget gate
+  const readerMay = wwait <= 0 || budget > 0; // a waiting reader's rwsem_read_trylock
+  const enterable = state === 0 && waiters.some((k) => (k === WAIT.write ? writerMay : k === WAIT.read && readerMay));
+  return {
+    enterable,
+    text: `lock word: ${held}; ${wwait} writer(s) and ${rwait} reader(s) waiting, read budget ${budget}`,
+  };
+}
+
 /** Wait-for edges of thread `s`: a thread blocked on a lock waits for its holders, and a reader
  *  blocked on a rwsem also for the writers queued ahead of it (writers go first). */
 function waitsForOf(states: ThreadState[], s: ThreadState | undefined): number[] {
@@ -111,7 +139,7 @@ export function waitForCycle(i32: Int32Array, lay: Layout, roles: string[]): { t
 
 /**
  * Build the liveness violation for the threads in `stuck` (no progress for `forMs`).
- * Deadlock if one of them is blocked on a lock (mutex/rwsem), else stall.
+ * Deadlock if one of them is blocked on a lock (mutex/rwsem) that it cannot take, else stall.
  */
 export function livenessWitness(
   i32: Int32Array,
@@ -156,12 +184,19 @@ export function livenessWitness(
     };
     return dfs(t);
   };
+  const lockWord = (lockAddr: number) =>
+    lockWordState(
+      i32,
+      lockAddr,
+      states.filter((o) => isLock(o) && lineOf(o.waitAddr) === lockAddr).map((o) => o.waitKind),
+    );
   // deadlock: a stuck thread blocked on one lock for most of the bound (nobody releases it), in
-  // or behind a wait-for cycle, or blocked on a lock only stuck threads hold
+  // or behind a wait-for cycle, or blocked on a lock only stuck threads hold; never on a lock
+  // that is free and that a waiter could take (lockWordState: a stall, however long it lasts)
   const deadlocked =
     cycle ??
     stuck.filter((t) => {
-      if (!isLock(states[t])) return false;
+      if (!isLock(states[t]) || lockWord(lineOf(states[t].waitAddr)).enterable) return false;
       if ((blockedForMs[t] ?? 0) >= forMs / 2) return true;
       if (reachesCycle(t)) return true;
       const hs = holdersOf(lineOf(states[t].waitAddr));
@@ -180,8 +215,11 @@ export function livenessWitness(
         const holders = holdersOf(lockAddr).map(
           (o) => `T${o.tid} ${o.role} (${MODE[o.held.find((h) => h.addr === lockAddr)!.mode]}${stuck.includes(o.tid) ? ', stuck' : ''})`,
         );
+        const word = lockWord(lockAddr);
+        const free = word.enterable ? ' (free: a waiter can take it; woken but not run, or starved by threads that take it first)' : '';
         lines.push(
-          `T${t} ${s.role} blocked on ${WAIT_NAMES[s.waitKind]} ${nameOf(lnames, s.waitAddr)}; held by: ${holders.join(', ') || 'nobody'}; waiters: ${waiters.join(', ')}`,
+          `T${t} ${s.role} blocked on ${WAIT_NAMES[s.waitKind]} ${nameOf(lnames, s.waitAddr)}; held by: ${holders.join(', ') || 'nobody'}; ` +
+            `waiters: ${waiters.join(', ')}; ${word.text}${free}`,
         );
       } else
         lines.push(
