@@ -60,6 +60,21 @@ describe('liveness', () => {
     w = judge();
     expect(w.kind).toBe('deadlock');
     expect(w.text).toContain('lock word: write-held (owner word T2)');
+    // ... unless it changed hands while they waited (a chain of slow holders on a loaded machine)
+    w = livenessWitness(i32, lay, h.s.options.proto, names, [0, 1], 2000, 2000, 1, [2000, 2000], undefined, '', [], [true, true]);
+    expect(w.kind).toBe('stall');
+    // ... or its holder sleeps on a device fence (waits for a DMA thread to finish an access)
+    i32[rec(1) + (L.T_HELD_N >> 2)] = 1;
+    i32[rec(1) + (L.T_HELD >> 2)] = mmap | L.HELD_WRITE;
+    wait(1, 0);
+    i32[rec(1) + (L.T_WAIT_ADDR >> 2)] = L.BASE + L.H_ANON_VMA_LOCK; // any word: a fence's is a DMA thread's in-flight word
+    i32[rec(1) + (L.T_WAIT_KIND >> 2)] = 7;
+    word(L.RW_OWNER, 1 + 1);
+    w = judge();
+    expect(w.kind).toBe('stall');
+    expect(w.text).toContain('held by: T1 driver (write, stuck)');
+    i32[rec(1) + (L.T_HELD_N >> 2)] = 0;
+    wait(1, 2);
     // free, but no waiter may enter (the read budget holds the writer back, and no reader waits to use it): stuck
     word(L.RW_STATE, 0);
     word(L.RW_RBUDGET, 1);

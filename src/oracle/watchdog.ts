@@ -159,6 +159,8 @@ export function livenessWitness(
   /** Per thread: ms it has been seen inside the same call of a callback (watchdog samples). A
    *  thread that returns and calls again (retrying) is not named as stuck in the callback. */
   inSameCallForMs?: number[],
+  /** Per thread: its lock was released (changed hands) while it was blocked on it. */
+  released?: boolean[],
 ): Witness {
   const lnames = lockNames(lay, proto);
   const hungIn = (t: number, callback: string) => !!callback && (inSameCallForMs?.[t] ?? forMs) >= forMs / 2;
@@ -190,15 +192,34 @@ export function livenessWitness(
       lockAddr,
       states.filter((o) => isLock(o) && lineOf(o.waitAddr) === lockAddr).map((o) => o.waitKind),
     );
+  // a chain of lock holders from `t` that ends in a thread sleeping on an event (a device fence,
+  // a wait queue, a completion): that thread waits for another to act, so the chain is a stall
+  const waitsOnEvent = (t: number): boolean => {
+    const seen = new Set<number>([t]);
+    const todo = [t];
+    while (todo.length) {
+      const u = todo.pop()!;
+      if (u !== t && states[u].waitAddr && !isLock(states[u])) return true;
+      for (const v of waitsFor(u))
+        if (!seen.has(v)) {
+          seen.add(v);
+          todo.push(v);
+        }
+    }
+    return false;
+  };
   // deadlock: a stuck thread blocked on one lock for most of the bound (nobody releases it), in
   // or behind a wait-for cycle, or blocked on a lock only stuck threads hold; never on a lock
-  // that is free and that a waiter could take (lockWordState: a stall, however long it lasts)
+  // that is free and that a waiter could take (lockWordState: a stall, however long it lasts);
+  // one released meanwhile (a slow holder chain on a loaded machine) is judged by the rest, and
+  // one whose holders wait on an event (waitsOnEvent) is a stall
   const deadlocked =
     cycle ??
     stuck.filter((t) => {
       if (!isLock(states[t]) || lockWord(lineOf(states[t].waitAddr)).enterable) return false;
-      if ((blockedForMs[t] ?? 0) >= forMs / 2) return true;
       if (reachesCycle(t)) return true;
+      if (waitsOnEvent(t)) return false;
+      if ((blockedForMs[t] ?? 0) >= forMs / 2 && !released?.[t]) return true;
       const hs = holdersOf(lineOf(states[t].waitAddr));
       return hs.length > 0 && hs.every((h) => stuck.includes(h.tid));
     });

@@ -95,8 +95,9 @@ export class Session {
   private lastProgress: { v: number; at: number }[] = [];
   /** Per thread: the T_CALLBACK word (one call of one callback) last seen, and since when. */
   private sameCall: { word: number; since: number }[] = [];
-  /** Per thread, from the watchdog's samples: the lock word it is blocked on, and since when. */
-  private blocked: { addr: number; since: number }[] = [];
+  /** Per thread, from the watchdog's samples: the lock word it is blocked on, since when, and (a
+   *  rwsem) its RW_SEQ then: a release that may let a waiter in bumps it (src/sync/rwsem.ts). */
+  private blocked: { addr: number; since: number; seq?: number }[] = [];
   liveness: Witness | undefined;
   /** The threads the liveness witness names (a thread stuck in a callback may have to be terminated). */
   livenessThreads: number[] = [];
@@ -252,7 +253,7 @@ export class Session {
       const word = Atomics.load(this.i32, rec + (L.T_CALLBACK >> 2));
       if (this.sameCall[t]?.word !== word) this.sameCall[t] = { word, since: nowMs };
       const b = (this.blocked[t] ??= { addr: 0, since: nowMs });
-      if (waitAddr !== b.addr) this.blocked[t] = { addr: waitAddr, since: nowMs };
+      if (waitAddr !== b.addr) this.blocked[t] = { addr: waitAddr, since: nowMs, seq: this.rwsemSeq(kind, waitAddr) };
     }
     // a wait-for cycle that stays the same (and its threads make no progress) is a deadlock now
     const cycle = waitForCycle(this.i32, this.layout, this.names.roles);
@@ -265,6 +266,11 @@ export class Session {
     if (!stuck.length) return undefined;
     const forMs = Math.round(deadlocked ? cycleFor : nowMs - Math.min(...stuck.map((t) => this.lastProgress[t].at)));
     const blockedForMs = this.blocked.map((b) => (b.addr ? nowMs - b.since : 0));
+    // released while it waited: the lock changed hands (a slow holder, not one that never lets go)
+    const released = this.blocked.map((b, t) => {
+      const rec = addr.thread(this.layout, t) >> 2;
+      return b.seq !== undefined && this.rwsemSeq(Atomics.load(this.i32, rec + (L.T_WAIT_KIND >> 2)), b.addr) !== b.seq;
+    });
     const inSameCallForMs = this.sameCall.map((c) => (c.word ? nowMs - c.since : 0));
     this.livenessThreads = stuck;
     this.liveness = livenessWitness(
@@ -280,11 +286,18 @@ export class Session {
       deadlocked,
       this.options.rerun,
       inSameCallForMs,
+      released,
     );
     Atomics.add(this.i32, VIOLATIONS_WORD + VIOLATION_KINDS.indexOf(this.liveness.kind), 1);
     Atomics.add(this.i32, DETECTIONS_WORD + VIOLATION_KINDS.indexOf(this.liveness.kind), 1);
     this.stop();
     return this.liveness;
+  }
+
+  /** A rwsem's RW_SEQ, for a thread blocked on one (wait kind read or write); else undefined. */
+  private rwsemSeq(kind: number, waitAddr: number): number | undefined {
+    if (kind !== WAIT.read && kind !== WAIT.write) return undefined;
+    return Atomics.load(this.i32, (waitAddr - (waitAddr % L.LINE) + L.RW_SEQ) >> 2);
   }
 
   /** The protocol callback thread `t` is inside, or '' (its record's T_CALLBACK). */
