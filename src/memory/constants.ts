@@ -284,6 +284,10 @@ export const CTL = {
   CURSOR: 5, // replay: next entry of the given switch list
   DETAIL: 6, // divergence: the step; liveness: the first stuck thread
   DETAIL2: 7, // divergence: the thread the schedule named
+  // the schedule server (schedule/serve.ts): every word but EPOCH is zeroed before each schedule
+  EPOCH: 8, // schedules asked for so far (main bumps it to start the next; SERVE_QUIT: the workers leave)
+  READY: 9, // threads set up for this schedule (the last one to arrive starts it)
+  DONE: 10, // threads finished with this schedule (main waits for all)
   THREADS_BASE: 16, // per-thread words, T_STRIDE each
   T_STRIDE: 16,
   T_GATE: 0, // 1: this thread may run (futex word of the hand-off)
@@ -296,6 +300,8 @@ export const CTL = {
   T_PROGRESS_STEP: 7, // step of its last finished operation
   T_OWN_STEPS: 8, // points it ran
   T_EXITED: 9,
+  T_OPS: 10, // operations it ran in this schedule (written when it finished)
+  T_POSTED: 11, // 1: it posted its result (captures, a liveness witness or an error) on its port
   MAX_THREADS: 16,
   // per thread t, MAX_THREADS words: every thread's T_OWN_STEPS when t last finished an operation
   // (t is stalled once every other live thread has run boundSteps points since)
@@ -303,6 +309,9 @@ export const CTL = {
   SWITCHES_BASE: 16 + 16 * 16 + 16 * 16, // (step, thread) pairs
   MAX_SWITCHES: 1 << 15,
 } as const;
+
+/** CTL.EPOCH when the schedule server's workers are to leave. */
+export const SERVE_QUIT = -1;
 
 /** CTL.STATUS values. */
 export const CTL_STATUS = { running: 0, budget: 1, violation: 2, deadlock: 3, stall: 4, divergence: 5, error: 6 } as const;

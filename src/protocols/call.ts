@@ -32,6 +32,11 @@ export const callbackName = (word: number): string => {
 let calls = 0;
 const CALL_NUMBER_MASK = 0xffffff;
 
+/** Start this thread's call numbers over (a controlled-mode worker, before each schedule: as in a fresh thread). */
+export function resetCallNumbers(): void {
+  calls = 0;
+}
+
 interface CallCtx {
   proto: { name: string };
   hook?: OpHook | null;

@@ -18,7 +18,7 @@ import {
   type Layout,
   type LayoutConfig,
 } from '../memory/layout.js';
-import { HEADER_FLAG, createRunMemory } from '../memory/header.js';
+import { HEADER_FLAG, createRunMemory, writeHeader } from '../memory/header.js';
 import { VIOLATION_KINDS, type ViolationKind } from '../api/kinds.js';
 import type { HmmWasm } from '../memory/wasm.js';
 import { Ctx } from '../model/ctx.js';
@@ -90,6 +90,7 @@ export class Session {
   readonly names: RenderNames;
   readonly tasks: RoleTask[];
   readonly dmaTids: number[][];
+  private readonly flags: number;
   startEpoch = 0;
   private t0 = 0;
   private lastProgress: { v: number; at: number }[] = [];
@@ -107,10 +108,8 @@ export class Session {
   constructor(readonly options: SessionOptions) {
     const { proto, roles } = options;
     this.layout = computeLayout(options.layout);
-    const flags = (options.oracle ? HEADER_FLAG.oracle : 0) | (options.recordEvents ? HEADER_FLAG.events : 0);
-    ({ memory: this.memory, i32: this.i32, wasm: this.wasm } = createRunMemory(this.layout, flags, options.module));
-    this.wasm.mm_init();
-    this.wasm.vma_set(0, this.layout.config.pages, L.VM_MAPPED | L.VM_READ | L.VM_WRITE);
+    this.flags = (options.oracle ? HEADER_FLAG.oracle : 0) | (options.recordEvents ? HEADER_FLAG.events : 0);
+    ({ memory: this.memory, i32: this.i32, wasm: this.wasm } = createRunMemory(this.layout, this.flags, options.module));
     this.n = roles.length;
     const devices = this.layout.config.devices;
     const device = roles.map((r, t) => roles.slice(0, t).filter((x) => x === r).length % devices);
@@ -122,21 +121,7 @@ export class Session {
       notes: proto.notes ?? [],
       roles: [...roles, 'main'],
     };
-    // protocol init, single-threaded, on the main thread's record (the last one)
-    const env = { i32: this.i32, wasm: this.wasm, tid: this.n, lockTimeoutMs: options.lockTimeoutMs, sliceMs: options.sliceMs };
-    const ctx = new Ctx(env, this.wasm, this.layout, proto, {
-      oracle: options.oracle,
-      events: options.recordEvents,
-      widen: false,
-      seed: options.seed,
-      dmaTids: this.dmaTids,
-      onViolation: () => {},
-    });
-    try {
-      proto.init?.(ctx);
-    } catch (e) {
-      throw new PluginError(proto.name, 'init', e);
-    }
+    this.initState(options.seed);
     this.tasks = roles.map((role, tid) => ({
       memory: this.memory,
       module: options.module,
@@ -158,6 +143,53 @@ export class Session {
       barrierTimeoutMs: DEFAULTS.barrierMs,
       ...(options.mutation ? { mutation: options.mutation } : {}),
     }));
+  }
+
+  /** The model's initial state: the mm, one mapping over every page, and the protocol's init() with `seed`. */
+  private initState(seed: number): void {
+    const options = this.options;
+    const proto = options.proto;
+    this.wasm.mm_init();
+    this.wasm.vma_set(0, this.layout.config.pages, L.VM_MAPPED | L.VM_READ | L.VM_WRITE);
+    // protocol init, single-threaded, on the main thread's record (the last one)
+    const env = { i32: this.i32, wasm: this.wasm, tid: this.n, lockTimeoutMs: options.lockTimeoutMs, sliceMs: options.sliceMs };
+    const ctx = new Ctx(env, this.wasm, this.layout, proto, {
+      oracle: options.oracle,
+      events: options.recordEvents,
+      widen: false,
+      seed,
+      dmaTids: this.dmaTids,
+      onViolation: () => {},
+    });
+    try {
+      proto.init?.(ctx);
+    } catch (e) {
+      throw new PluginError(proto.name, 'init', e);
+    }
+  }
+
+  /**
+   * Make the memory what a new Session's would be (zeroed, header, initial state with `seed`),
+   * for another run on the same threads and Wasm instances (controlled mode: schedule/serve.ts).
+   * Single-threaded: no thread may touch the memory until the next run starts.
+   */
+  reset(seed: number): void {
+    // zero what a run can have written: everything but the event rings, and of each ring the
+    // entries its head passed (ev() writes slot head & mask, then bumps the head)
+    const bytes = new Uint8Array(this.memory.buffer);
+    const lay = this.layout;
+    const ringBytes = lay.config.ringEntries * L.EV_SIZE;
+    const ringsEnd = lay.ringsBase + lay.config.threads * ringBytes;
+    for (let t = 0; t < lay.config.threads; t++) {
+      const head = this.i32[(addr.thread(lay, t) + L.T_RING_HEAD) >> 2] >>> 0;
+      const ring = addr.ring(lay, t);
+      bytes.fill(0, ring, ring + Math.min(head * L.EV_SIZE, ringBytes));
+    }
+    bytes.fill(0, 0, lay.ringsBase);
+    bytes.fill(0, ringsEnd);
+    writeHeader(this.i32, this.layout, this.flags);
+    if (this.wasm.setup() !== 0) throw new Error('hmmsim wasm setup() found no header of this layout version');
+    this.initState(seed);
   }
 
   /** Threads that reached the start barrier. */
