@@ -7,9 +7,13 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runStress, listProtocols, replay, shrink, type Witness, type StoredFailure } from '../dist/index.js';
+import { runStress, listProtocols, replay, shrink, loadFailures, type Witness, type StoredFailure } from '../dist/index.js';
 import { ALL_PROTOCOLS } from '../dist/protocols/builtin.js';
 import { run } from '../dist/cli/main.js';
+import { Executor } from '../dist/schedule/executor.js';
+import { protocolOf, runStored } from '../dist/schedule/replay.js';
+import { workloadOf } from '../dist/schedule/schedule.js';
+import { Session } from '../dist/run/session.js';
 
 const CORPUS = new URL('./corpus/', import.meta.url).pathname;
 
@@ -105,6 +109,32 @@ describe('replay', () => {
     const [r] = await replay([asFailure(s.witness)]);
     expect(r.identical).toBe(true);
   }, 120_000);
+});
+
+describe('schedule server: workers, Wasm instances and memory reused across schedules', () => {
+  it('a schedule replayed after 100 others on the same workers gives the witness of a fresh process', async () => {
+    // the shipped hmm-v5.2 schedule and the witness it gave when recorded (a fresh process)
+    const [f] = loadFailures(CORPUS).filter((x) => x.schedule.protocol === 'hmm-v5.2');
+    const p = await protocolOf(f);
+    const n = f.schedule.config.roles.length;
+    const exec = new Executor(n);
+    try {
+      for (let i = 0; i < 100; i++) {
+        const cfg = { strategy: i % 2 ? 'pct' : 'random', seed: 5000 + i, depth: 10, steps: 2000, boundSteps: 1000, threads: n } as const;
+        await exec.run(p, workloadOf(f.schedule), cfg, 'rerun');
+      }
+      const out = await runStored(exec, p, f.schedule);
+      expect(out.status).toBe('violation');
+      expect(out.witness!.text).toBe(f.witness.text);
+      // and what a reset leaves is a fresh session's memory, byte for byte
+      const session = (exec as unknown as { lane: { session: Session } }).lane.session;
+      session.reset(f.schedule.seed);
+      const fresh = new Session({ ...session.options, seed: f.schedule.seed });
+      expect(Buffer.compare(new Uint8Array(session.memory.buffer), new Uint8Array(fresh.memory.buffer))).toBe(0);
+    } finally {
+      await exec.close();
+    }
+  }, 60_000);
 });
 
 describe('regression corpus', () => {

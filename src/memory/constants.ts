@@ -286,7 +286,6 @@ export const CTL = {
   DETAIL2: 7, // divergence: the thread the schedule named
   // the schedule server (schedule/serve.ts): every word but EPOCH is zeroed before each schedule
   EPOCH: 8, // schedules asked for so far (main bumps it to start the next; SERVE_QUIT: the workers leave)
-  READY: 9, // threads set up for this schedule (the last one to arrive starts it)
   DONE: 10, // threads finished with this schedule (main waits for all)
   THREADS_BASE: 16, // per-thread words, T_STRIDE each
   T_STRIDE: 16,

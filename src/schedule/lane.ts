@@ -6,12 +6,14 @@
  */
 import { MessageChannel, type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
-import { CTL, CTL_STATUS, SERVE_QUIT } from '../memory/constants.js';
+import { CTL, CTL_STATUS, L, SERVE_QUIT } from '../memory/constants.js';
+import { addr } from '../memory/layout.js';
+import { ROLE_CODES } from '../oracle/events.js';
 import type { Session } from '../run/session.js';
 import type { RoleResult } from '../run/thread.js';
 import { Controller } from './controller.js';
 import type { ScheduleOrder, ServeTask } from './serve.js';
-import type { ControlConfig } from './strategy.js';
+import { type ControlConfig, initialPriorities } from './strategy.js';
 
 /** One schedule's end, as the lane saw it. */
 export interface LaneRun {
@@ -25,8 +27,8 @@ export interface LaneRun {
   crashed?: Error;
 }
 
-type WaitAsync = (i32: Int32Array, index: number, value: number, timeoutMs: number) => { async: boolean; value: Promise<string> | string };
-const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+/** The main thread blocks on a schedule in slices this long, then lets its event loop run. */
+const BLOCK_SLICE_MS = 20;
 
 /** One schedule never needs long: a harness bound, so that a bug here ends in a report, not a hang. */
 const SCHEDULE_BOUND_MS = 120_000;
@@ -77,13 +79,17 @@ export class Lane {
     const n = this.session.n;
     this.session.reset(config.seed);
     // every word but EPOCH (of the switch list, the entries the last schedule wrote)
+    const used = CTL.SWITCHES_BASE + 2 * Math.min(ctl[CTL.NSWITCH], CTL.MAX_SWITCHES);
     ctl.fill(0, 0, CTL.EPOCH);
-    ctl.fill(0, CTL.EPOCH + 1, CTL.SWITCHES_BASE + 2 * Math.min(ctl[CTL.NSWITCH], CTL.MAX_SWITCHES));
+    ctl.fill(0, CTL.EPOCH + 1, used);
+    // every thread's role in its record (a thread sets up its run only once the token reaches it)
+    const lay = this.session.layout;
+    for (let t = 0; t < n; t++) this.session.i32[(addr.thread(lay, t) + L.T_ROLE) >> 2] = ROLE_CODES.indexOf(this.session.options.roles[t]);
     const order: ScheduleOrder = { config, rerun };
     for (const port of this.ports) port.postMessage(order);
     Atomics.add(ctl, CTL.EPOCH, 1);
-    Atomics.notify(ctl, CTL.EPOCH);
     const main = new Controller(this.buffer, config, this.session.i32, undefined, -1);
+    main.start(initialPriorities(config));
     const crashed = await this.finished(main);
     let ops = 0;
     const posted: RoleResult[] = [];
@@ -117,9 +123,9 @@ export class Lane {
         this.abort.abort();
         return (this.ended = new Error(`schedule seed ${main.config.seed} did not end within ${SCHEDULE_BOUND_MS} ms`));
       }
-      const left = (ended ? SCHEDULE_BOUND_MS + UNWIND_MS : SCHEDULE_BOUND_MS) - elapsed;
-      const wait = waitAsync(ctl, CTL.DONE, done, Math.max(1, left));
-      if (wait.async) await Promise.race([wait.value, this.endedSignal]);
+      // a schedule takes milliseconds: wait for it blocking (the quickest wake-up), in slices,
+      // and between slices let the event loop run (a worker's death is reported there)
+      if (Atomics.wait(ctl, CTL.DONE, done, BLOCK_SLICE_MS) === 'timed-out') await new Promise((r) => setImmediate(r));
     }
   }
 
@@ -127,7 +133,7 @@ export class Lane {
   async close(): Promise<void> {
     if (this.ended) this.abort.abort();
     Atomics.store(this.ctl, CTL.EPOCH, SERVE_QUIT);
-    Atomics.notify(this.ctl, CTL.EPOCH);
+    for (let t = 0; t < this.session.n; t++) Atomics.notify(this.ctl, CTL.THREADS_BASE + t * CTL.T_STRIDE + CTL.T_GATE);
     await Promise.all(this.tasks);
     for (const port of this.ports) port.close();
   }

@@ -4,25 +4,26 @@
  * same Wasm instance, so a schedule costs its scheduling points, not a worker task, a memory and
  * an instantiation (docs/ARCHITECTURE.md, Controlled mode).
  *
- * Per schedule (the main side is executor.ts): main resets the memory and the control block,
- * posts the schedule's configuration on each worker's port, and bumps CTL.EPOCH. Each worker
- * takes the configuration, builds the run's JS state afresh (RoleRun: ctx, oracle, controller,
- * rng, counters; call numbers start over), counts itself in CTL.READY (the last to arrive starts
- * the schedule), runs its role until the schedule ends, writes its op count, posts its result
+ * Per schedule (the main side is lane.ts): main resets the memory and the control block, posts
+ * the schedule's configuration on each worker's port, bumps CTL.EPOCH and hands the token to the
+ * first thread. A worker sleeps on its gate word; when the token first reaches it, it takes the
+ * configuration, builds the run's JS state afresh (RoleRun: ctx, oracle, controller, rng,
+ * counters; call numbers start over) and runs its role until the schedule ends. A thread the
+ * schedule never reached wakes only at its end. Each then writes its op count, posts its result
  * when it has something to tell (captures, a liveness witness, an error), and counts itself in
- * CTL.DONE. Nothing outlives a schedule but the Wasm instance (whose globals are the header's
+ * CTL.DONE. Only the threads a schedule reaches wake up, and the start is one hand-off. Nothing outlives a schedule but the Wasm instance (whose globals are the header's
  * bases, read again by setup()) and the protocol module, as in a worker that piscina reuses.
  */
 import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import { CTL, CTL_STATUS, SERVE_QUIT } from '../memory/constants.js';
-import { GO_WORD, computeLayout } from '../memory/layout.js';
+import { computeLayout } from '../memory/layout.js';
 import { instantiate } from '../memory/wasm.js';
 import type { MirrorProtocol } from '../protocols/api.js';
 import type { RoleName } from '../api/types.js';
 import { resetCallNumbers } from '../protocols/call.js';
 import { RoleRun, type RoleResult, type RoleTask } from '../run/thread.js';
 import { Controller } from './controller.js';
-import { type ControlConfig, initialPriorities } from './strategy.js';
+import type { ControlConfig } from './strategy.js';
 
 /** What main posts on a worker's port for each schedule. */
 export interface ScheduleOrder {
@@ -48,16 +49,19 @@ export async function serveSchedules(task: RoleTask & { serve: ServeTask }, load
   const wasm = instantiate(task.module, task.memory);
   const layout = computeLayout(task.layout);
   const slot = CTL.THREADS_BASE + task.tid * CTL.T_STRIDE;
-  let epoch = 0;
+  const gate = slot + CTL.T_GATE;
   let served = 0;
   for (;;) {
+    // asleep until the next schedule gives this thread the token (or ends without it), or main lets the workers go
     const idleSince = performance.now();
-    while (Atomics.load(ctl, CTL.EPOCH) === epoch) {
+    // (the gate was closed at the end of the last schedule, and main bumps EPOCH before any hand-off)
+    for (;;) {
+      if (Atomics.load(ctl, CTL.EPOCH) === SERVE_QUIT) return served;
+      if (Atomics.load(ctl, gate) === 1) break;
       if (performance.now() - idleSince > idleMs) return served;
-      Atomics.wait(ctl, CTL.EPOCH, epoch, 1000);
+      Atomics.wait(ctl, gate, 0, 1000);
     }
-    epoch = Atomics.load(ctl, CTL.EPOCH);
-    if (epoch === SERVE_QUIT) return served;
+    const epoch = Atomics.load(ctl, CTL.EPOCH);
     const order = receiveMessageOnPort(port)?.message as ScheduleOrder | undefined;
     // (no order: a harness bug; the thread ends the schedule with an error, every gate opened)
     const config: ControlConfig = order?.config ?? {
@@ -69,29 +73,29 @@ export async function serveSchedules(task: RoleTask & { serve: ServeTask }, load
       threads: roles.length,
     };
     const run = new RoleRun({ ...task, seed: config.seed, control: { buffer, config, roles, rerun: order?.rerun ?? '' } });
-    let result: RoleResult;
-    try {
-      if (!order) throw new Error(`T${task.tid}: schedule ${epoch} started without its order`);
-      if (wasm.setup() !== 0) throw new Error('shared memory header missing or of another layout version');
-      resetCallNumbers();
-      run.prepare(proto, wasm, layout);
-      if (Atomics.add(ctl, CTL.READY, 1) === config.threads - 1 && Atomics.load(ctl, CTL.STATUS) === CTL_STATUS.running) {
-        // the last thread to arrive starts the schedule (start() is a function of the configuration alone)
-        Atomics.store(run.i32, GO_WORD, 1);
-        run.controller!.start(initialPriorities(config));
+    let result = run.result();
+    // a thread first handed the token sets up its run then; one the schedule ended without never runs
+    if (Atomics.load(ctl, CTL.STATUS) === CTL_STATUS.running)
+      try {
+        if (!order) throw new Error(`T${task.tid}: schedule ${epoch} started without its order`);
+        if (wasm.setup() !== 0) throw new Error('shared memory header missing or of another layout version');
+        resetCallNumbers();
+        run.prepare(proto, wasm, layout);
+        result = run.loop();
+      } catch (e) {
+        result = run.caught(e);
+        // failed before it had a controller: end the schedule all the same, so that no thread waits for it
+        if (!run.controller) new Controller(buffer, config, run.i32, undefined, task.tid).end(CTL_STATUS.error);
       }
-      result = run.loop();
-    } catch (e) {
-      result = run.caught(e);
-      // failed before it had a controller: end the schedule all the same, so that no thread waits for it
-      if (!run.controller) new Controller(buffer, config, run.i32, undefined, task.tid).end(CTL_STATUS.error);
-    }
     served++;
     ctl[slot + CTL.T_OPS] = result.stats.ops;
     if (result.captures.length || result.liveness || result.error) {
       port.postMessage(result);
       ctl[slot + CTL.T_POSTED] = 1;
     }
+    // the end opened every gate: close this one before counting done (so that the next wait
+    // above sleeps on 0, and no hand-off of the next schedule can be mistaken for this one's end)
+    Atomics.store(ctl, gate, 0);
     Atomics.add(ctl, CTL.DONE, 1);
     Atomics.notify(ctl, CTL.DONE);
   }
