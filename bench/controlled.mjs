@@ -101,11 +101,16 @@ if (sections.has('find')) {
 
 if (sections.has('clean')) {
   console.log(
-    `\n## sound protocols, ${cleanN.toLocaleString('en-US')} schedules each (pct, then random for a tenth)\n\n| protocol | schedules | violations | schedules/s |\n|---|---|---|---|`,
+    `\n## sound protocols, ${cleanN.toLocaleString('en-US')} schedules each (pct, then random for a tenth)\n\n` +
+      '| protocol | schedules | points | violations | harness errors | wall s | schedules/s |\n|---|---|---|---|---|---|---|',
   );
   for (const name of sound) {
     let schedules = 0,
-      violations = 0;
+      points = 0,
+      violations = 0,
+      errors = 0;
+    /** @type {string[]} */
+    const messages = [];
     const t0 = performance.now();
     for (const [strategy, n] of /** @type {[('pct' | 'random'), number][]} */ ([
       ['pct', cleanN],
@@ -115,11 +120,28 @@ if (sections.has('clean')) {
         (await runStress({ protocol: name, mode: 'controlled', strategy, seed: 77, schedules: n })).protocols[0]
       );
       schedules += p.controlled.schedules;
+      points += p.controlled.points;
+      errors += p.controlled.harnessErrors;
+      if (p.error) messages.push(p.error.message);
       violations += Object.values(p.violations).reduce((/** @type {number} */ a, /** @type {number} */ b) => a + b, 0);
+      for (const w of p.witnesses) messages.push(w.text);
     }
-    const rate = Math.round((schedules / ((performance.now() - t0) / 1000)) * 10) / 10;
-    res.clean.push({ protocol: name, schedules, violations, schedulesPerSec: rate });
-    console.log(`| ${name} | ${schedules.toLocaleString('en-US')} | ${violations} | ${rate} |`);
+    const wall = (performance.now() - t0) / 1000;
+    const rate = Math.round((schedules / wall) * 10) / 10;
+    res.clean.push({
+      protocol: name,
+      schedules,
+      points,
+      violations,
+      harnessErrors: errors,
+      wallS: Math.round(wall),
+      schedulesPerSec: rate,
+      messages,
+    });
+    console.log(
+      `| ${name} | ${schedules.toLocaleString('en-US')} | ${points.toLocaleString('en-US')} | ${violations} | ${errors} | ${Math.round(wall)} | ${rate} |`,
+    );
+    for (const m of messages) console.log(`\n    ${m.replace(/\n/g, '\n    ')}`);
   }
 }
 

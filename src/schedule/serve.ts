@@ -51,17 +51,21 @@ export async function serveSchedules(task: RoleTask & { serve: ServeTask }, load
   const slot = CTL.THREADS_BASE + task.tid * CTL.T_STRIDE;
   const gate = slot + CTL.T_GATE;
   let served = 0;
+  let last = 0;
   for (;;) {
-    // asleep until the next schedule gives this thread the token (or ends without it), or main lets the workers go
+    // asleep until the next schedule gives this thread the token (or ends without it), or main
+    // lets the workers go. The gate is 0 here (the last schedule's end was taken below), and
+    // main bumps EPOCH before any hand-off (checked all the same).
     const idleSince = performance.now();
-    // (the gate was closed at the end of the last schedule, and main bumps EPOCH before any hand-off)
     for (;;) {
-      if (Atomics.load(ctl, CTL.EPOCH) === SERVE_QUIT) return served;
-      if (Atomics.load(ctl, gate) === 1) break;
+      const open = Atomics.load(ctl, gate);
+      const next = Atomics.load(ctl, CTL.EPOCH);
+      if (next === SERVE_QUIT) return served;
+      if (open === 1 && next !== last) break;
       if (performance.now() - idleSince > idleMs) return served;
-      Atomics.wait(ctl, gate, 0, 1000);
+      Atomics.wait(ctl, gate, open, 1000);
     }
-    const epoch = Atomics.load(ctl, CTL.EPOCH);
+    const epoch = (last = Atomics.load(ctl, CTL.EPOCH));
     const order = receiveMessageOnPort(port)?.message as ScheduleOrder | undefined;
     // (no order: a harness bug; the thread ends the schedule with an error, every gate opened)
     const config: ControlConfig = order?.config ?? {
@@ -93,9 +97,10 @@ export async function serveSchedules(task: RoleTask & { serve: ServeTask }, load
       port.postMessage(result);
       ctl[slot + CTL.T_POSTED] = 1;
     }
-    // the end opened every gate: close this one before counting done (so that the next wait
-    // above sleeps on 0, and no hand-off of the next schedule can be mistaken for this one's end)
-    Atomics.store(ctl, gate, 0);
+    // the end opens every gate once, and a thread can get here before the ending thread reached
+    // its gate (its wait for the token timed out and saw the end): take that opening now, so
+    // that no open gate outlives the schedule to pass for the next one's hand-off
+    while (Atomics.compareExchange(ctl, gate, 1, 0) !== 1) Atomics.wait(ctl, gate, 0, 1000);
     Atomics.add(ctl, CTL.DONE, 1);
     Atomics.notify(ctl, CTL.DONE);
   }
