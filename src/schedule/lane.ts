@@ -45,7 +45,7 @@ export class Lane {
   private readonly tasks: Promise<unknown>[];
   /** Set once a serve task ended (it should only on SERVE_QUIT): the lane cannot run more schedules. */
   ended: Error | undefined;
-  private endedSignal: Promise<void>;
+  private readonly endedSignal: Promise<void>;
 
   constructor(
     pool: Piscina,

@@ -21,7 +21,7 @@ import { instantiate } from '../memory/wasm.js';
 import type { MirrorProtocol } from '../protocols/api.js';
 import type { RoleName } from '../api/types.js';
 import { resetCallNumbers } from '../protocols/call.js';
-import { RoleRun, type RoleResult, type RoleTask } from '../run/thread.js';
+import { RoleRun, type RoleTask } from '../run/thread.js';
 import { Controller } from './controller.js';
 import type { ControlConfig } from './strategy.js';
 
