@@ -45,7 +45,6 @@ export class Lane {
   private readonly tasks: Promise<unknown>[];
   /** Set once a serve task ended (it should only on SERVE_QUIT): the lane cannot run more schedules. */
   ended: Error | undefined;
-  private readonly endedSignal: Promise<void>;
 
   constructor(
     pool: Piscina,
@@ -53,8 +52,6 @@ export class Lane {
     readonly session: Session,
   ) {
     const roles = session.options.roles;
-    let signalEnd = () => {};
-    this.endedSignal = new Promise<void>((r) => (signalEnd = r));
     this.tasks = session.tasks.map((t) => {
       const { port1, port2 } = new MessageChannel();
       port1.unref();
@@ -63,11 +60,9 @@ export class Lane {
       return pool.run({ ...t, serve }, { signal: this.abort.signal, transferList: [port2] }).then(
         () => {
           this.ended ??= new Error('a schedule worker left');
-          signalEnd();
         },
         (e: unknown) => {
           this.ended ??= e instanceof Error ? e : new Error(String(e));
-          signalEnd();
         },
       );
     });
