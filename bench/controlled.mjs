@@ -19,6 +19,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runStress, listProtocols } from '../dist/index.js';
+import { schedulesToFirst } from './lib/controlled-find.mjs';
 
 const args = process.argv.slice(2);
 const opt = (k) => (args.includes(k) ? args[args.indexOf(k) + 1] : undefined);
@@ -69,20 +70,15 @@ if (sections.has('find')) {
   );
   for (const name of broken)
     for (const strategy of STRATEGIES) {
-      /** @type {number[]} */
-      const firsts = [];
-      /** @type {number[]} */
-      const ms = [];
-      for (let s = 0; s < seeds; s++) {
-        const p = /** @type {any} */ (
-          (await runStress({ protocol: name, mode: 'controlled', strategy, seed: 1000 * s + 1, schedules: MAX, stopOnViolation: true }))
-            .protocols[0]
-        );
-        if (p.controlled.firstViolationSchedule !== null) {
-          firsts.push(p.controlled.firstViolationSchedule + 1);
-          ms.push(p.firstViolationMs);
-        }
-      }
+      // seeds 1, 1001, 2001, ...: each as `stress --mode controlled --seed S --stop-on-violation` counts
+      const rows = await schedulesToFirst(
+        name,
+        strategy,
+        Array.from({ length: seeds }, (_, s) => 1000 * s + 1),
+        MAX,
+      );
+      const firsts = rows.filter((r) => r.first !== null).map((r) => /** @type {number} */ (r.first));
+      const ms = rows.filter((r) => r.ms !== null).map((r) => /** @type {number} */ (r.ms));
       res.find.push({
         protocol: name,
         strategy,
@@ -91,7 +87,7 @@ if (sections.has('find')) {
         median: med(firsts),
         max: firsts.length ? Math.max(...firsts) : null,
         medianMs: med(ms),
-        firsts,
+        firsts: rows.map((r) => r.first),
       });
       console.log(
         `| ${name} | ${strategy} | ${firsts.length}/${seeds} | ${med(firsts) ?? '-'} | ${firsts.length ? Math.max(...firsts) : '-'} | ${med(ms) ?? '-'} |`,
@@ -146,8 +142,11 @@ if (sections.has('clean')) {
 }
 
 if (sections.has('detect')) {
+  // one table for every broken protocol of the registry (the kernel-history bugs included): the
+  // controlled columns are the find section's (ms from a seed's first schedule to its violation)
   console.log(
-    `\n## time to detect, free-running vs controlled (pct), median over ${seeds} seeds\n\n| protocol | free ms | free found | controlled ms | controlled found |\n|---|---|---|---|---|`,
+    `\n## time to detect, free-running vs controlled, median ms over ${seeds} seeds (found/seeds)\n\n` +
+      '| protocol | history | free-running | controlled pct | controlled random |\n|---|---|---|---|---|',
   );
   for (const name of broken) {
     /** @type {number[]} */
@@ -158,15 +157,23 @@ if (sections.has('detect')) {
       if (f.firstViolationMs !== null) free.push(f.firstViolationMs);
     }
     const c = res.find.find((x) => x.protocol === name && x.strategy === 'pct');
+    const cr = res.find.find((x) => x.protocol === name && x.strategy === 'random');
+    const history = protos.find((p) => p.name === name)?.history?.commit ?? null;
     res.detect.push({
       protocol: name,
+      history,
       freeMedianMs: med(free),
       freeFound: free.length,
       controlledMedianMs: c?.medianMs ?? null,
       controlledFound: c?.found ?? 0,
+      controlledRandomMedianMs: cr?.medianMs ?? null,
+      controlledRandomFound: cr?.found ?? 0,
       seeds,
     });
-    console.log(`| ${name} | ${med(free) ?? '-'} | ${free.length}/${seeds} | ${c?.medianMs ?? '-'} | ${c?.found ?? 0}/${seeds} |`);
+    const cell = (/** @type {number | null | undefined} */ ms, /** @type {number} */ n) => `${ms ?? '-'} (${n}/${seeds})`;
+    console.log(
+      `| ${name} | ${history ?? ''} | ${cell(med(free), free.length)} | ${cell(c?.medianMs, c?.found ?? 0)} | ${cell(cr?.medianMs, cr?.found ?? 0)} |`,
+    );
   }
 }
 
