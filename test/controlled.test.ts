@@ -29,7 +29,7 @@ const asFailure = (w: Witness, where = 'test'): StoredFailure => ({ schedule: w.
 
 describe('controlled mode finds every broken protocol (pct, seed 1)', async () => {
   const all = await listProtocols();
-  // the kernel-history pairs (--protocol history) are not yet tuned for controlled mode: docs/history.md
+  // the kernel-history bugs (--protocol history): the block below
   for (const p of all.filter((x) => x.expect !== 'sound' && (ALL_PROTOCOLS as readonly string[]).includes(x.name))) {
     it(p.name, async () => {
       const r = await runStress({ protocol: p.name, mode: 'controlled', seed: 1, schedules: 400, stopOnViolation: true });
