@@ -11,8 +11,9 @@
  * counters; call numbers start over) and runs its role until the schedule ends. A thread the
  * schedule never reached wakes only at its end. Each then writes its op count, posts its result
  * when it has something to tell (captures, a liveness witness, an error), and counts itself in
- * CTL.DONE. Only the threads a schedule reaches wake up, and the start is one hand-off. Nothing outlives a schedule but the Wasm instance (whose globals are the header's
- * bases, read again by setup()) and the protocol module, as in a worker that piscina reuses.
+ * CTL.DONE. Only the threads a schedule reaches wake up, and the start is one hand-off.
+ * Nothing outlives a schedule but the Wasm instance (whose globals are the header's bases, read
+ * again by setup()) and the protocol module, as in a worker that piscina reuses.
  */
 import { type MessagePort, receiveMessageOnPort } from 'node:worker_threads';
 import { CTL, CTL_STATUS, SERVE_QUIT } from '../memory/constants.js';
