@@ -7,7 +7,16 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runStress, listProtocols, replay, shrink, loadFailures, type Witness, type StoredFailure } from '../dist/index.js';
+import {
+  runStress,
+  listProtocols,
+  replay,
+  shrink,
+  loadFailures,
+  type Witness,
+  type StoredFailure,
+  type ProtocolResult,
+} from '../dist/index.js';
 import { ALL_PROTOCOLS, HISTORY_PROTOCOLS } from '../dist/protocols/builtin.js';
 import { run } from '../dist/cli/main.js';
 import { Executor } from '../dist/schedule/executor.js';
@@ -51,7 +60,7 @@ describe('controlled mode finds the kernel-history bugs (pct, else random; seed 
     it.skipIf(NOT_YET.includes(p.name))(
       p.name,
       async () => {
-        let res;
+        let res: ProtocolResult | undefined;
         for (const strategy of ['pct', 'random'] as const) {
           const r = await runStress({ protocol: p.name, mode: 'controlled', strategy, seed: 1, schedules: 400, stopOnViolation: true });
           res = r.protocols[0];
