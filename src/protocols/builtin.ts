@@ -24,6 +24,14 @@ export const BUILTIN_FOLDERS = {
   'oom-reaper-no-notifier-fix': 'history',
   'kvm-gpc-refresh': 'history',
   'kvm-gpc-refresh-fix': 'history',
+  'hmm-notifier-free': 'history',
+  'hmm-notifier-free-fix': 'history',
+  'interval-remove-race': 'history',
+  'interval-remove-race-fix': 'history',
+  'notifier-release-unhashed': 'history',
+  'notifier-release-unhashed-fix': 'history',
+  'odp-implicit-child-exit': 'history',
+  'odp-implicit-child-exit-fix': 'history',
 } as const;
 
 export type BuiltinName = keyof typeof BUILTIN_FOLDERS;

@@ -20,7 +20,17 @@ export class PluginError extends Error {
 }
 
 /** The callbacks a thread can be inside (its record's T_CALLBACK: index + 1), for liveness and crash reports. */
-export const CALLBACKS = ['invalidateStart', 'invalidateEnd', 'populate', 'subscriptionRemove', 'subscriptionAdd', 'init'] as const;
+export const CALLBACKS = [
+  'invalidateStart',
+  'invalidateEnd',
+  'populate',
+  'subscriptionRemove',
+  'subscriptionAdd',
+  'init',
+  'intervalRemove',
+  'intervalInsert',
+  'release',
+] as const;
 
 /** The callback named by a T_CALLBACK word, or '' for none. */
 export const callbackName = (word: number): string => {
@@ -56,13 +66,15 @@ export function callProto<T>(ctx: CallCtx, method: string, fn: () => T): T {
   const outer = at >= 0 ? Atomics.exchange(ctx.env!.i32, at, word) : 0;
   const hook = ctx.hook ?? null;
   if (hook !== null) hook.enter(method);
+  let result: T | undefined;
   try {
-    return fn();
+    result = fn();
+    return result;
   } catch (e) {
     if (e instanceof Stopped || e instanceof LockTimeout || e instanceof PluginError) throw e;
     throw new PluginError(ctx.proto.name, method, e);
   } finally {
-    if (hook !== null) hook.exit();
+    if (hook !== null) hook.exit(result);
     if (at >= 0) Atomics.store(ctx.env!.i32, at, outer);
   }
 }

@@ -23,7 +23,7 @@ export interface SyncEnv {
 }
 
 /** Wait kinds recorded in T_WAIT_KIND for diagnostics. */
-export const WAIT = { mutex: 1, read: 2, write: 3, waitqueue: 4, completion: 5, seqcount: 6, fence: 7 } as const;
+export const WAIT = { mutex: 1, read: 2, write: 3, waitqueue: 4, completion: 5, seqcount: 6, fence: 7, srcu: 8, mmUsers: 9 } as const;
 export const WAIT_NAMES: Record<number, string> = {
   1: 'mutex',
   2: 'rwsem read',
@@ -32,6 +32,8 @@ export const WAIT_NAMES: Record<number, string> = {
   5: 'completion',
   6: 'seqcount',
   7: 'device fence',
+  8: 'srcu grace period',
+  9: 'mm users',
 };
 
 /** The run is stopping: a blocked thread unwinds with this. */
