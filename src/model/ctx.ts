@@ -17,6 +17,7 @@ import type { HmmWasm } from '../memory/wasm.js';
 import { Rng } from './random.js';
 import { snapshotDone, walkWindow, zapWindow } from '../oracle/coverage.js';
 import type { MirrorCallbacks, MmOptions } from '../protocols/callbacks.js';
+import { type PageGrab, grabFlags, releasePages, waitPageRefs } from './mm/frame-refs.js';
 
 export type { MmOptions } from '../protocols/callbacks.js';
 
@@ -187,12 +188,18 @@ export class Ctx implements Tracer {
    * hmm_range_fault: snapshot `range` into its hmm_pfns, faulting pages in when it was set up
    * with fault. Caller holds mmap_lock for read (a protocol that does not may read freed page
    * tables, which the oracle reports). Returns 0, -EBUSY (the lockless `check` failed, or a page
-   * is under migration), -EFAULT (hole, PROT_NONE), -EPERM (write to read-only).
+   * is under migration), -EFAULT (hole, PROT_NONE), -EPERM (write to read-only). With `grab`, every
+   * frame snapshotted is also referenced (and locked; one it cannot lock is left out, its entry not
+   * valid: `range.pfn(page)` is -1), to be released with releasePages (model/mm/frame-refs.ts).
    */
-  hmmRangeFault(range: HmmRange, check?: RetryCheck): number {
+  hmmRangeFault(range: HmmRange, check?: RetryCheck, grab?: PageGrab): number {
     if (check && this.hook !== null && this.hook.before(CTX_TARGETS.retryCheck, OPS.retryCheck) !== PERFORM) check = undefined;
     const r = range.addr;
     const i32 = this.env.i32;
+    // `grab`: take a reference (and the lock) on every frame snapshotted (model/mm/frame-refs.ts)
+    const grabBits = grabFlags(grab);
+    const flags = Atomics.load(i32, (r + L.R_FLAGS) >> 2) & ~(L.RF_GET | L.RF_LOCK);
+    Atomics.store(i32, (r + L.R_FLAGS) >> 2, flags | grabBits);
     Atomics.store(i32, (r + L.R_CHECK_ADDR) >> 2, check ? check.word.addr : 0);
     Atomics.store(i32, (r + L.R_CHECK_EXPECT) >> 2, check ? check.expect : 0);
     let from = range.start;
@@ -265,6 +272,16 @@ export class Ctx implements Tracer {
       this.widenAba();
     }
     return ret;
+  }
+
+  /** Unlock and put what the last walk of `range` took with `grab` (folio_unlock + folio_put; model/mm/frame-refs.ts). */
+  releasePages(range: HmmRange, what?: { unlock?: boolean; put?: boolean }): void {
+    releasePages(this, range, what);
+  }
+
+  /** Wait until the frames [start, end) maps have no references but their mapping's; false on timeout. */
+  waitPageRefs(start: number, end: number): boolean {
+    return waitPageRefs(this, start, end);
   }
 
   /**

@@ -24,6 +24,8 @@ export const BUILTIN_FOLDERS = {
   'oom-reaper-no-notifier-fix': 'history',
   'kvm-gpc-refresh': 'history',
   'kvm-gpc-refresh-fix': 'history',
+  'kvm-apic-page-reload': 'history',
+  'kvm-apic-page-reload-fix': 'history',
 } as const;
 
 export type BuiltinName = keyof typeof BUILTIN_FOLDERS;

@@ -20,7 +20,15 @@ export class PluginError extends Error {
 }
 
 /** The callbacks a thread can be inside (its record's T_CALLBACK: index + 1), for liveness and crash reports. */
-export const CALLBACKS = ['invalidateStart', 'invalidateEnd', 'populate', 'subscriptionRemove', 'subscriptionAdd', 'init'] as const;
+export const CALLBACKS = [
+  'invalidateStart',
+  'invalidateEnd',
+  'populate',
+  'subscriptionRemove',
+  'subscriptionAdd',
+  'init',
+  'invalidateRange',
+] as const;
 
 /** The callback named by a T_CALLBACK word, or '' for none. */
 export const callbackName = (word: number): string => {

@@ -13,6 +13,13 @@ export interface MirrorCallbacks<Ctx, Sub, Range, Inv, PopulateResult> {
   invalidateStart(ctx: Ctx, inv: Inv): boolean;
   /** invalidate_range_end: the CPU page table change is done. */
   invalidateEnd(ctx: Ctx, inv: Inv): void;
+  /**
+   * Optional ->invalidate_range: called after the CPU page table change of a started
+   * invalidation and before invalidateEnd (the kernel calls it from the TLB flush, with the page
+   * already unmapped). A user that cannot guarantee no new references are taken after its
+   * start (a TLB-like pfn cache: KVM's APIC-access page) drops them here; it may not sleep long.
+   */
+  invalidateRange?(ctx: Ctx, inv: Inv): void;
   /** The driver's device-fault path for `range` inside `sub`. */
   populate(ctx: Ctx, sub: Sub, range: Range): PopulateResult;
   /** Optional: the driver re-registers a subscription (ODP umem add/remove, interval insert/remove). */

@@ -23,7 +23,18 @@ export interface SyncEnv {
 }
 
 /** Wait kinds recorded in T_WAIT_KIND for diagnostics. */
-export const WAIT = { mutex: 1, read: 2, write: 3, waitqueue: 4, completion: 5, seqcount: 6, fence: 7 } as const;
+export const WAIT = {
+  mutex: 1,
+  read: 2,
+  write: 3,
+  waitqueue: 4,
+  completion: 5,
+  seqcount: 6,
+  fence: 7,
+  frameLock: 8,
+  pageRefs: 9,
+  pfnCache: 10,
+} as const;
 export const WAIT_NAMES: Record<number, string> = {
   1: 'mutex',
   2: 'rwsem read',
@@ -32,6 +43,9 @@ export const WAIT_NAMES: Record<number, string> = {
   5: 'completion',
   6: 'seqcount',
   7: 'device fence',
+  8: 'folio lock',
+  9: 'page references',
+  10: 'pfn cache fence',
 };
 
 /** The run is stopping: a blocked thread unwinds with this. */
