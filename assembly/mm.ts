@@ -129,7 +129,13 @@ export function frame_put(pfn: u32): void {
 
 /** folio_trylock by thread `tid`. */
 export function frame_trylock(pfn: u32, tid: u32): i32 {
-  return atomic.cmpxchg<i32>(frameAddr(pfn) + L.F_LOCK, 0, <i32>tid + 1) == 0 ? 1 : 0;
+  const a = frameAddr(pfn) + L.F_LOCK;
+  for (;;) {
+    const v = atomic.load<i32>(a);
+    if (v & L.FL_HOLDER_MASK) return 0;
+    if (atomic.cmpxchg<i32>(a, v, v | (<i32>tid + 1)) == v) return 1; // keeps FL_WAITERS: the unlock wakes them
+  }
+  return 0; // unreachable
 }
 
 /** folio_unlock: wakes the sleepers (FL_WAITERS) if any. */

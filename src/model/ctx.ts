@@ -274,9 +274,13 @@ export class Ctx implements Tracer {
     return ret;
   }
 
-  /** Unlock and put what the last walk of `range` took with `grab` (folio_unlock + folio_put; model/mm/frame-refs.ts). */
-  releasePages(range: HmmRange, what?: { unlock?: boolean; put?: boolean }): void {
-    releasePages(this, range, what);
+  /**
+   * Unlock and put what the last walk of `range` took with `grab` (folio_unlock + folio_put;
+   * model/mm/frame-refs.ts), on its first `pages` entries (default: the range's length).
+   */
+  releasePages(range: HmmRange, what: { unlock?: boolean; put?: boolean } = { unlock: true, put: true }, pages?: number): void {
+    this.trace(EV.PAGES_RELEASE, range.start, range.start + (pages ?? range.end - range.start), what.unlock ? 1 : 0, what.put ? 1 : 0);
+    releasePages(this, range, what, pages);
   }
 
   /** Wait until the frames [start, end) maps have no references but their mapping's; false on timeout. */

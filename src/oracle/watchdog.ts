@@ -109,6 +109,14 @@ export function waitForCycle(i32: Int32Array, lay: Layout, roles: string[]): { t
   return null;
 }
 
+/** What a thread waits on, by name: a frame's lock or references, else the named word. */
+function waitedName(lay: Layout, lnames: Map<number, string>, s: ThreadState): string {
+  const pfn = Math.floor((s.waitAddr - lay.framesBase) / L.FRAME_SIZE);
+  if (s.waitKind === WAIT.frameLock) return `the folio lock of pfn ${pfn}`;
+  if (s.waitKind === WAIT.pageRefs) return `the references on pfn ${pfn}`;
+  return nameOf(lnames, s.waitAddr);
+}
+
 /**
  * A thread waiting on a frame (model/mm/frame-refs.ts): for its lock (folio_lock), naming the
  * holder from the lock word, or for its extra references to drop, naming the last thread that
@@ -215,7 +223,7 @@ export function livenessWitness(
   lines.push('locks held:');
   for (const s of states)
     lines.push(
-      `  T${s.tid} ${s.role.padEnd(11)} ${s.held.length ? s.held.map((h) => `${nameOf(lnames, h.addr)} (${MODE[h.mode]})`).join(', ') : '-'}${s.waitAddr ? `; waiting on ${nameOf(lnames, s.waitAddr)}` : ''}`,
+      `  T${s.tid} ${s.role.padEnd(11)} ${s.held.length ? s.held.map((h) => `${nameOf(lnames, h.addr)} (${MODE[h.mode]})`).join(', ') : '-'}${s.waitAddr ? `; waiting on ${waitedName(lay, lnames, s)}` : ''}`,
     );
   // each thread's last events
   const evs = readRings(i32, lay.ringsBase, lay.config.threads, lay.config.ringEntries);

@@ -26,6 +26,8 @@ export const BUILTIN_FOLDERS = {
   'kvm-gpc-refresh-fix': 'history',
   'kvm-apic-page-reload': 'history',
   'kvm-apic-page-reload-fix': 'history',
+  'nouveau-exclusive-folio-leak': 'history',
+  'nouveau-exclusive-folio-leak-fix': 'history',
 } as const;
 
 export type BuiltinName = keyof typeof BUILTIN_FOLDERS;

@@ -38,9 +38,12 @@ export interface PageGrab {
 export const grabFlags = (grab: PageGrab | undefined): number =>
   grab?.get ? L.RF_GET | (grab.lock ? L.RF_LOCK : 0) : grab?.lock ? L.RF_GET | L.RF_LOCK : 0;
 
-/** Unlock (folio_unlock) and put (folio_put) what the last walk of `range` took, on its valid entries. */
-export function releasePages(ctx: Ctx, range: HmmRange, what: { unlock?: boolean; put?: boolean } = { unlock: true, put: true }): void {
-  ctx.wasm.range_release(range.addr, range.end - range.start, what.unlock ? 1 : 0, what.put ? 1 : 0);
+/**
+ * Unlock (folio_unlock) and put (folio_put) what the last walk of `range` took, on the valid
+ * entries among its first `pages` (default: the range's length).
+ */
+export function releasePages(ctx: Ctx, range: HmmRange, what: { unlock?: boolean; put?: boolean }, pages?: number): void {
+  ctx.wasm.range_release(range.addr, pages ?? range.end - range.start, what.unlock ? 1 : 0, what.put ? 1 : 0);
 }
 
 /**
