@@ -162,6 +162,12 @@ export function page_pinned_frame(page: u32): i32 {
   return atomic.load<i32>(frameAddr(pfn) + L.F_REFCOUNT) > 1 ? <i32>pfn : -1;
 }
 
+/** Clear the first `n` entries of range `r`'s hmm_pfns (before a walk that takes references). */
+export function range_reset(r: u32, n: u32): void {
+  const pfns = r + <u32>L.R_HDR;
+  for (let i: u32 = 0; i < n; i++) store<i64>(pfns + i * <u32>L.HMM_PFN_SIZE, 0);
+}
+
 /**
  * Release what a walk with RF_GET (and RF_LOCK) took on the first `n` entries of range `r`'s
  * hmm_pfns: unlock each valid entry's frame (`unlock`) and drop its reference (`put`).
@@ -628,6 +634,7 @@ export function hmm_range_fault(r: u32, from: u32, tid: u32, stop: u32, paused: 
     const gen = atomic.load<i32>(frameAddr(pfn) + L.F_GEN);
     const get = (flags & L.RF_GET) != 0;
     if (get && !frame_try_get(pfn, tid)) {
+      if (atomic.load<i32>(p) == pte) return L.EBUSY; // a mapped frame without references: never (bail, not spin)
       page--; // freed under us: the PTE has changed, walk this page again
       continue;
     }

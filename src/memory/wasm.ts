@@ -62,6 +62,7 @@ export interface HmmWasm {
   page_lock_frame(page: number, tid: number): number;
   page_pinned_frame(page: number): number;
   range_release(r: number, n: number, unlock: number, put: number): void;
+  range_reset(r: number, n: number): void;
   // pfn caches (model/pfn-cache.ts)
   pfncache_resolve(cache: number, page: number, write: number): number;
   pfncache_set(cache: number, tid: number): void;

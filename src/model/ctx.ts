@@ -190,7 +190,8 @@ export class Ctx implements Tracer {
    * tables, which the oracle reports). Returns 0, -EBUSY (the lockless `check` failed, or a page
    * is under migration), -EFAULT (hole, PROT_NONE), -EPERM (write to read-only). With `grab`, every
    * frame snapshotted is also referenced (and locked; one it cannot lock is left out, its entry not
-   * valid: `range.pfn(page)` is -1), to be released with releasePages (model/mm/frame-refs.ts).
+   * valid: `range.pfn(page)` is -1), to be released with releasePages (model/mm/frame-refs.ts); a
+   * walk that fails releases what it took itself.
    */
   hmmRangeFault(range: HmmRange, check?: RetryCheck, grab?: PageGrab): number {
     if (check && this.hook !== null && this.hook.before(CTX_TARGETS.retryCheck, OPS.retryCheck) !== PERFORM) check = undefined;
@@ -200,6 +201,7 @@ export class Ctx implements Tracer {
     const grabBits = grabFlags(grab);
     const flags = Atomics.load(i32, (r + L.R_FLAGS) >> 2) & ~(L.RF_GET | L.RF_LOCK);
     Atomics.store(i32, (r + L.R_FLAGS) >> 2, flags | grabBits);
+    if (grabBits) this.wasm.range_reset(r, range.end - range.start); // valid entries = what this walk took
     Atomics.store(i32, (r + L.R_CHECK_ADDR) >> 2, check ? check.word.addr : 0);
     Atomics.store(i32, (r + L.R_CHECK_EXPECT) >> 2, check ? check.expect : 0);
     let from = range.start;
@@ -253,6 +255,11 @@ export class Ctx implements Tracer {
       this.opts.onViolation(-(L.V_PAGE_TABLE_USE_AFTER_FREE + 1));
       ret = L.EBUSY;
     }
+    if (grabBits && ret !== 0) {
+      // a walk that fails gives back what it took (get_user_pages does), so callers release only after success
+      this.wasm.range_release(r, range.end - range.start, grabBits & L.RF_LOCK ? 1 : 0, 1);
+      this.wasm.range_reset(r, range.end - range.start);
+    }
     walkWindow(this, false, ret === 0);
     if (this.ev) {
       const first = Atomics.load(i32, (r + L.R_HDR) >> 2);
@@ -279,7 +286,7 @@ export class Ctx implements Tracer {
    * model/mm/frame-refs.ts), on its first `pages` entries (default: the range's length).
    */
   releasePages(range: HmmRange, what: { unlock?: boolean; put?: boolean } = { unlock: true, put: true }, pages?: number): void {
-    this.trace(EV.PAGES_RELEASE, range.start, range.start + (pages ?? range.end - range.start), what.unlock ? 1 : 0, what.put ? 1 : 0);
+    this.trace(EV.PAGES_RELEASE, pages ?? range.end - range.start, what.unlock ? 1 : 0, what.put ? 1 : 0);
     releasePages(this, range, what, pages);
   }
 

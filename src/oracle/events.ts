@@ -41,7 +41,7 @@ export const EV = {
   WALK_BEGIN: 29, // a start, b end (WALK is logged when the walk returns)
   INV_RANGE: 30, // a start, b end: ->invalidate_range (after the PTE change, before inv_end)
   PFNCACHE: 31, // a field code, b PFNCACHE_OP, c page, d pfn (-1 none), e gen, f result
-  PAGES_RELEASE: 32, // a start, b end, c unlock, d put: a protocol released what its walk took
+  PAGES_RELEASE: 32, // a entries, b unlock, c put: a protocol released what its walk took
 } as const;
 
 /** EV.PFNCACHE's operations. */
@@ -154,7 +154,7 @@ export function describe(e: RawEvent, names: RenderNames): string {
     case EV.INV_RANGE:
       return `  invalidate_range ${rng(e.a, e.b)} (PTEs changed)`;
     case EV.PAGES_RELEASE:
-      return `release pages ${rng(e.a, e.b)}:${e.c ? ' unlock' : ''}${e.d ? ' put' : ''}`;
+      return `release ${e.a} pages of the last walk:${e.b ? ' unlock' : ''}${e.c ? ' put' : ''}`;
     case EV.PFNCACHE: {
       const what = `${PFNCACHE_OP_NAMES[e.b] ?? e.b} ${fieldName(e.a, names)}`;
       if (e.b === PFNCACHE_OP.clear || e.b === PFNCACHE_OP.fence) return what;
@@ -213,7 +213,6 @@ export function eventPages(e: RawEvent): [number, number] | null {
     case EV.VIOLATION:
       return [e.b, e.b + 1];
     case EV.INV_RANGE:
-    case EV.PAGES_RELEASE:
       return [e.a, e.b];
     case EV.PFNCACHE:
       return e.c >= 0 ? [e.c, e.c + 1] : null;
