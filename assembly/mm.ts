@@ -144,14 +144,27 @@ export function frame_unlock(pfn: u32): void {
   if (atomic.xchg<i32>(a, 0) & L.FL_WAITERS) atomic.notify(a, 64);
 }
 
-/** The frame `page` maps, locked by `tid` for migration: its pfn; -1 if the page is not present;
- *  -(pfn + 2) if another thread holds its lock (the caller sleeps on F_LOCK and tries again). */
+/**
+ * The frame `page` maps, referenced and locked by `tid` for migration (isolate + folio_lock: the
+ * reference keeps it from being freed and reused while locked): its pfn; -1 if the page is not
+ * present; -(pfn + 2) if another thread holds its lock (the caller sleeps on F_LOCK and tries
+ * again). Release with frame_unlock, then frame_put.
+ */
 export function page_lock_frame(page: u32, tid: u32): i32 {
-  const pte = pte_get(page);
-  if ((pte & L.PTE_TYPE_MASK) != L.PTE_PRESENT) return -1;
-  const pfn = ptePfn(pte);
-  if (frame_trylock(pfn, tid)) return <i32>pfn;
-  return -(<i32>pfn + 2);
+  for (;;) {
+    const pte = pte_get(page);
+    if ((pte & L.PTE_TYPE_MASK) != L.PTE_PRESENT) return -1;
+    const pfn = ptePfn(pte);
+    if (!frame_try_get(pfn, tid)) continue; // freed under us: the PTE has changed
+    if (pte_get(page) != pte) {
+      frame_put(pfn);
+      continue;
+    }
+    if (frame_trylock(pfn, tid)) return <i32>pfn;
+    frame_put(pfn);
+    return -(<i32>pfn + 2);
+  }
+  return -1; // unreachable
 }
 
 /** The frame `page` maps if it has references beyond its mapping's, else -1. */

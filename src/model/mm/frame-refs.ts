@@ -55,7 +55,7 @@ function sleepOn(ctx: Ctx, wordAddr: number, value: number, kind: number, deadli
 }
 
 /**
- * Lock the frames that [start, end) maps, in page order, sleeping on a lock another thread holds
+ * Reference and lock the frames that [start, end) maps, in page order, sleeping on a lock another thread holds
  * (bounded by the lock timeout: a frame not locked by then is left out). Returns the (page, pfn)
  * pairs locked, for migration to move and unlockFrames to release.
  */
@@ -80,9 +80,12 @@ export function lockFrames(ctx: Ctx, start: number, end: number): number[] {
   return locked;
 }
 
-/** Unlock the frames lockFrames took (before they are released to the free stack). */
+/** Unlock the frames lockFrames took and drop its references (folio_unlock, folio_put). */
 export function unlockFrames(ctx: Ctx, locked: number[]): void {
-  for (let i = 0; i < locked.length; i += 2) ctx.wasm.frame_unlock(locked[i + 1]);
+  for (let i = 0; i < locked.length; i += 2) {
+    ctx.wasm.frame_unlock(locked[i + 1]);
+    ctx.wasm.frame_put(locked[i + 1]);
+  }
 }
 
 /**

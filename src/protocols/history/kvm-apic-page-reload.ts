@@ -70,6 +70,7 @@ const protocol: MirrorProtocol = {
   description: 'BUG (e649b3f0188f): the APIC-access page reload is requested in invalidate_range_start; a vCPU reloads the old frame',
   expect: { violates: ['use-after-free'] },
   rangeState: { apic_access_page: 'pfncache', apic_reload_req: 'word' },
+  events: ['munmap', 'dontneed', 'migrate', 'reclaim', 'cow'], // the changes that free the APIC page's frame
   /** kvm_mmu_notifier_invalidate_range_start as b1394e745b94 left it: KVM's start, then the request. */
   invalidateStart(ctx, inv) {
     if (!kvmStart(ctx, inv)) return false;

@@ -46,6 +46,7 @@ export function atomicFaultTry(ctx: Ctx, svmm: Sub, range: HmmRange, releaseOnRe
   if (ret === ctx.errno.EBUSY) return 'retry';
   if (ret) return ret;
   if (range.pfn(range.start) < 0) return EINVAL; // `!page`: its folio lock was taken
+  ctx.widen(1, 50); // before the retry check: an invalidation may slip in (widened in both twins)
   svmm.state.user_lock.lock(); // svmm->mutex
   if (!mmu_interval_read_retry(svmm, notifier_seq)) return null;
   svmm.state.user_lock.unlock();
