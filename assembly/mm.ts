@@ -124,7 +124,7 @@ export function frame_put(pfn: u32): void {
     atomic.store<i32>(f + L.F_STATE, L.FS_FREE);
     atomic.store<i32>(f + L.F_DATA, 0x7fbad000 | (<i32>pfn & 0xfff)); // poison
     stackPush(hdr(L.H_FREE_HEAD), pfn);
-  } else if (c == 2 && atomic.load<i32>(f + L.F_REF_WAITERS) != 0) atomic.notify(f + L.F_REFCOUNT, 64);
+  } else if (atomic.load<i32>(f + L.F_REF_WAITERS) != 0) atomic.notify(f + L.F_REFCOUNT, 64); // ctx.waitPageRefs
 }
 
 /** folio_trylock by thread `tid`. */

@@ -46,6 +46,17 @@ export function releasePages(ctx: Ctx, range: HmmRange, what: { unlock?: boolean
   ctx.wasm.range_release(range.addr, pages ?? range.end - range.start, what.unlock ? 1 : 0, what.put ? 1 : 0);
 }
 
+/** The (page, pfn) pairs a thread's migration holds referenced and locked right now. */
+const migrating = new WeakMap<Ctx, number[]>();
+
+/** References on `pfn` that this thread's own migration holds (not waited for by waitPageRefs). */
+function ownRefs(ctx: Ctx, pfn: number): number {
+  const locked = migrating.get(ctx);
+  if (!locked) return 0;
+  for (let i = 1; i < locked.length; i += 2) if (locked[i] === pfn) return 1;
+  return 0;
+}
+
 /**
  * Sleep on a frame word until it changes (or a slice passes), recorded as a wait of `kind` on
  * that word, so the watchdog can name the frame. False at `deadline`.
@@ -61,6 +72,7 @@ function sleepOn(ctx: Ctx, wordAddr: number, value: number, kind: number, deadli
  */
 export function lockFrames(ctx: Ctx, start: number, end: number): number[] {
   const locked: number[] = [];
+  migrating.set(ctx, locked);
   const i32 = ctx.env.i32;
   const deadline = now() + ctx.env.lockTimeoutMs;
   for (let page = start; page < end; page++) {
@@ -82,6 +94,7 @@ export function lockFrames(ctx: Ctx, start: number, end: number): number[] {
 
 /** Unlock the frames lockFrames took and drop its references (folio_unlock, folio_put). */
 export function unlockFrames(ctx: Ctx, locked: number[]): void {
+  migrating.delete(ctx);
   for (let i = 0; i < locked.length; i += 2) {
     ctx.wasm.frame_unlock(locked[i + 1]);
     ctx.wasm.frame_put(locked[i + 1]);
@@ -101,10 +114,12 @@ export function waitPageRefs(ctx: Ctx, start: number, end: number): boolean {
       if (pfn < 0) break;
       const frame = addr.frame(ctx.layout, pfn);
       const refAddr = frame + L.F_REFCOUNT;
+      const allowed = 1 + ownRefs(ctx, pfn); // the mapping's, and the one this thread's migration holds
+      if (Atomics.load(i32, refAddr >> 2) <= allowed) break;
       Atomics.add(i32, (frame + L.F_REF_WAITERS) >> 2, 1);
       try {
         const c = Atomics.load(i32, refAddr >> 2);
-        if (c > 1 && !sleepOn(ctx, refAddr, c, WAIT.pageRefs, deadline)) return false;
+        if (c > allowed && !sleepOn(ctx, refAddr, c, WAIT.pageRefs, deadline)) return false;
       } finally {
         Atomics.sub(i32, (frame + L.F_REF_WAITERS) >> 2, 1);
       }
