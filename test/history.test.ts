@@ -74,3 +74,17 @@ describe('notifierChain: the kernel pairing rules', () => {
     }
   });
 });
+
+describe('interval removal and exit are general: the kernel protocols stay clean with them', () => {
+  // interval-v5.5 has no intervalRemove (only exit frees its intervals; the model re-registers
+  // them); kvm has no release (exit invalidates the whole mm through its start/end)
+  for (const protocol of ['interval-v5.5', 'kvm'])
+    it(`${protocol} with interval,exit in the mix`, async () => {
+      const events = ['munmap', 'dontneed', 'migrate', 'reclaim', 'interval', 'exit'] as const;
+      const r = await runStress({ protocol, seed: 3, durationMs: 1500, events: [...events] });
+      const p = r.protocols[0];
+      expect(p.error).toBeUndefined();
+      expect(p.violations).toEqual({});
+      expect(p.roleOps.driver ?? 0).toBeGreaterThan(10);
+    });
+});

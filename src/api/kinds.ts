@@ -14,6 +14,7 @@ export const VIOLATION_KIND_TABLE = [
   { kind: 'stall', short: 'stall' },
   { kind: 'access-to-protnone', short: 'protnone' },
   { kind: 'contract', short: 'contract' },
+  { kind: 'notifier-use-after-free', short: 'notifier-uaf' },
 ] as const;
 
 export type ViolationKind = (typeof VIOLATION_KIND_TABLE)[number]['kind'];

@@ -6,7 +6,8 @@ import type { ViolationKind } from './kinds.js';
 export type { ViolationKind } from './kinds.js';
 
 /** CPU-side changes the invalidator mixes (the `--events` names). */
-export const EVENT_NAMES = ['munmap', 'mprotect', 'dontneed', 'migrate', 'reclaim', 'cow', 'oom'] as const;
+/** 'interval' (drivers remove and re-insert interval notifiers) and 'exit' (the process exits: exit_mmap) are opt-in: not in DEFAULT_EVENTS. */
+export const EVENT_NAMES = ['munmap', 'mprotect', 'dontneed', 'migrate', 'reclaim', 'cow', 'oom', 'interval', 'exit'] as const;
 export type EventName = (typeof EVENT_NAMES)[number];
 /** The default mix: everything, including the invalidations that do not take mmap_lock for write. */
 export const DEFAULT_EVENTS: EventName[] = ['munmap', 'mprotect', 'dontneed', 'migrate', 'reclaim', 'cow', 'oom'];

@@ -95,7 +95,9 @@ export const L = {
   H_DEVTID_BASE: 704, // region base: per device entry, the thread that programmed it (below)
   H_INV_BEGUN: 768, // invalidations whose callbacks began / whose end returned (the ABA window's clock)
   H_INV_ENDED: 772,
-  H_SIZE: 832,
+  H_MM_DEAD: 832, // the mm's life (model/mm/exit.ts): 0 alive, 1 the process dropped its reference (exit_mmap runs)
+  H_MM_USERS: 836, // mmget references beyond the process's own (model/mm/lifetime.ts: mmgetNotZero / mmput)
+  H_SIZE: 896,
 
   // ---- frames (physical pages) ----
   FRAME_SIZE: 64,
@@ -186,7 +188,11 @@ export const L = {
   S_START: 0,
   S_END: 4,
   S_DEVICE: 8,
-  SUBREC_SIZE: 16,
+  S_LIFE: 12, // the subscription's lifetime (model/mm/lifetime.ts LIFE): live, closing, removed, freed, allocated
+  S_FREED_BY: 16, // the thread that freed it + 1 (0: not freed)
+  S_USERS: 20, // device faults in progress through it (a removal waits for them)
+  S_FOUND: 24, // invalidations that found it and whose start callbacks have not returned (widening only)
+  SUBREC_SIZE: 32,
 
   // ---- per-thread record (diagnostics + progress), 4 lines ----
   THREAD_SIZE: 256,
@@ -206,6 +212,8 @@ export const L = {
   CALLBACK_INDEX_MASK: 0xff, // T_CALLBACK's callback field (the call number above it tells one call from the next)
   CALLBACK_CALL_SHIFT: 8,
   T_INV_BEGUN: 236, // driver: H_INV_BEGUN when its last walk began
+  T_SRCU: 240, // SRCU read side (model/mm/srcu.ts): odd while this thread is inside a read section
+  T_SRCU_WAITERS: 244, // threads in srcuSynchronize sleeping on T_SRCU (the reader wakes them)
   HELD_MAX: 8,
   HELD_MUTEX: 1,
   HELD_READ: 2,

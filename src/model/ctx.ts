@@ -6,9 +6,9 @@
  * registered hmm ranges, and the mm/device operations below. The oracle sits behind
  * programDevice, zapDevice/deviceFence, and the walk.
  */
-import { L, type Layout, addr } from '../memory/layout.js';
+import { L, STOP_WORD, type Layout, addr } from '../memory/layout.js';
 import { EV, SCOPE } from '../oracle/events.js';
-import { buildState, type State, type StateSchemas, type Tracer } from './state.js';
+import { buildState, type State, type StateSchemas, type Tracer, type Word } from './state.js';
 import { CTX_TARGETS, OPS, PERFORM, type HookTarget, type OpHook } from './hooks.js';
 import { HmmRange, type Invalidation, type PopulateResult, type RetryCheck, type Sub } from './range.js';
 import { RwSem } from '../sync/rwsem.js';
@@ -18,6 +18,10 @@ import { Rng } from './random.js';
 import { snapshotDone, walkWindow, zapWindow } from '../oracle/coverage.js';
 import type { MirrorCallbacks, MmOptions } from '../protocols/callbacks.js';
 import { type PageGrab, grabFlags, releasePages, waitPageRefs } from './mm/frame-refs.js';
+import { intervalLink, intervalUnlink, mmgetNotZero, mmput, subClosing, subLinked, touchSub } from './mm/lifetime.js';
+import { srcuSynchronize } from './mm/srcu.js';
+import { callbackName } from '../protocols/call.js';
+import { BREACH, reportBreach } from '../oracle/contract.js';
 
 export type { MmOptions } from '../protocols/callbacks.js';
 
@@ -65,6 +69,8 @@ export class Ctx implements Tracer {
   readonly sched: CtxOptions['sched'];
   /** The hook on this thread's traced operations (model/hooks.ts); null when free-running. */
   hook: OpHook | null = null;
+  /** This thread's SRCU read-section nesting (model/mm/srcu.ts). */
+  srcuDepth = 0;
 
   constructor(
     readonly env: SyncEnv,
@@ -130,6 +136,8 @@ export class Ctx implements Tracer {
 
   /** Record a witness event (a no-op when event recording is off). */
   trace(type: number, a = 0, b = 0, c = 0, d = 0, e = 0, f = 0): void {
+    // a declared word or lock of a subscription: the oracle checks it was not freed (model/mm/lifetime.ts)
+    if (type >= EV.LOCK && type <= EV.WAKE && a >>> 28 === SCOPE.sub) touchSub(this, (a >>> 12) & 0xffff);
     if (this.ev) this.wasm.ev(this.env.tid, type, a, b, c, d, e, f);
   }
 
@@ -138,9 +146,52 @@ export class Ctx implements Tracer {
     this.trace(EV.NOTE, i, a, b);
   }
 
-  /** Subscriptions overlapping [start, end), every device. */
+  /**
+   * The oracle, before a wait in populate blocks (docs/ARCHITECTURE.md, Oracle checks): a fault
+   * may wait only for an invalidation in progress. If none was in progress while `ready` was
+   * evaluated (H_INV_ENDED = H_INV_BEGUN before, H_INV_BEGUN unchanged after) and it is false,
+   * only a later invalidation could end the wait: a contract breach (say, a sequence left odd by
+   * an invalidation that failed, which a steady stream of invalidations would otherwise hide).
+   */
+  beforeWait(ready: () => boolean): void {
+    if (!this.opts.oracle) return;
+    const i32 = this.env.i32;
+    if (callbackName(Atomics.load(i32, (addr.thread(this.layout, this.tid) + L.T_CALLBACK) >> 2)) !== 'populate') return;
+    const begun = (L.BASE + L.H_INV_BEGUN) >> 2;
+    const ended = Atomics.load(i32, (L.BASE + L.H_INV_ENDED) >> 2);
+    if (Atomics.load(i32, begun) !== ended || ready() || Atomics.load(i32, begun) !== ended) return;
+    const range = this.range;
+    reportBreach(this, BREACH.WAIT_WITHOUT_INVALIDATION, range.start, range.end);
+  }
+
+  /** Linked subscriptions overlapping [start, end), every device (what an invalidation finds). */
   subsIn(start: number, end: number): Sub[] {
-    return this.subs.filter((s) => s.start < end && start < s.end);
+    return this.subs.filter((s) => s.start < end && start < s.end && subLinked(this, s));
+  }
+
+  // ---- subscription lifetime, mm users, SRCU (model/mm/lifetime.ts, srcu.ts; docs/ARCHITECTURE.md, Adding a protocol) ----
+  /** Link `sub` (interval_tree_insert / hlist_add): invalidations find it from now on. Needs mm_users > 0. */
+  intervalLink(sub: Sub): void {
+    intervalLink(this, sub);
+  }
+  /** Unlink `sub` (interval_tree_remove / hlist_del_init_rcu): new invalidations no longer find it. */
+  intervalUnlink(sub: Sub): void {
+    intervalUnlink(this, sub);
+  }
+  /** Linked now (live or being removed)? */
+  subLinked(sub: Sub): boolean {
+    return subLinked(this, sub);
+  }
+  /** synchronize_srcu: every notifier callback that began before this call has returned. */
+  srcuSynchronize(): void {
+    srcuSynchronize(this);
+  }
+  /** mmget_not_zero: false once the mm is exiting (exit_mmap). Pair with mmput(). */
+  mmgetNotZero(): boolean {
+    return mmgetNotZero(this);
+  }
+  mmput(): void {
+    mmput(this);
   }
 
   // ---- mmap_lock ----
@@ -178,6 +229,41 @@ export class Ctx implements Tracer {
     if (this.opts.role === 'driver') this.widen(0.25, 20);
   }
 
+  /**
+   * Directed widening where a callback has found a subscription and is about to use it: while its
+   * owner is removing it (model/mm/lifetime.ts CLOSING or REMOVED), spin (untraced) until it is
+   * freed, at most `maxMs`. A protocol that waits before freeing (a grace period, a lock the
+   * callback holds) is only delayed; one that does not frees it here, and the use that follows is
+   * caught.
+   */
+  widenRemoval(sub: Sub, maxMs = 2): void {
+    if (subClosing(this, sub)) this.widenUntil(() => !subClosing(this, sub), maxMs);
+  }
+
+  /**
+   * Directed widening: with widenWindows, spin (untraced) until `word` no longer holds `value`, at
+   * most `maxMs`. For a check that races with another thread's next change of that word.
+   */
+  widenUntilChanged(word: Word, value: number, maxMs = 1): void {
+    this.widenUntil(() => word.peek() !== value, maxMs);
+  }
+
+  /**
+   * Directed widening: with widenWindows, wait until `cond()` (read untraced words only), at most
+   * `maxMs`: a short spin, then sleeps of 50 µs, so that the thread it waits for gets a CPU even
+   * on a loaded machine.
+   */
+  widenUntil(cond: () => boolean, maxMs = 1): void {
+    if (!this.opts.widen) return;
+    const spinUntil = now() + 0.02;
+    const until = now() + maxMs;
+    while (!cond()) {
+      const t = now();
+      if (t >= until) return;
+      if (t >= spinUntil) Atomics.wait(this.env.i32, STOP_WORD, 0, 0.05);
+    }
+  }
+
   widen(p = 0.25, maxUs = 20): void {
     if (!this.opts.widen || !this.rng.chance(p)) return;
     const until = now() + this.rng.int(maxUs) * 0.001 * (1 + this.rng.int(4));
@@ -194,7 +280,8 @@ export class Ctx implements Tracer {
    * walk that fails releases what it took itself.
    */
   hmmRangeFault(range: HmmRange, check?: RetryCheck, grab?: PageGrab): number {
-    if (check && this.hook !== null && this.hook.before(CTX_TARGETS.retryCheck, OPS.retryCheck) !== PERFORM) check = undefined;
+    const dropped = check && this.hook !== null && this.hook.before(CTX_TARGETS.retryCheck, OPS.retryCheck) !== PERFORM ? check : undefined;
+    if (dropped) check = undefined;
     const r = range.addr;
     const i32 = this.env.i32;
     // `grab`: take a reference (and the lock) on every frame snapshotted (model/mm/frame-refs.ts)
@@ -261,6 +348,8 @@ export class Ctx implements Tracer {
       this.wasm.range_reset(r, range.end - range.start);
     }
     walkWindow(this, false, ret === 0);
+    // a mutant without the lockless check: tell the hook when the check would have failed
+    if (dropped && ret === 0 && dropped.word.peek() !== dropped.expect) this.hook?.effect?.();
     if (this.ev) {
       const first = Atomics.load(i32, (r + L.R_HDR) >> 2);
       const valid = ret === 0 && (first & L.HMM_PFN_VALID) !== 0;
@@ -315,6 +404,8 @@ export class Ctx implements Tracer {
    * every page (frame still the one the walk saw; no invalidation between callbacks-done and end).
    */
   programDevice(sub: Sub, range: HmmRange): void {
+    if (this.hook !== null) this.hook.before(CTX_TARGETS.program, OPS.program);
+    touchSub(this, sub.id);
     this.widen();
     snapshotDone(this);
     const ret = this.wasm.dev_program(sub.device, range.addr, this.env.tid, this.opts.oracle ? 1 : 0);
@@ -338,6 +429,7 @@ export class Ctx implements Tracer {
   /** Zap `sub.device`'s entries for the part of [start, end) inside `sub`. Caller holds its user lock. */
   zapDevice(sub: Sub, start: number, end: number): void {
     if (this.hook !== null && this.hook.before(this.hookTarget(CTX_TARGETS.zap, sub.id), OPS.zap) !== PERFORM) return;
+    touchSub(this, sub.id);
     const s = Math.max(start, sub.start);
     const e = Math.min(end, sub.end);
     if (s >= e) return;

@@ -42,13 +42,25 @@ export const EV = {
   INV_RANGE: 30, // a start, b end: ->invalidate_range (after the PTE change, before inv_end)
   PFNCACHE: 31, // a field code, b PFNCACHE_OP, c page, d pfn (-1 none), e gen, f result
   PAGES_RELEASE: 32, // a entries, b unlock, c put: a protocol released what its walk took
+  // subscription lifetime and exit (model/mm/lifetime.ts, srcu.ts, exit.ts): codes from 40 on
+  SUB_LIFE: 40, // a sub, b start, c end, d what (SUB_LIFE_WHAT), e device
+  SRCU_SYNC: 41, // a readers waited for
+  MM_EXIT: 42, // a phase (MM_EXIT_PHASES), b pages
 } as const;
 
 /** EV.PFNCACHE's operations. */
 export const PFNCACHE_OP = { resolve: 0, set: 1, clear: 2, use: 3, fence: 4 } as const;
 const PFNCACHE_OP_NAMES = ['resolve', 'set', 'clear', 'use', 'fence'];
 
-export const INV_EVENTS = ['unmap', 'protection', 'clear', 'migrate'] as const;
+/** EV.SUB_LIFE's `d`: what happened to the subscription. */
+export const SUB_LIFE_WHAT = ['remove begins', 'unlinked', 'freed', 'allocated', 'linked', '->release called on'] as const;
+export const MM_EXIT_PHASES = [
+  'exit: mm_users -> 0, exit_mmap begins',
+  'exit_mmap: notifiers released',
+  'exit_mmap: pages and subscriptions freed, a new mm',
+] as const;
+
+export const INV_EVENTS = ['unmap', 'protection', 'clear', 'migrate', 'release'] as const;
 export type InvEvent = (typeof INV_EVENTS)[number];
 
 export const ROLE_CODES = ['cpu', 'invalidator', 'driver', 'dma', 'main'] as const;
@@ -171,6 +183,7 @@ export function describe(e: RawEvent, names: RenderNames): string {
       if (e.a === L.V_WRITE_TO_READONLY) return `write dev${e.f}[${hex(e.b)}] -> pfn ${e.c}: CPU PTE is read-only  ${label}`;
       if (e.a === L.V_ACCESS_TO_PROTNONE) return `dev${e.f}[${hex(e.b)}] -> pfn ${e.c}: the page is PROT_NONE  ${label}`;
       if (e.a === L.V_CONTRACT) return `${contractName(e.c)} [${hex(e.b)},${hex(e.d)})  ${label}`;
+      if (e.a === L.V_NOTIFIER_USE_AFTER_FREE) return `sub${e.c} (dev${e.f} from ${hex(e.b)}) used after T${e.d} freed it  ${label}`;
       if (e.a === L.V_DEVICE_PTE_DURING_INVALIDATION) return `dev${e.f}[${hex(e.b)}] -> pfn ${e.c} valid inside an invalidation  ${label}`;
       return `dev${e.f}[${hex(e.b)}] -> pfn ${e.c} gen ${e.e} != ${e.d}  ${label}`;
     }
@@ -182,6 +195,12 @@ export function describe(e: RawEvent, names: RenderNames): string {
       return `subscription add sub${e.a}`;
     case EV.SUB_REMOVE:
       return `subscription remove sub${e.a}`;
+    case EV.SUB_LIFE:
+      return `${SUB_LIFE_WHAT[e.d] ?? e.d} sub${e.a} (dev${e.e} ${rng(e.b, e.c)})`;
+    case EV.SRCU_SYNC:
+      return `synchronize_srcu${e.a ? ` (waited for ${e.a} reader${e.a > 1 ? 's' : ''})` : ''}`;
+    case EV.MM_EXIT:
+      return MM_EXIT_PHASES[e.a] ?? `exit phase ${e.a}`;
   }
   return `event ${e.type} ${e.a} ${e.b} ${e.c}`;
 }
@@ -209,7 +228,10 @@ export function eventPages(e: RawEvent): [number, number] | null {
     case EV.DMA:
       return [e.a, e.a + 1];
     case EV.POPULATE:
+    case EV.SUB_LIFE:
       return [e.b, e.c];
+    case EV.MM_EXIT:
+      return [0, e.b];
     case EV.VIOLATION:
       return [e.b, e.b + 1];
     case EV.INV_RANGE:

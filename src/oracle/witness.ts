@@ -48,6 +48,29 @@ export function selectWitnessEvents(c: Capture): RawEvent[] {
     const keep = evs.slice(from, end + 1).filter((e) => e.thread === c.thread || covers(e, c.page));
     return keep.length > WITNESS_MAX_LINES ? elide(keep, c, c.thread) : keep;
   }
+  if (c.kind === 'notifier-use-after-free') {
+    // the subscription's removal and free (c.genWant: the thread that freed it), then the use:
+    // the freeing thread's and the user's events from the last removal of it, and what touched its range
+    const freer = c.genWant;
+    let from = Math.max(0, end - WITNESS_MAX_LINES);
+    for (let i = end; i >= 0; i--) {
+      const e = evs[i];
+      if (e.type === EV.SUB_LIFE && e.a === c.pfn && (e.d === 0 || e.d === 5)) {
+        from = i;
+        break;
+      }
+    }
+    // and back to the start of the user's current callback (the one that had found the subscription)
+    for (let i = end; i >= 0; i--)
+      if (evs[i].thread === c.thread && evs[i].type === EV.INV_START && evs[i].e === 1) {
+        from = Math.min(from, i);
+        break;
+      }
+    const keep = evs
+      .slice(from, end + 1)
+      .filter((e) => e.thread === c.thread || e.thread === freer || (e.type === EV.SUB_LIFE && e.a === c.pfn));
+    return keep.length > WITNESS_MAX_LINES ? elide(keep, c, c.thread) : keep;
+  }
   // who put the stale entry there: the last PROGRAM of the page before detection (maybe the
   // detector itself); for a walk-time detection, the detector's own walk
   let prog = -1;
@@ -141,6 +164,11 @@ function isKey(e: RawEvent, c: Capture, actor: number): boolean {
       return covers(e, c.page);
     case EV.WORD_SET:
       return true; // the protocol's state changes: sequence counts, flags, counts
+    case EV.SUB_LIFE:
+      return c.kind !== 'notifier-use-after-free' || e.a === c.pfn; // a subscription's removal, free, re-creation
+    case EV.MM_EXIT:
+    case EV.SRCU_SYNC:
+      return true;
     case EV.WALK_BEGIN:
     case EV.WALK:
     case EV.PROGRAM:
@@ -158,9 +186,12 @@ function elide(keep: RawEvent[], c: Capture, actor: number): RawEvent[] {
     TAIL = 8;
   const mid = keep.slice(HEAD, keep.length - TAIL);
   const budget = WITNESS_MAX_LINES - HEAD - TAIL;
-  let chosen = mid.filter((e) => isKey(e, c, actor));
-  if (chosen.length > budget) chosen = [...chosen.slice(0, budget >> 1), ...chosen.slice(chosen.length - (budget - (budget >> 1)))];
-  const picked = new Set(chosen);
+  // the exit and the subscriptions' lifetimes are kept first (they are few); then the other key events
+  const must = mid.filter((e) => (e.type === EV.MM_EXIT || e.type === EV.SUB_LIFE) && isKey(e, c, actor)).slice(-(budget >> 1));
+  const room = budget - must.length;
+  let chosen = mid.filter((e) => isKey(e, c, actor) && !must.includes(e));
+  if (chosen.length > room) chosen = [...chosen.slice(0, room >> 1), ...chosen.slice(chosen.length - (room - (room >> 1)))];
+  const picked = new Set([...must, ...chosen]);
   const out: RawEvent[] = keep.slice(0, HEAD);
   let gap: RawEvent[] = [];
   // a gap line stands for two or more events; a lone skipped event is shown instead
@@ -202,10 +233,18 @@ export function renderWitness(c: Capture, names: RenderNames, protocol: string, 
   const events = renderEvents(selectWitnessEvents(c), names);
   const at = opts.atStep ? `step ${c.atMs}` : `${c.atMs.toFixed(1)} ms`;
   const gens = c.genWant !== c.genHave && c.genHave >= 0 ? `, gen ${c.genWant} -> ${c.genHave}` : '';
-  const what = c.kind === 'contract' ? ` (${contractName(c.pfn)})` : c.pfn >= 0 ? ` (pfn ${c.pfn}${gens})` : '';
+  const freed = c.kind === 'notifier-use-after-free';
+  const what =
+    c.kind === 'contract'
+      ? ` (${contractName(c.pfn)})`
+      : freed
+        ? ` (sub${c.pfn}, freed by T${c.genWant} ${names.roles[c.genWant] ?? ''})`
+        : c.pfn >= 0
+          ? ` (pfn ${c.pfn}${gens})`
+          : '';
   const programmer = c.programmer ?? -1;
   const entry =
-    c.kind !== 'contract' && c.device >= 0 && programmer >= 0
+    c.kind !== 'contract' && !freed && c.device >= 0 && programmer >= 0
       ? ` in dev${c.device}'s entry programmed by T${programmer} ${names.roles[programmer] ?? ''}`
       : c.kind !== 'contract' && c.device <= L.VR_DEVICE_PFNCACHE
         ? ` in pfn cache ${fieldName(L.VR_DEVICE_PFNCACHE - c.device, names)}${programmer >= 0 ? ` set by T${programmer} ${names.roles[programmer] ?? ''}` : ''}`

@@ -2,9 +2,17 @@
 import { L } from '../memory/layout.js';
 import { handleMmFault } from '../model/mm/fault.js';
 import type { RoleContext } from './role.js';
+import { exitMmap } from '../model/mm/exit.js';
+
+/** With 'exit' in the mix, the process exits (exit_mmap, and a new mm) about once in this many CPU operations (64 in controlled mode). */
+export const EXIT_EVERY = 1024;
 
 export function cpuOp(rc: RoleContext): void {
   const { ctx, rng, stats } = rc;
+  if (rc.events.includes('exit') && rng.int(ctx.sched ? 64 : EXIT_EVERY) === 0) {
+    exitMmap(ctx);
+    return;
+  }
   const page = rng.int(ctx.pages);
   const write = rng.chance(0.5);
   ctx.mmapReadLock();

@@ -9,6 +9,21 @@ import type { RoleContext } from './role.js';
 import { callProto } from '../protocols/call.js';
 import { BREACH, heldLocks, reportBreach } from '../oracle/contract.js';
 import { snapshotDone } from '../oracle/coverage.js';
+import {
+  LIFE,
+  insertSubscription,
+  waitMmAlive,
+  mmgetNotZero,
+  mmput,
+  removeSubscription,
+  subGet,
+  subLife,
+  subPut,
+} from '../model/mm/lifetime.js';
+import type { Sub } from '../model/range.js';
+
+/** With 'interval' in the mix, the driver removes one of its subscriptions every this many operations. */
+export const REMOVE_EVERY = 4;
 
 /**
  * One device fault. Returns whether it mapped: only a fault that programmed the device is
@@ -17,9 +32,42 @@ import { snapshotDone } from '../oracle/coverage.js';
  */
 export function driverOp(rc: RoleContext): boolean {
   const { ctx, rng, stats } = rc;
-  const proto = ctx.proto;
   const mine = (rc.deviceSubs ??= ctx.subs.filter((s) => s.device === rc.device));
   const sub = rng.pick(mine);
+  if (!(rc.lifetime ??= rc.events.includes('interval') || rc.events.includes('exit'))) return deviceFault(rc, sub, mine);
+  // subscriptions come and go: a fault on a freed one creates it again first (without a reference
+  // on the mm, as from a work queue), then the fault holds the mm (mmget_not_zero) and the subscription
+  // (a removal holds the mm, so it never overlaps exit_mmap's release)
+  const every = ctx.sched ? 2 : REMOVE_EVERY; // controlled mode's schedules are a few dozen operations long
+  if (rc.events.includes('interval') && stats.ops % every === every - 1 && mmgetNotZero(ctx))
+    try {
+      removeSubscription(ctx, rng.pick(mine));
+    } finally {
+      mmput(ctx);
+    }
+  if (subLife(ctx, sub) === LIFE.FREED && !insertSubscription(ctx, sub)) {
+    waitMmAlive(ctx); // it could not be created on an exiting mm (returns at once otherwise)
+    return false;
+  }
+  if (!mmgetNotZero(ctx)) {
+    waitMmAlive(ctx);
+    return false;
+  }
+  if (!subGet(ctx, sub)) {
+    mmput(ctx);
+    return false;
+  }
+  try {
+    return deviceFault(rc, sub, mine);
+  } finally {
+    subPut(ctx, sub);
+    mmput(ctx);
+  }
+}
+
+function deviceFault(rc: RoleContext, sub: Sub, mine: Sub[]): boolean {
+  const { ctx, rng, stats } = rc;
+  const proto = ctx.proto;
   const span = sub.end - sub.start;
   const len = 1 + rng.int(Math.min(16, span, ctx.layout.config.rangeMax));
   const start = sub.start + rng.int(span - len + 1);

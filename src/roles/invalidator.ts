@@ -9,7 +9,9 @@ const OOM_CHUNKS = 4;
 
 export function invalidatorOp(rc: RoleContext): void {
   const { ctx, rng, stats } = rc;
-  const ev = rng.pick(rc.events);
+  const mix = (rc.invEvents ??= rc.events.filter((e) => e !== 'interval' && e !== 'exit'));
+  if (mix.length === 0) return; // the mix is only interval removal and exit: played by the driver and CPU roles
+  const ev = rng.pick(mix);
   const pages = ctx.pages;
   // a short range (1-16 pages), or (munmap) sometimes a whole leaf table so page tables get freed
   const len = 1 + rng.int(16);

@@ -25,6 +25,10 @@ export interface RoleContext {
   device: number;
   deviceSubs?: Sub[];
   events: EventName[];
+  /** The invalidator's own mix: `events` without 'interval' and 'exit' (played by the driver and CPU roles). */
+  invEvents?: EventName[];
+  /** 'interval' or 'exit' is in the mix: device faults hold the mm and their subscription (model/mm/lifetime.ts). */
+  lifetime?: boolean;
   /** True once the run's stop flag is set. */
   stopped(): boolean;
   progress(): void;

@@ -31,9 +31,11 @@ export const WAIT = {
   completion: 5,
   seqcount: 6,
   fence: 7,
-  frameLock: 8,
-  pageRefs: 9,
-  pfnCache: 10,
+  srcu: 8,
+  mmUsers: 9,
+  frameLock: 10,
+  pageRefs: 11,
+  pfnCache: 12,
 } as const;
 export const WAIT_NAMES: Record<number, string> = {
   1: 'mutex',
@@ -43,9 +45,11 @@ export const WAIT_NAMES: Record<number, string> = {
   5: 'completion',
   6: 'seqcount',
   7: 'device fence',
-  8: 'folio lock',
-  9: 'page references',
-  10: 'pfn cache fence',
+  8: 'srcu grace period',
+  9: 'mm users',
+  10: 'folio lock',
+  11: 'page references',
+  12: 'pfn cache fence',
 };
 
 /** The run is stopping: a blocked thread unwinds with this. */

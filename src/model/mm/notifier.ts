@@ -16,6 +16,8 @@ import type { Invalidation } from '../range.js';
 import { callProto } from '../../protocols/call.js';
 import { BREACH, breachDetails, heldLocks, reportBreach } from '../../oracle/contract.js';
 import { WINDOW, countWindow, windowsAtCallbacksDone } from '../../oracle/coverage.js';
+import { srcuReadLock, srcuReadUnlock } from './srcu.js';
+import { foundSubs, subLinked } from './lifetime.js';
 
 /** Invalidations whose start has run (and, for each, the locks its thread held before it). */
 const begun = new WeakMap<Invalidation, number>();
@@ -28,11 +30,25 @@ const begun = new WeakMap<Invalidation, number>();
  * (mmap_lock, anon_vma).
  */
 export function invalidateRangeStart(ctx: Ctx, start: number, end: number, event: InvEvent, blockable = true): Invalidation | null {
-  const inv: Invalidation = { start, end, event, blockable, subs: ctx.subsIn(start, end) };
-  ctx.trace(EV.INV_START, start, end, INV_EVENTS.indexOf(event), blockable ? 1 : 0, 1);
-  const held = heldLocks(ctx);
-  Atomics.add(ctx.env.i32, (L.BASE + L.H_INV_BEGUN) >> 2, 1);
-  const ok = callProto(ctx, 'invalidateStart', () => ctx.proto.invalidateStart(ctx, inv));
+  // the subscriptions are found, and their callbacks run, inside an SRCU read section (srcu.ts)
+  srcuReadLock(ctx);
+  let ok: boolean;
+  let inv: Invalidation;
+  let held: number;
+  try {
+    inv = { start, end, event, blockable, subs: ctx.subsIn(start, end) };
+    ctx.trace(EV.INV_START, start, end, INV_EVENTS.indexOf(event), blockable ? 1 : 0, 1);
+    held = heldLocks(ctx);
+    Atomics.add(ctx.env.i32, (L.BASE + L.H_INV_BEGUN) >> 2, 1);
+    foundSubs(ctx, inv.subs, 1);
+    try {
+      ok = callProto(ctx, 'invalidateStart', () => ctx.proto.invalidateStart(ctx, inv));
+    } finally {
+      foundSubs(ctx, inv.subs, -1);
+    }
+  } finally {
+    srcuReadUnlock(ctx);
+  }
   if (!ok) {
     ctx.trace(EV.INV_START, start, end, INV_EVENTS.indexOf(event), blockable ? 1 : 0, 0);
     if (heldLocks(ctx) > held) reportBreach(ctx, BREACH.LOCK_HELD, start, end); // no end will release it
@@ -82,7 +98,14 @@ export function invalidateRangeEnd(ctx: Ctx, inv: Invalidation): void {
   if (held === undefined) reportBreach(ctx, BREACH.END_WITHOUT_START, inv.start, inv.end);
   else ctx.wasm.inval_mark(inv.start, inv.end, -1);
   begun.delete(inv);
-  callProto(ctx, 'invalidateEnd', () => ctx.proto.invalidateEnd(ctx, inv));
+  srcuReadLock(ctx);
+  try {
+    // like the kernel's walk of the subscription list at end: a subscription unlinked since start is not passed again
+    const now = inv.subs.every((sub) => subLinked(ctx, sub)) ? inv : { ...inv, subs: inv.subs.filter((sub) => subLinked(ctx, sub)) };
+    callProto(ctx, 'invalidateEnd', () => ctx.proto.invalidateEnd(ctx, now));
+  } finally {
+    srcuReadUnlock(ctx);
+  }
   Atomics.add(ctx.env.i32, (L.BASE + L.H_INV_ENDED) >> 2, 1);
   ctx.trace(EV.INV_END, inv.start, inv.end);
   if (held !== undefined && heldLocks(ctx) > held) reportBreach(ctx, BREACH.LOCK_HELD, inv.start, inv.end);

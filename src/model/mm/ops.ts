@@ -108,7 +108,7 @@ function invalidating(ctx: Ctx, start: number, end: number, op: OpSpec): boolean
 }
 
 /** zap_page_range: clear the PTEs of [start,end); returns the (pfn, page) pairs it unmapped. */
-function zapPtes(ctx: Ctx, start: number, end: number): Unmapped {
+export function zapPtes(ctx: Ctx, start: number, end: number): Unmapped {
   const out = ctx.range.addr + L.R_HDR; // scratch: this thread's hmm_pfns (room for rangeMax pairs)
   const n = ctx.wasm.zap_ptes(start, end, out);
   ctx.trace(EV.ZAP_PTES, start, end, n);

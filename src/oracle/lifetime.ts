@@ -1,0 +1,40 @@
+/**
+ * lifetime.ts — the oracle's check on subscription lifetimes (model/mm/lifetime.ts): a use of a
+ * subscription that was removed and freed (a callback invoked on it, a device operation through
+ * it, one of its declared words or locks touched) is a `notifier-use-after-free`.
+ *
+ * Recorded like a Wasm check's violation: details in the thread's T_VIOL (kind, page = the
+ * subscription's first page, pfn = its id, gen wanted = the thread that freed it, device), counted
+ * once per free in H_VIOLATIONS (the subscription's S_LIFE gets LIFE_REPORTED) and at every
+ * detection in H_DETECTIONS, then handed to onViolation for the witness.
+ */
+import { L, addr, type Layout } from '../memory/layout.js';
+
+/** S_LIFE's flag: this free has been counted as a lost race (later uses are detections only). */
+export const LIFE_REPORTED = 0x100;
+
+interface UafCtx {
+  env: { i32: Int32Array; tid: number };
+  layout: Layout;
+  opts: { oracle: boolean; onViolation: (ret: number) => void };
+}
+
+/** Report a use of freed subscription `sub` (its S_LIFE word read as `life`). */
+export function reportNotifierUaf(ctx: UafCtx, sub: { id: number; start: number; device: number }, life: number): void {
+  if (!ctx.opts.oracle) return;
+  const i32 = ctx.env.i32;
+  const rec = addr.subrec(ctx.layout, sub.id);
+  const freer = Atomics.load(i32, (rec + L.S_FREED_BY) >> 2) - 1;
+  const v = (ctx.layout.threadsBase + ctx.env.tid * L.THREAD_SIZE + L.T_VIOL) >> 2;
+  i32[v] = L.V_NOTIFIER_USE_AFTER_FREE;
+  i32[v + 1] = sub.start;
+  i32[v + 2] = sub.id;
+  i32[v + 3] = freer;
+  i32[v + 4] = -1;
+  i32[v + 5] = sub.device;
+  i32[v + 6] = 0;
+  const first = (life & LIFE_REPORTED) === 0 && Atomics.compareExchange(i32, (rec + L.S_LIFE) >> 2, life, life | LIFE_REPORTED) === life;
+  if (first) Atomics.add(i32, ((L.BASE + L.H_VIOLATIONS) >> 2) + L.V_NOTIFIER_USE_AFTER_FREE, 1);
+  Atomics.add(i32, ((L.BASE + L.H_DETECTIONS) >> 2) + L.V_NOTIFIER_USE_AFTER_FREE, 1);
+  ctx.opts.onViolation(-(L.V_NOTIFIER_USE_AFTER_FREE + 1));
+}
