@@ -109,6 +109,35 @@ export function waitForCycle(i32: Int32Array, lay: Layout, roles: string[]): { t
   return null;
 }
 
+/** What a thread waits on, by name: a frame's lock or references, else the named word. */
+function waitedName(lay: Layout, lnames: Map<number, string>, s: ThreadState): string {
+  const pfn = Math.floor((s.waitAddr - lay.framesBase) / L.FRAME_SIZE);
+  if (s.waitKind === WAIT.frameLock) return `the folio lock of pfn ${pfn}`;
+  if (s.waitKind === WAIT.pageRefs) return `the references on pfn ${pfn}`;
+  return nameOf(lnames, s.waitAddr);
+}
+
+/**
+ * A thread waiting on a frame (model/mm/frame-refs.ts): for its lock (folio_lock), naming the
+ * holder from the lock word, or for its extra references to drop, naming the last thread that
+ * took one.
+ */
+function frameWaitLine(i32: Int32Array, lay: Layout, states: ThreadState[], s: ThreadState, stuck: number[]): string {
+  const off = s.waitAddr - lay.framesBase;
+  const pfn = Math.floor(off / L.FRAME_SIZE);
+  const frame = addr.frame(lay, pfn) >> 2;
+  const owner = Atomics.load(i32, frame + (L.F_OWNER >> 2));
+  const page = owner > 0 ? ` (page 0x${(owner - 1).toString(16)})` : ' (unmapped)';
+  const who = (tid: number) => (tid >= 0 ? `T${tid} ${states[tid]?.role ?? '?'}${stuck.includes(tid) ? ' (stuck)' : ''}` : 'nobody');
+  if (s.waitKind === WAIT.frameLock) {
+    const holder = (Atomics.load(i32, frame + (L.F_LOCK >> 2)) & L.FL_HOLDER_MASK) - 1;
+    return `T${s.tid} ${s.role} waiting for the folio lock of pfn ${pfn}${page}; held by: ${who(holder)}`;
+  }
+  const refs = Atomics.load(i32, frame + (L.F_REFCOUNT >> 2));
+  const by = Atomics.load(i32, frame + (L.F_REF_BY >> 2)) - 1;
+  return `T${s.tid} ${s.role} waiting for the references on pfn ${pfn}${page} to drop (${refs - 1} beyond its mapping's); last taken by: ${who(by)}`;
+}
+
 /**
  * Build the liveness violation for the threads in `stuck` (no progress for `forMs`).
  * Deadlock if one of them is blocked on a lock (mutex/rwsem), else stall.
@@ -183,7 +212,8 @@ export function livenessWitness(
         lines.push(
           `T${t} ${s.role} blocked on ${WAIT_NAMES[s.waitKind]} ${nameOf(lnames, s.waitAddr)}; held by: ${holders.join(', ') || 'nobody'}; waiters: ${waiters.join(', ')}`,
         );
-      } else
+      } else if (s.waitKind === WAIT.frameLock || s.waitKind === WAIT.pageRefs) lines.push(frameWaitLine(i32, lay, states, s, stuck));
+      else
         lines.push(
           `T${t} ${s.role} sleeping on ${WAIT_NAMES[s.waitKind] ?? 'wait'} ${nameOf(lnames, s.waitAddr)} for a condition that never came true; waiters: ${waiters.join(', ')}`,
         );
@@ -193,7 +223,7 @@ export function livenessWitness(
   lines.push('locks held:');
   for (const s of states)
     lines.push(
-      `  T${s.tid} ${s.role.padEnd(11)} ${s.held.length ? s.held.map((h) => `${nameOf(lnames, h.addr)} (${MODE[h.mode]})`).join(', ') : '-'}${s.waitAddr ? `; waiting on ${nameOf(lnames, s.waitAddr)}` : ''}`,
+      `  T${s.tid} ${s.role.padEnd(11)} ${s.held.length ? s.held.map((h) => `${nameOf(lnames, h.addr)} (${MODE[h.mode]})`).join(', ') : '-'}${s.waitAddr ? `; waiting on ${waitedName(lay, lnames, s)}` : ''}`,
     );
   // each thread's last events
   const evs = readRings(i32, lay.ringsBase, lay.config.threads, lay.config.ringEntries);

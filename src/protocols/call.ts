@@ -30,6 +30,7 @@ export const CALLBACKS = [
   'intervalRemove',
   'intervalInsert',
   'release',
+  'invalidateRange',
 ] as const;
 
 /** The callback named by a T_CALLBACK word, or '' for none. */

@@ -88,7 +88,9 @@ function intOpt(name: string, value: number | undefined, fallback: number, limit
 export interface PreparedRun {
   loaded: Loaded[];
   roles: RoleName[];
-  layoutFor: (p: MirrorProtocol) => LayoutConfig;
+  /** A protocol's own roles (MirrorProtocol.roles) when the caller gave no threads or roles, else `roles`. */
+  rolesFor: (p: MirrorProtocol) => RoleName[];
+  layoutFor: (p: MirrorProtocol, roleThreads?: number) => LayoutConfig;
   config: Record<string, unknown>;
   runOpts: RunOneOpts;
 }
@@ -117,11 +119,15 @@ export async function prepareRun(opts: StressOptions): Promise<PreparedRun> {
     if (!roles.includes(r)) throw new ConfigError(`every role needs a thread (missing ${r}): use --threads 4 or more`);
   const loaded = await loadProtocols(opts.protocol);
   const n = roles.length;
+  const ownRoles = opts.threads === undefined && opts.roles === undefined;
+  const rolesFor = (proto: MirrorProtocol): RoleName[] =>
+    ownRoles && proto.roles ? dealRoles(0, Object.fromEntries(ROLE_NAMES.map((r) => [r, proto.roles?.[r] ?? 1]))) : roles;
   // check the memory budget once, up front, with the largest protocol state
-  const layoutFor = (proto: MirrorProtocol): LayoutConfig => layoutConfigFor(proto, { pages, devices, subsPerDevice, roleThreads: n });
+  const layoutFor = (proto: MirrorProtocol, roleThreads = n): LayoutConfig =>
+    layoutConfigFor(proto, { pages, devices, subsPerDevice, roleThreads });
   for (const protocol of loaded) {
     try {
-      computeLayout(layoutFor(protocol.proto));
+      computeLayout(layoutFor(protocol.proto, rolesFor(protocol.proto).length));
     } catch (e) {
       if (e instanceof LayoutError) throw new ConfigError(e.message);
       throw e;
@@ -145,6 +151,7 @@ export async function prepareRun(opts: StressOptions): Promise<PreparedRun> {
   return {
     loaded,
     roles,
+    rolesFor,
     layoutFor,
     config,
     runOpts: { ...opts, durationMs, opsBudget, seed, events, eventsGiven: opts.events !== undefined, watchdogMs, deadlockMs },
@@ -165,13 +172,14 @@ export function createPool(threads: number): Piscina {
 export async function runStress(opts: StressOptions): Promise<RunResult> {
   if (opts.mode === 'controlled') return runControlled(opts);
   if (opts.mode !== undefined && opts.mode !== 'free') throw new ConfigError(`unknown mode '${opts.mode}': use free or controlled`);
-  const { loaded, roles, layoutFor, config, runOpts } = await prepareRun(opts);
-  const pool = createPool(roles.length);
+  const { loaded, rolesFor, layoutFor, config, runOpts } = await prepareRun(opts);
+  const pool = createPool(Math.max(...loaded.map((l) => rolesFor(l.proto).length)));
   const results: ProtocolResult[] = [];
   try {
     for (const protocol of loaded) {
       if (opts.signal?.aborted) break;
-      results.push((await runOne(pool, protocol, layoutFor(protocol.proto), roles, runOpts)).result);
+      const roles = rolesFor(protocol.proto);
+      results.push((await runOne(pool, protocol, layoutFor(protocol.proto, roles.length), roles, runOpts)).result);
     }
   } finally {
     await pool.destroy();
