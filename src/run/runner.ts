@@ -240,6 +240,7 @@ export async function runOne(
       recordEvents: options.recordEvents ?? true,
       widen: options.widenWindows ?? true,
       stopOnViolation: options.stopOnViolation ?? false,
+      ...(options.latestWitnessMs ? { latestWitnessMs: options.latestWitnessMs } : {}),
       lockTimeoutMs: DEFAULTS.lockTimeoutMs,
       sliceMs: DEFAULTS.sliceMs,
       deadlockMs: options.deadlockMs,
@@ -298,6 +299,7 @@ export async function runOne(
           opsPerSec: ops / (elapsed / 1000 || 1),
           retries: session.retries(),
           violations: session.violationTotal(),
+          events: session.eventsRecorded(),
         });
       }
     }

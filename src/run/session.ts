@@ -51,6 +51,7 @@ export interface SessionOptions
     | 'recordEvents'
     | 'widen'
     | 'stopOnViolation'
+    | 'latestWitnessMs'
     | 'lockTimeoutMs'
     | 'sliceMs'
     | 'mutation'
@@ -153,6 +154,7 @@ export class Session {
       recordEvents: options.recordEvents,
       widen: options.widen,
       stopOnViolation: options.stopOnViolation,
+      ...(options.latestWitnessMs ? { latestWitnessMs: options.latestWitnessMs } : {}),
       lockTimeoutMs: options.lockTimeoutMs,
       sliceMs: options.sliceMs,
       barrierTimeoutMs: DEFAULTS.barrierMs,
@@ -287,6 +289,11 @@ export class Session {
     return this.liveness;
   }
 
+  /** Events recorded so far: the global event ticket (64-bit; exact below 2^53). */
+  eventsRecorded(): number {
+    return Number(new BigInt64Array(this.memory.buffer, addr.header(L.H_TICKET), 1)[0]);
+  }
+
   /** The protocol callback thread `t` is inside, or '' (its record's T_CALLBACK). */
   callbackOf(t: number): string {
     return callbackName(Atomics.load(this.i32, (addr.thread(this.layout, t) + L.T_CALLBACK) >> 2));
@@ -309,7 +316,7 @@ export class Session {
     if (this.liveness) firsts.push(this.liveness.atMs);
     const witnesses = ok
       .flatMap((r) => r.captures)
-      .sort((a, b) => a.atMs - b.atMs)
+      .sort((a, b) => Number(a.latest ?? false) - Number(b.latest ?? false) || a.atMs - b.atMs)
       .map((c) =>
         renderWitness(
           c,
@@ -340,6 +347,7 @@ export class Session {
       expect,
       verdict: verdictOf(expect, violations, error, coverage),
       coverage,
+      events: this.eventsRecorded(),
       ops,
       opsPerSec: Math.round(ops / (Math.max(elapsedMs, 1) / 1000)),
       retries,

@@ -42,6 +42,8 @@ export interface RoleTask {
   recordEvents: boolean;
   widen: boolean;
   stopOnViolation: boolean;
+  /** Also keep the most recent witness of each kind, refreshed at most this often (ms; absent: off). */
+  latestWitnessMs?: number;
   lockTimeoutMs: number;
   sliceMs: number;
   barrierTimeoutMs: number;
@@ -98,6 +100,7 @@ export async function runRoleThread(task: RoleTask, loadProto: () => Promise<Mir
       c.onEnd = (status, stuck) => (liveness = controlledLiveness(control, i32, layout, proto, status, stuck, c.step()));
     }
     oracle = new Oracle(i32, wasm, layout, task.tid, () => startEpoch, task.stopOnViolation, controller && (() => controller!.step()));
+    oracle.latestEveryMs = task.latestWitnessMs ?? 0;
     const ctx: Ctx = new Ctx(env, wasm, layout, proto, {
       oracle: task.oracle,
       events: task.recordEvents,
