@@ -2,14 +2,17 @@
 // npm run soak [-- --minutes N] — the sound protocols under the default mix for minutes, in
 // rounds of 30 s with fresh seeds; any violation (or harness error) fails the soak (exit 1).
 //
-// npm run soak -- --continuous [--minutes 60] — long single sessions instead of rounds: first
-// each broken protocol (--broken, default interval-no-retry) runs one session until its event
-// ticket has passed 2^32 by a margin (--events, default 2^32 + 2^27), keeping its most recent
-// witnesses of each kind besides the first ones; every witness is checked mechanically
-// (scripts/witness-check.mjs: ticket order, the violation last, the record, the text, and a
-// ticket above 2^32 for every witness taken after the run passed it). Then each sound protocol
-// runs one session for its share of the time left: 0 violations. Prints a summary, exit 1 on any
-// failure. --selftest: a short run whose witnesses must check out and whose corrupted copies must not.
+// npm run soak -- --continuous [--minutes 60] — long single sessions instead of rounds. A short
+// calibration run measures the event rate this machine gives now; then each broken protocol
+// (--broken, default interval-no-retry) runs one session for half the time, keeping its most
+// recent witnesses of each kind besides the first ones, and its event ticket must pass 2^32: from
+// 0 where the rate allows it, else from a head start (StressOptions.ticketStart, printed) that puts
+// the crossing a third of the way in. Every witness is checked mechanically
+// (scripts/witness-check.mjs: ticket order, the violation last, the record, the text, and a ticket
+// above 2^32 for every witness taken after the run passed it). Then each sound protocol runs one
+// session for its share of the time left, its ticket crossing 2^32 the same way: 0 violations.
+// Prints progress every minute and a summary; exit 1 on any failure.
+// --selftest: a short run whose witnesses must check out and whose corrupted copies must not.
 import { parseArgs } from 'node:util';
 import os from 'node:os';
 import { runStress } from '../dist/index.js';
@@ -21,7 +24,6 @@ const { values } = parseArgs({
     protocol: { type: 'string', multiple: true },
     continuous: { type: 'boolean', default: false },
     broken: { type: 'string', multiple: true },
-    events: { type: 'string' },
     selftest: { type: 'boolean', default: false },
   },
 });
@@ -32,11 +34,6 @@ if (!Number.isFinite(minutes) || minutes <= 0) {
 }
 const protocols = values.protocol ?? ['interval-v5.5', 'odp-v5.4', 'kvm'];
 const broken = values.broken ?? ['interval-no-retry'];
-const eventsTarget = values.events === undefined ? TICKET_WRAP + 2 ** 27 : Number(values.events);
-if (!Number.isFinite(eventsTarget) || eventsTarget <= 0) {
-  console.error('soak: --events must be a positive number (events a broken protocol session runs to)');
-  process.exit(2);
-}
 const fmt = (n) => Math.round(n).toLocaleString('en');
 const seedOf = () => (Math.random() * 2 ** 31) >>> 0;
 /** Witnesses: keep the most recent of each kind, refreshed this often (ms). */
@@ -78,28 +75,47 @@ async function rounds() {
 }
 
 /**
- * One long session of `protocol`: run until `untilEvents` events or `capMs`, sampling the event
- * ticket every ~100 ms so each witness's time can be placed before or after the ticket passed 2^32.
+ * One long session of `protocol` for `ms`, its ticket starting at `ticketStart`, sampling the
+ * ticket every ~100 ms so each witness's time can be placed before or after the ticket passed
+ * 2^32, and printing progress every minute.
  */
-async function session(protocol, capMs, untilEvents) {
+async function session(protocol, ms, ticketStart = 0) {
   const seed = seedOf();
-  const abort = new AbortController();
   const samples = { below: -Infinity, above: Infinity };
+  let nextLog = 60_000;
   const r = await runStress({
     protocol,
     seed,
-    durationMs: Math.max(1, Math.round(capMs)),
+    durationMs: Math.max(1, Math.round(ms)),
     latestWitnessMs: LATEST_MS,
-    signal: abort.signal,
+    ...(ticketStart ? { ticketStart } : {}),
     onProgress: (p) => {
-      const events = p.events ?? 0;
-      if (events < TICKET_WRAP) samples.below = p.elapsedMs;
+      const ticket = ticketStart + (p.events ?? 0);
+      if (ticket <= TICKET_WRAP) samples.below = p.elapsedMs;
       else if (samples.above === Infinity) samples.above = p.elapsedMs;
-      if (events >= untilEvents) abort.abort();
+      if (p.elapsedMs >= nextLog) {
+        nextLog += 60_000;
+        console.log(
+          `  [${new Date().toISOString().slice(11, 19)}] ${protocol} ${(p.elapsedMs / 1000).toFixed(0)} s: ${fmt(p.events ?? 0)} events ` +
+            `(${((p.events ?? 0) / p.elapsedMs / 1000).toFixed(2)} M/s), ticket ${fmt(ticket)}, ${p.violations} violations`,
+        );
+      }
     },
   });
   const p = r.protocols[0];
-  return { seed, p, passedAtMs: samples.above, belowAtMs: samples.below };
+  return { seed, p, ticketStart, ticketEnd: ticketStart + (p.events ?? 0), passedAtMs: samples.above, belowAtMs: samples.below };
+}
+
+/** Where a session of `ms` at `rate` events/ms must start its ticket to pass 2^32 a third of the way in (0: it does from 0). */
+function headStart(rate, ms) {
+  const events = rate * ms;
+  return events >= TICKET_WRAP * 1.2 ? 0 : Math.round(TICKET_WRAP - events / 3);
+}
+
+function startLine(s) {
+  return s.ticketStart
+    ? `ticket from ${fmt(s.ticketStart)} (head start: 2^32 events would take ${s.wrapMin} min at the measured rate)`
+    : 'ticket from 0';
 }
 
 /** Check every oracle witness of a session; returns [checked, above 2^32, problems]. */
@@ -131,10 +147,24 @@ async function continuous() {
   );
   const summary = [];
   const problems = [];
-  // broken protocols first: each runs until its ticket passed 2^32 by the margin (at most 75% of the time)
-  const brokenCap = (totalMs * 0.75) / broken.length;
+  // calibration: the event rate this machine gives now (its witnesses are checked too)
+  const calib = await session(broken[0], 20_000);
+  const rate = (calib.p.events ?? 0) / Math.max(1, calib.p.durationMs);
+  const calibChecked = checkSession(calib);
+  problems.push(...calibChecked.problems);
+  console.log(
+    `calibration: ${broken[0]} ${fmt(calib.p.events ?? 0)} events in ${(calib.p.durationMs / 1000).toFixed(0)} s ` +
+      `(${(rate / 1000).toFixed(2)} M/s), violations ${JSON.stringify(calib.p.violations)}, verdict ${calib.p.verdict}`,
+  );
+  if (calib.p.error) problems.push(`calibration ${broken[0]} seed ${calib.seed}: ${calib.p.error.message}`);
+  if (calib.p.verdict === 'fail')
+    problems.push(`calibration ${broken[0]} seed ${calib.seed}: verdict fail (kinds ${Object.keys(calib.p.violations).join(',')})`);
+  for (const w of calib.p.witnesses.filter((x) => !x.record)) console.log(w.text);
+  const wrapMin = Math.round(TICKET_WRAP / Math.max(rate, 1) / 60_000);
+  // broken protocols: half the time
   for (const name of broken) {
-    const s = await session(name, brokenCap, eventsTarget);
+    const ms = (totalMs * 0.5) / broken.length;
+    const s = { ...(await session(name, ms, headStart(rate, ms))), wrapMin };
     const p = s.p;
     const c = checkSession(s);
     problems.push(...c.problems);
@@ -142,22 +172,24 @@ async function continuous() {
     const last = [...latest].sort((a, b) => b.atMs - a.atMs)[0];
     if (p.error) problems.push(`${name} seed ${s.seed}: ${p.error.message}`);
     if (p.verdict === 'fail') problems.push(`${name} seed ${s.seed}: verdict fail (kinds ${Object.keys(p.violations).join(',')})`);
-    if ((p.events ?? 0) <= TICKET_WRAP) problems.push(`${name}: the session's ticket did not pass 2^32 (${fmt(p.events ?? 0)} events)`);
+    if (s.ticketEnd <= TICKET_WRAP) problems.push(`${name}: the session's ticket did not pass 2^32 (it ended at ${fmt(s.ticketEnd)})`);
     if (!c.above) problems.push(`${name}: no witness with a ticket above 2^32 was checked`);
     summary.push(
       `${name.padEnd(18)} 1 session (seed ${s.seed}), ${(p.durationMs / 1000).toFixed(0)} s: ${fmt(p.events ?? 0)} events ` +
-        `(${((p.events ?? 0) / p.durationMs / 1000).toFixed(2)} M/s), ticket passed 2^32 at ` +
-        `${Number.isFinite(s.passedAtMs) ? `${(s.passedAtMs / 1000).toFixed(0)} s` : 'never'}; ${fmt(p.ops)} ops; ` +
+        `(${((p.events ?? 0) / p.durationMs / 1000).toFixed(2)} M/s), ${startLine(s)}, passed 2^32 at ` +
+        `${Number.isFinite(s.passedAtMs) ? `${(s.passedAtMs / 1000).toFixed(0)} s` : 'never'}, ended at ${fmt(s.ticketEnd)}; ${fmt(p.ops)} ops; ` +
         `violations ${JSON.stringify(p.violations)}; verdict ${p.verdict}`,
       `${''.padEnd(18)} witnesses checked ${c.checked} (${c.above} with ticket > 2^32, ${latest.length} kept as latest, the last at ` +
-        `${last ? `${(last.atMs / 1000).toFixed(1)} s, ticket ${fmt(last.record?.ticket ?? 0)}` : '-'}), ${c.problems.length} problems`,
+        `${last ? `${(last.atMs / 1000).toFixed(1)} s, ticket ${fmt(last.record?.ticket ?? 0)}` : '-'}), ${c.problems.length} problems` +
+        ` (calibration run: ${calibChecked.checked} checked, ${calibChecked.problems.length} problems)`,
     );
   }
   // then the sound protocols: one session each, sharing the time left
   for (let i = 0; i < protocols.length; i++) {
     const name = protocols[i];
     const leftMs = totalMs - (Date.now() - startMs);
-    const s = await session(name, Math.max(10_000, leftMs / (protocols.length - i)), Infinity);
+    const ms = Math.max(10_000, leftMs / (protocols.length - i));
+    const s = { ...(await session(name, ms, headStart(rate, ms))), wrapMin };
     const p = s.p;
     const total = Object.values(p.violations).reduce((a, b) => a + b, 0);
     if (total) problems.push(`${name} seed ${s.seed}: ${JSON.stringify(p.violations)}`);
@@ -165,7 +197,8 @@ async function continuous() {
     for (const w of p.witnesses.slice(0, 1)) console.log(w.text);
     summary.push(
       `${name.padEnd(18)} 1 session (seed ${s.seed}), ${(p.durationMs / 1000).toFixed(0)} s: ${fmt(p.events ?? 0)} events ` +
-        `(${((p.events ?? 0) / p.durationMs / 1000).toFixed(2)} M/s), ${fmt(p.ops)} ops, ${fmt(p.roleOps.driver ?? 0)} device faults, ` +
+        `(${((p.events ?? 0) / p.durationMs / 1000).toFixed(2)} M/s), ${startLine(s)}, ended at ${fmt(s.ticketEnd)}, ` +
+        `${fmt(p.ops)} ops, ${fmt(p.roleOps.driver ?? 0)} device faults, ` +
         `${fmt(p.roleOps.invalidator ?? 0)} invalidator ops, ${fmt(p.retries)} retries, ABA window ${fmt(p.coverage?.aba ?? 0)}, ` +
         `${total ? `${total} VIOLATIONS` : '0 violations'}, verdict ${p.verdict}`,
     );
@@ -184,7 +217,7 @@ async function continuous() {
 
 /** A short broken run: its witnesses check out, and every corrupted copy of one fails the check. */
 async function selftest() {
-  const s = await session(broken[0], 3000, Infinity);
+  const s = await session(broken[0], 3000);
   const c = checkSession(s);
   let bad = c.problems.length;
   for (const line of c.problems) console.log(`FAIL ${line}`);

@@ -53,6 +53,9 @@ export interface StressOptions {
   /** Besides the first witnesses of each kind, keep the most recent one per kind and thread,
    *  refreshed at most once every this many ms (default: off). For long runs (the soak). */
   latestWitnessMs?: number;
+  /** Start the event ticket here instead of 0 (an integer below 2^52): a soak shorter than 2^32
+   *  events can still carry its witnesses' tickets past 2^32. `events` counts from here. */
+  ticketStart?: number;
   /** Called about every 100 ms while a protocol runs. */
   onProgress?: (p: Progress) => void;
   signal?: AbortSignal;
@@ -183,7 +186,10 @@ export interface ProtocolResult {
   durationMs: number;
   /** Race-window coverage: how many times each dangerous interleaving happened (oracle/coverage.ts). */
   coverage?: Record<string, number>;
-  /** Events recorded in the run (the final event ticket; 0 with recordEvents off). */
+  /** No progress that the watchdog did not judge a stall because the machine starved a thread of
+   *  CPU (Node on Linux): how many watchdog steps, and the first such thread's scheduling. */
+  starvation?: { steps: number; first: string };
+  /** Events recorded in the run (the event ticket's advance; 0 with recordEvents off). */
   events?: number;
   /** Operations per role. */
   roleOps: Partial<Record<RoleName, number>>;

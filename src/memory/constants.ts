@@ -197,6 +197,7 @@ export const L = {
   CALLBACK_INDEX_MASK: 0xff, // T_CALLBACK's callback field (the call number above it tells one call from the next)
   CALLBACK_CALL_SHIFT: 8,
   T_INV_BEGUN: 236, // driver: H_INV_BEGUN when its last walk began
+  T_OS_TID: 240, // Node on Linux: the worker's OS thread id (0 unknown): the watchdog reads its CPU time and run-queue wait
   HELD_MAX: 8,
   HELD_MUTEX: 1,
   HELD_READ: 2,
