@@ -147,6 +147,11 @@ async function continuous() {
   );
   const summary = [];
   const problems = [];
+  /** A session's summary lines: printed now, and again at the end. */
+  const say = (...lines) => {
+    for (const line of lines) console.log(line);
+    summary.push(...lines);
+  };
   // calibration: the event rate this machine gives now (its witnesses are checked too)
   const calib = await session(broken[0], 20_000);
   const rate = (calib.p.events ?? 0) / Math.max(1, calib.p.durationMs);
@@ -168,13 +173,16 @@ async function continuous() {
     const p = s.p;
     const c = checkSession(s);
     problems.push(...c.problems);
+    for (const w of p.witnesses.filter((x) => !x.record)) console.log(w.text);
+    if (p.starvation)
+      console.log(`  ${name}: stall judgement put off ${p.starvation.steps} times for starvation, first ${p.starvation.first}`);
     const latest = p.witnesses.filter((w) => w.latest && w.record);
     const last = [...latest].sort((a, b) => b.atMs - a.atMs)[0];
     if (p.error) problems.push(`${name} seed ${s.seed}: ${p.error.message}`);
     if (p.verdict === 'fail') problems.push(`${name} seed ${s.seed}: verdict fail (kinds ${Object.keys(p.violations).join(',')})`);
     if (s.ticketEnd <= TICKET_WRAP) problems.push(`${name}: the session's ticket did not pass 2^32 (it ended at ${fmt(s.ticketEnd)})`);
     if (!c.above) problems.push(`${name}: no witness with a ticket above 2^32 was checked`);
-    summary.push(
+    say(
       `${name.padEnd(18)} 1 session (seed ${s.seed}), ${(p.durationMs / 1000).toFixed(0)} s: ${fmt(p.events ?? 0)} events ` +
         `(${((p.events ?? 0) / p.durationMs / 1000).toFixed(2)} M/s), ${startLine(s)}, passed 2^32 at ` +
         `${Number.isFinite(s.passedAtMs) ? `${(s.passedAtMs / 1000).toFixed(0)} s` : 'never'}, ended at ${fmt(s.ticketEnd)}; ${fmt(p.ops)} ops; ` +
@@ -195,7 +203,9 @@ async function continuous() {
     if (total) problems.push(`${name} seed ${s.seed}: ${JSON.stringify(p.violations)}`);
     if (p.error) problems.push(`${name} seed ${s.seed}: ${p.error.message}`);
     for (const w of p.witnesses.slice(0, 1)) console.log(w.text);
-    summary.push(
+    if (p.starvation)
+      console.log(`  ${name}: stall judgement put off ${p.starvation.steps} times for starvation, first ${p.starvation.first}`);
+    say(
       `${name.padEnd(18)} 1 session (seed ${s.seed}), ${(p.durationMs / 1000).toFixed(0)} s: ${fmt(p.events ?? 0)} events ` +
         `(${((p.events ?? 0) / p.durationMs / 1000).toFixed(2)} M/s), ${startLine(s)}, ended at ${fmt(s.ticketEnd)}, ` +
         `${fmt(p.ops)} ops, ${fmt(p.roleOps.driver ?? 0)} device faults, ` +
@@ -204,6 +214,7 @@ async function continuous() {
     );
   }
   for (const line of problems) console.log(`FAIL ${line}`);
+  console.log('summary:');
   for (const line of summary) console.log(line);
   console.log(
     `soak --continuous: ${((Date.now() - startMs) / 60_000).toFixed(1)} min, load average at the end ` +

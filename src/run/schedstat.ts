@@ -1,7 +1,7 @@
 /**
  * schedstat.ts — Node on Linux: how much CPU a worker thread got and how long it waited for one.
  * The watchdog uses it to tell a protocol that stopped making progress from a thread the machine
- * did not run (docs/ARCHITECTURE.md, Liveness). Elsewhere both answer "unknown".
+ * did not run (docs/ARCHITECTURE.md, Oracle checks: liveness). Elsewhere both answer "unknown".
  */
 import { readFileSync, readlinkSync } from 'node:fs';
 

@@ -71,8 +71,9 @@ export interface SessionOptions
 
 /** How often the watchdog samples the threads' scheduling (ms). */
 const SCHED_SAMPLE_MS = 100;
-/** A thread that got this much CPU within the bound (or a tenth of the bound) and made no progress was not starved (ms). */
-const STARVED_CPU_MS = 10;
+/** A thread that got this much CPU within the bound (or a twentieth of the bound) and made no progress was not starved
+ *  (ms): an operation takes microseconds, one that takes witness snapshots a few ms each. */
+const STARVED_CPU_MS = 50;
 
 /** The memory a run of `proto` needs: the run's sizes, one record per role thread plus the main thread's, the protocol's state lines. */
 export function layoutConfigFor(
@@ -288,9 +289,9 @@ export class Session {
    * violation (deadlock or stall): record it with the lock dump, stop the run, return it. Where
    * the runner can read threads' scheduling (Node on Linux), no progress is judged relative to the
    * CPU the threads got: if a stuck thread, or one it waits for, spent a quarter of the bound
-   * waiting for a CPU and got under STARVED_CPU_MS on one (an operation takes microseconds), the
+   * waiting for a CPU and got under STARVED_CPU_MS on one (an operation takes far less), the
    * machine starved it; that is not the protocol's stall, and it is judged again at the next step
-   * (docs/ARCHITECTURE.md, Liveness).
+   * (docs/ARCHITECTURE.md, Oracle checks: liveness).
    * A wait-for cycle is a deadlock whatever the load.
    */
   watchdog(boundMs: number): Witness | undefined {
@@ -321,7 +322,7 @@ export class Session {
     const sched = this.schedWithin(nowMs, boundMs);
     const starved = (t: number) => {
       const x = sched[t];
-      return x !== undefined && x.waitMs >= boundMs / 4 && x.cpuMs < Math.min(boundMs / 10, STARVED_CPU_MS);
+      return x !== undefined && x.waitMs >= boundMs / 4 && x.cpuMs < Math.min(boundMs / 20, STARVED_CPU_MS);
     };
     const starvedTid = deadlocked ? undefined : waitClosure(this.i32, this.layout, this.names.roles, stuck).find(starved);
     this.starving = starvedTid !== undefined;
