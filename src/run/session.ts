@@ -288,9 +288,10 @@ export class Session {
    * Watchdog step: a thread whose progress counter has not moved for `boundMs` is a liveness
    * violation (deadlock or stall): record it with the lock dump, stop the run, return it. Where
    * the runner can read threads' scheduling (Node on Linux), no progress is judged relative to the
-   * CPU the threads got: if a stuck thread, or one it waits for, spent a quarter of the bound
-   * waiting for a CPU and got under STARVED_CPU_MS on one (an operation takes far less), the
-   * machine starved it; that is not the protocol's stall, and it is judged again at the next step
+   * CPU the threads got: if a stuck thread, or one it waits for, got under STARVED_CPU_MS of CPU
+   * (an operation takes far less) while it spent a quarter of the bound waiting for one, or while
+   * it was not in any of hmmsim's waits, the machine (or the runtime) starved it; that is not the
+   * protocol's stall, and it is judged again at the next step
    * (docs/ARCHITECTURE.md, Oracle checks: liveness).
    * A wait-for cycle is a deadlock whatever the load.
    */
@@ -320,9 +321,12 @@ export class Session {
     const stuck = deadlocked ?? this.lastProgress.map((p, t) => (nowMs - p.at >= boundMs ? t : -1)).filter((t) => t >= 0);
     if (!stuck.length) return undefined;
     const sched = this.schedWithin(nowMs, boundMs);
+    // starved: next to no CPU in the bound while it waited for one, or while it was off any of
+    // hmmsim's waits (a protocol sleeps only in those: off them, the runtime held it, e.g. a GC)
     const starved = (t: number) => {
       const x = sched[t];
-      return x !== undefined && x.waitMs >= boundMs / 4 && x.cpuMs < Math.min(boundMs / 20, STARVED_CPU_MS);
+      if (x === undefined || x.cpuMs >= Math.min(boundMs / 20, STARVED_CPU_MS)) return false;
+      return x.waitMs >= boundMs / 4 || Atomics.load(this.i32, (addr.thread(this.layout, t) + L.T_WAIT_KIND) >> 2) === 0;
     };
     const starvedTid = deadlocked ? undefined : waitClosure(this.i32, this.layout, this.names.roles, stuck).find(starved);
     this.starving = starvedTid !== undefined;
