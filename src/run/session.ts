@@ -71,9 +71,8 @@ export interface SessionOptions
 
 /** How often the watchdog samples the threads' scheduling (ms). */
 const SCHED_SAMPLE_MS = 100;
-/** A thread that got this much CPU within the bound (or a twentieth of the bound) and made no progress was not starved
- *  (ms): an operation takes microseconds, one that takes witness snapshots a few ms each. */
-const STARVED_CPU_MS = 50;
+/** A thread that waited this many times longer for a CPU than it ran on one was starved. */
+const STARVED_WAIT_RATIO = 3;
 
 /** The memory a run of `proto` needs: the run's sizes, one record per role thread plus the main thread's, the protocol's state lines. */
 export function layoutConfigFor(
@@ -288,9 +287,10 @@ export class Session {
    * Watchdog step: a thread whose progress counter has not moved for `boundMs` is a liveness
    * violation (deadlock or stall): record it with the lock dump, stop the run, return it. Where
    * the runner can read threads' scheduling (Node on Linux), no progress is judged relative to the
-   * CPU the threads got: if a stuck thread, or one it waits for, got under STARVED_CPU_MS of CPU
-   * (an operation takes far less) while it spent a quarter of the bound waiting for one, or while
-   * it was not in any of hmmsim's waits, the machine (or the runtime) starved it; that is not the
+   * CPU the threads got: if a stuck thread, or one it waits for, got under a tenth of the bound
+   * on a CPU (an operation takes microseconds, a witness snapshot milliseconds) and waited for one
+   * a quarter of the bound and STARVED_WAIT_RATIO times as long, or got under a twentieth while it
+   * was in none of hmmsim's waits, the machine (or the runtime) starved it; that is not the
    * protocol's stall, and it is judged again at the next step
    * (docs/ARCHITECTURE.md, Oracle checks: liveness).
    * A wait-for cycle is a deadlock whatever the load.
@@ -321,12 +321,14 @@ export class Session {
     const stuck = deadlocked ?? this.lastProgress.map((p, t) => (nowMs - p.at >= boundMs ? t : -1)).filter((t) => t >= 0);
     if (!stuck.length) return undefined;
     const sched = this.schedWithin(nowMs, boundMs);
-    // starved: next to no CPU in the bound while it waited for one, or while it was off any of
-    // hmmsim's waits (a protocol sleeps only in those: off them, the runtime held it, e.g. a GC)
+    // starved: next to no CPU in the bound while off hmmsim's waits (a protocol sleeps only in
+    // those: off them, the OS or the runtime held it, e.g. a GC), or far more time waiting for a
+    // CPU than on one
     const starved = (t: number) => {
       const x = sched[t];
-      if (x === undefined || x.cpuMs >= Math.min(boundMs / 20, STARVED_CPU_MS)) return false;
-      return x.waitMs >= boundMs / 4 || Atomics.load(this.i32, (addr.thread(this.layout, t) + L.T_WAIT_KIND) >> 2) === 0;
+      if (x === undefined || x.cpuMs >= boundMs / 10) return false;
+      if (x.cpuMs < boundMs / 20 && Atomics.load(this.i32, (addr.thread(this.layout, t) + L.T_WAIT_KIND) >> 2) === 0) return true;
+      return x.waitMs >= boundMs / 4 && x.waitMs >= STARVED_WAIT_RATIO * x.cpuMs;
     };
     const starvedTid = deadlocked ? undefined : waitClosure(this.i32, this.layout, this.names.roles, stuck).find(starved);
     this.starving = starvedTid !== undefined;
