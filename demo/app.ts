@@ -8,6 +8,7 @@
  *   page-grids.ts   the CPU and device page tables, drawn from the shared memory
  *   counters.ts     ops, rates, violations by kind
  *   violations.ts   the violation list and the witness timeline
+ *   stepper.ts      a controlled-mode schedule stepped through (schedule-run.ts replays it)
  */
 import { DEFAULTS } from '../src/config/defaults.js';
 import { Controls, showState } from './controls.js';
@@ -16,6 +17,7 @@ import { WorkerPool } from './worker-pool.js';
 import { PageGrids } from './page-grids.js';
 import { ViolationList } from './violations.js';
 import { Counters } from './counters.js';
+import { Stepper } from './stepper.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -33,17 +35,28 @@ export async function startApp(wasmUrl: string): Promise<void> {
     counters: new Counters(),
     onDone: () => controls.setIdle(true),
   };
-  const start = () => {
+  const start = async () => {
     const settings = controls.read();
     if (typeof settings === 'string') {
       showState('idle', settings);
       return;
     }
-    run = new DemoRun(module, settings, view);
     controls.setIdle(false);
+    await stepper.leave(); // a free run takes the workers and the grids
+    run = new DemoRun(module, settings, view);
     controls.saveToUrl(settings);
   };
-  const controls = new Controls(start, () => run?.stop());
+  const controls = new Controls(
+    () => void start(),
+    () => run?.stop(),
+  );
+  // a schedule to step through takes the workers and the grids: a free run stops first
+  const stopRun = async () => {
+    run?.stop();
+    while (run && !run.done) await new Promise((resolve) => requestAnimationFrame(resolve));
+    run = undefined;
+  };
+  const stepper = new Stepper(module, view, stopRun);
 
   const frame = () => {
     requestAnimationFrame(frame);
@@ -53,4 +66,5 @@ export async function startApp(wasmUrl: string): Promise<void> {
 
   controls.setIdle(true);
   showState('idle', 'ready: pick a protocol and press Start');
+  await stepper.loadFromUrl();
 }

@@ -18,6 +18,8 @@ const STALE_HOLD_MS = 800;
 const GRID_PX = 300;
 
 const COLORS = ['#252b33', '#2fae62', '#1f7a8c', '#7a5cc4', '#e0a526', '#ff3b3b'];
+/** Stepping through a schedule: the outline of the cells this step changed. */
+const CHANGED_COLOR = '#4ea1ff';
 
 /** Event ring entry fields, as word indexes from the entry's start. */
 const EV_WORDS = L.EV_SIZE >> 2;
@@ -117,8 +119,8 @@ class Grid {
   private readonly cell: number;
   private readonly size: number;
   constructor(
-    canvas: HTMLCanvasElement,
-    private readonly pages: number,
+    private readonly canvas: HTMLCanvasElement,
+    readonly pages: number,
   ) {
     this.cols = Math.ceil(Math.sqrt(pages));
     this.cell = Math.floor(GRID_PX / this.cols);
@@ -132,9 +134,14 @@ class Grid {
     this.ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   }
 
-  /** states: a Cell per page; recent: 1 where an invalidation ran lately (amber outline); marks: violation pages. */
-  draw(states: Uint8Array, recent: Uint8Array, marks: Set<number>): void {
+  /**
+   * states: a Cell per page; recent: 1 where an invalidation ran lately (amber outline); marks:
+   * violation pages; changed: 1 where the step shown changed the cell (stepping through a schedule).
+   * The canvas's data-cells attribute holds the states as digits, one per page (the e2e test reads it).
+   */
+  draw(states: Uint8Array, recent: Uint8Array, marks: Set<number>, changed?: Uint8Array): void {
     const { ctx, cell, cols } = this;
+    this.canvas.dataset.cells = states.join('');
     ctx.clearRect(0, 0, this.size, this.size);
     for (let p = 0; p < this.pages; p++) {
       const x = (p % cols) * cell;
@@ -148,6 +155,14 @@ class Grid {
       if (!recent[p] || states[p] === Cell.Inval) continue;
       ctx.strokeRect((p % cols) * cell + 1.75, Math.floor(p / cols) * cell + 1.75, cell - 3.5, cell - 3.5);
     }
+    if (changed) {
+      ctx.strokeStyle = CHANGED_COLOR;
+      ctx.lineWidth = 2;
+      ctx.setLineDash([3, 2]);
+      for (let p = 0; p < this.pages; p++)
+        if (changed[p]) ctx.strokeRect((p % cols) * cell + 1, Math.floor(p / cols) * cell + 1, cell - 2, cell - 2);
+      ctx.setLineDash([]);
+    }
     ctx.strokeStyle = '#ffffff';
     ctx.lineWidth = 2;
     for (const p of marks) {
@@ -160,23 +175,31 @@ class Grid {
 
 /** The two grids and what they remember between frames (stale hold, invalidation afterglow). */
 export class PageGrids {
-  private readonly cpuGrid: Grid;
-  private readonly devGrid: Grid;
-  private readonly cpuStates: Uint8Array;
-  private readonly devStates: Uint8Array;
-  private readonly staleUntil: Float64Array;
-  private readonly invalAt: Float64Array; // last frame a page was among the latest invalidated
-  private readonly recent: Uint8Array;
+  private cpuGrid!: Grid;
+  private devGrid!: Grid;
+  private cpuStates!: Uint8Array;
+  private devStates!: Uint8Array;
+  private staleUntil!: Float64Array;
+  private invalAt!: Float64Array; // last frame a page was among the latest invalidated
+  private recent!: Uint8Array;
+  private pages = 0;
   private reader: TableReader | undefined;
   private lastInvTicket = 0;
 
   constructor(
-    cpuCanvas: HTMLCanvasElement,
-    devCanvas: HTMLCanvasElement,
-    private readonly pages: number,
+    private readonly cpuCanvas: HTMLCanvasElement,
+    private readonly devCanvas: HTMLCanvasElement,
+    pages: number,
   ) {
-    this.cpuGrid = new Grid(cpuCanvas, pages);
-    this.devGrid = new Grid(devCanvas, pages);
+    this.resize(pages);
+  }
+
+  /** One cell per page of a run of `pages` pages (a schedule's run may have another size than the free runs). */
+  private resize(pages: number): void {
+    if (pages === this.pages) return;
+    this.pages = pages;
+    this.cpuGrid = new Grid(this.cpuCanvas, pages);
+    this.devGrid = new Grid(this.devCanvas, pages);
     this.cpuStates = new Uint8Array(pages);
     this.devStates = new Uint8Array(pages);
     this.staleUntil = new Float64Array(pages);
@@ -186,8 +209,33 @@ export class PageGrids {
 
   /** Show a new run's memory. */
   attach(i32: Int32Array, layout: Layout): void {
+    this.resize(layout.config.pages);
+    this.staleUntil.fill(0);
+    this.invalAt.fill(0);
     this.reader = new TableReader(i32, layout);
     this.lastInvTicket = 0;
+  }
+
+  /** The CPU and device-0 cells of a memory that does not change (a schedule's state at one step). */
+  static cellsOf(i32: Int32Array, layout: Layout): { cpu: Uint8Array; dev: Uint8Array } {
+    const reader = new TableReader(i32, layout);
+    const pages = layout.config.pages;
+    const cpu = new Uint8Array(pages);
+    const dev = new Uint8Array(pages);
+    for (let p = 0; p < pages; p++) {
+      cpu[p] = reader.cpu(p);
+      dev[p] = reader.dev(0, p);
+    }
+    return { cpu, dev };
+  }
+
+  /** Draw fixed cells (stepping through a schedule): `changed` outlines the cells the step changed. */
+  show(cpu: Uint8Array, dev: Uint8Array, marks: Set<number>, changedCpu?: Uint8Array, changedDev?: Uint8Array): void {
+    this.reader = undefined;
+    this.resize(cpu.length);
+    const none = new Uint8Array(cpu.length);
+    this.cpuGrid.draw(cpu, none, marks, changedCpu);
+    this.devGrid.draw(dev, none, marks, changedDev);
   }
 
   /** Redraw; `live` while the run's threads may still be working (after a stop the memory shows where the race left things). */

@@ -26,6 +26,8 @@ interface ViolationEntry {
   summary: string;
   witness: Witness | undefined;
   live: boolean;
+  /** A controlled-mode witness: atMs is its step. */
+  atStep?: boolean;
 }
 
 const entryOf = (w: Witness, live: boolean): ViolationEntry => ({
@@ -126,6 +128,28 @@ export class ViolationList {
     this.select(this.entries.length ? 0 : -1);
   }
 
+  /** Stepping through a schedule: its replay's witness is the one entry, drawn at once. */
+  showReplay(w: Witness): void {
+    this.entries = [{ ...entryOf(w, false), atStep: true }];
+    this.select(0);
+  }
+
+  /**
+   * Stepping: the witness rows up to `ticket` (the newest event at the step shown) are done, the
+   * newest of them is the current one, the rest are still to come. Returns the current row's text.
+   */
+  markProgress(ticket: number): string | undefined {
+    let current: HTMLElement | undefined;
+    for (const tr of $('timeline').querySelectorAll<HTMLElement>('tbody tr[data-ticket]')) {
+      const t = Number(tr.dataset.ticket);
+      tr.classList.remove('current');
+      tr.classList.toggle('future', t > ticket);
+      if (t <= ticket) current = tr;
+    }
+    current?.classList.add('current');
+    return current?.querySelector('td.ev')?.textContent ?? undefined;
+  }
+
   private select(i: number): void {
     this.selected = i;
     this.render();
@@ -142,7 +166,7 @@ export class ViolationList {
       const k = document.createElement('span');
       k.className = 'kind';
       k.textContent = v.kind;
-      const at = `${v.live ? 'seen ≈' : ''}${v.atMs.toFixed(v.live ? 0 : 1)} ms`;
+      const at = v.atStep ? `step ${v.atMs}` : `${v.live ? 'seen ≈' : ''}${v.atMs.toFixed(v.live ? 0 : 1)} ms`;
       li.append(k, ` ${v.page >= 0 ? `page ${hex(v.page)}, ` : ''}T${v.thread} ${v.role}, ${at}`);
       if (v.live) {
         const s = document.createElement('span');
@@ -204,6 +228,7 @@ export class ViolationList {
         tbody.append(tr);
         return;
       }
+      tr.dataset.ticket = String(e.ticket);
       for (const t of threads) {
         const td = document.createElement('td');
         if (t === e.thread) {

@@ -30,6 +30,10 @@ export default defineConfig({
     host: '127.0.0.1',
     headers: ISOLATION_HEADERS,
   },
+  resolve: {
+    // src/api/version.ts reads package.json with node:fs; the page imports the same field (demo/version.ts)
+    alias: [{ find: /^(\.\.\/)+api\/version\.js$/, replacement: fileURLToPath(new URL('./version.ts', import.meta.url)) }],
+  },
   // nothing from node_modules runs in the page: skip the dependency scan
   optimizeDeps: { noDiscovery: true, include: [] },
   worker: { format: 'es' },

@@ -372,3 +372,19 @@ describe('hmmsim with no arguments', () => {
     expect(Date.now() - t0).toBeLessThan(30_000);
   }, 60_000);
 });
+
+describe('hmmsim replay --demo-url', () => {
+  it('prints a link that carries the schedule (gzip, base64url) to the browser demo', async () => {
+    const file = join(ROOT, 'test', 'corpus', 'hmm-v5.2-use-after-free-b19b3d406e86.json');
+    const r = hmmsim(['replay', file, '--quiet', '--demo-url', 'https://example.org/hmmsim/']);
+    expect(r.code, r.stderr).toBe(0);
+    const link = r.stdout.match(/^demo: (\S+)$/m)![1];
+    expect(link.startsWith('https://example.org/hmmsim/?schedule=')).toBe(true);
+    const { gunzipSync } = await import('node:zlib');
+    const schedule = JSON.parse(gunzipSync(Buffer.from(new URL(link).searchParams.get('schedule')!, 'base64url')).toString());
+    expect(schedule).toEqual(JSON.parse(readFileSync(file, 'utf8')).protocols[0].witnesses[0].schedule);
+    const bad = hmmsim(['replay', file, '--demo-url', 'ftp://x']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+  }, 60_000);
+});

@@ -7,8 +7,9 @@
  * then it fails.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -122,6 +123,72 @@ describe.runIf(haveChromium)('browser demo in headless Chromium', () => {
     mkdirSync(join(repo, 'test-results'), { recursive: true });
     await page.screenshot({ path: join(repo, 'test-results/demo.png'), fullPage: true });
   }, 40_000);
+
+  it('steps a corpus schedule from the URL forward to its violation and back, the grids following', async () => {
+    // the shipped, shrunk schedule of hmm-v5.2's ABA, the whole corpus report, in the URL as hmmsim replay --demo-url writes it
+    const report = readFileSync(join(repo, 'test/corpus/hmm-v5.2-use-after-free-b19b3d406e86.json'));
+    const p = await context.newPage();
+    const errors: string[] = [];
+    p.on('pageerror', (e) => errors.push(e.message));
+    const t0 = Date.now();
+    await p.goto(`${url}?schedule=${gzipSync(report).toString('base64url')}`);
+    await p.waitForFunction(() => document.body.dataset.state === 'stepping', null, { timeout: 20_000 });
+    const counter = p.locator('#step-counter');
+    const n = Number((await counter.innerText()).match(/^step 0 \/ (\d+)$/)![1]);
+    expect(n).toBeGreaterThan(400);
+    // replayed for real, in the browser's workers: the witness is the one Node recorded, byte for byte
+    expect(await p.locator('#replay-result').innerText()).toBe(
+      `replayed: use-after-free at step ${n}; the same witness as recorded, byte for byte`,
+    );
+    const cells = () =>
+      p.evaluate(() => ['cpu-grid', 'dev-grid'].map((id) => (document.getElementById(id) as HTMLCanvasElement).dataset.cells).join('|'));
+    const at = (k: number) =>
+      p.waitForFunction((want) => document.getElementById('step-counter')!.textContent === want, `step ${k} / ${n}`);
+    for (let k = 1; k <= 3; k++) {
+      await p.keyboard.press('ArrowRight');
+      await at(k);
+    }
+    const early = await cells();
+    await p.click('#step-violation');
+    await at(n);
+    // the violation is the witness's current row, nothing of it is still to come
+    expect(await p.locator('#timeline tr.current').count()).toBe(1);
+    expect(await p.locator('#timeline tr.current').innerText()).toMatch(/USE-AFTER-FREE/);
+    expect(await p.locator('#timeline tr.future').count()).toBe(0);
+    const last = await cells();
+    expect(last).not.toBe(early);
+    expect(last.split('|')[1]).toContain('5'); // a stale device entry: the device maps a freed frame
+    await p.keyboard.press('ArrowLeft');
+    await at(n - 1);
+    expect(await p.locator('#timeline tr.future').count()).toBeGreaterThan(0);
+    // back to step 3 (the slider): the grids are as they were there
+    await p.locator('#step-slider').fill('3');
+    await at(3);
+    expect(await cells()).toBe(early);
+    console.log(
+      `demo: stepped ${n} points of hmm-v5.2's corpus schedule; ${await p.locator('#step-time').innerText()} (step 3), ${Date.now() - t0} ms in all`,
+    );
+    // a schedule that leaves its own run (dropped on the page), and one whose protocol is not built in (picked): one line each
+    const schedule = JSON.parse(report.toString()).protocols[0].witnesses[0].schedule;
+    const edited = JSON.stringify({ ...schedule, switches: schedule.switches.slice(0, 2) });
+    await p.evaluate((text) => {
+      const dataTransfer = new DataTransfer();
+      dataTransfer.items.add(new File([text], 'edited.json', { type: 'application/json' }));
+      document.body.dispatchEvent(new DragEvent('drop', { dataTransfer, bubbles: true, cancelable: true }));
+    }, edited);
+    await p.locator('#schedule-error').filter({ hasText: 'diverged' }).waitFor({ timeout: 10_000 });
+    expect(await p.locator('#schedule-error').innerText()).toMatch(/^edited\.json: the replay diverged at step \d+: .*$/);
+    const plugin = { ...schedule, protocol: './my-driver.mjs', protocolHash: 'ab'.repeat(32) };
+    await p.setInputFiles('#schedule-file', {
+      name: 'plugin.json',
+      mimeType: 'application/json',
+      buffer: Buffer.from(JSON.stringify(plugin)),
+    });
+    await p.locator('#schedule-error').filter({ hasText: 'not built into the demo' }).waitFor({ timeout: 10_000 });
+    expect(await p.locator('#schedule-error').innerText()).not.toContain('\n');
+    expect(errors).toEqual([]);
+    await p.close();
+  }, 60_000);
 
   it('without the isolation headers, says which headers are needed', async () => {
     const p = await context.newPage();

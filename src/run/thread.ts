@@ -49,6 +49,9 @@ export interface RoleTask {
   barrierTimeoutMs: number;
   /** Controlled mode: the schedule's control block and configuration (schedule/). */
   control?: ControlTask;
+  /** Controlled mode: the thread that ends the schedule copies the run's memory here first, while
+   *  every other thread is still parked, so it holds the state at the last step (the demo's stepper). */
+  endSnapshot?: SharedArrayBuffer;
   /** Mutation testing (docs/mutation.md): discover the reached sites, or apply one mutant. */
   mutation?: MutationTask;
 }
@@ -97,7 +100,11 @@ export async function runRoleThread(task: RoleTask, loadProto: () => Promise<Mir
     if (control) {
       const c = (controller = new Controller(control.buffer, control.config, i32, wasm, task.tid));
       env.sched = c;
-      c.onEnd = (status, stuck) => (liveness = controlledLiveness(control, i32, layout, proto, status, stuck, c.step()));
+      const snapshot = task.endSnapshot;
+      c.onEnd = (status, stuck) => {
+        if (snapshot) new Uint8Array(snapshot).set(new Uint8Array(task.memory.buffer, 0, snapshot.byteLength));
+        liveness = controlledLiveness(control, i32, layout, proto, status, stuck, c.step());
+      };
     }
     oracle = new Oracle(i32, wasm, layout, task.tid, () => startEpoch, task.stopOnViolation, controller && (() => controller!.step()));
     oracle.latestEveryMs = task.latestWitnessMs ?? 0;

@@ -7,6 +7,7 @@ import { statSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { parseIntFlag } from '../options.js';
 import { io, type CommandState } from '../io.js';
+import { DEMO_BASE, demoUrl, parseDemoBase } from '../demo-url.js';
 
 export function addReplayCommand(program: Command, state: CommandState): void {
   program
@@ -21,6 +22,12 @@ export function addReplayCommand(program: Command, state: CommandState): void {
       ),
     )
     .option('-q, --quiet', 'one line per schedule, no witness')
+    .addOption(
+      new Option(
+        '--demo-url [base]',
+        `also print a link that opens each schedule in the browser demo (default base ${DEMO_BASE})`,
+      ).argParser(parseDemoBase),
+    )
     .addHelpText(
       'after',
       `
@@ -29,12 +36,13 @@ saying where a replay diverged). A directory is a regression corpus: exit 1 when
 expected to violate no longer does, or one expected sound violates. A schedule recorded by another
 hmmsim version, or whose protocol file changed, is refused (exit 2).`,
     )
-    .action(async (path: string, flags: { index?: number; quiet?: boolean }) => {
-      const { replay } = await import('../../schedule/replay.js');
+    .action(async (path: string, flags: { index?: number; quiet?: boolean; demoUrl?: string | true }) => {
+      const { replay, loadFailures } = await import('../../schedule/replay.js');
       const corpus = statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
       const results = await replay(path, { index: flags.index, corpus });
+      const stored = flags.demoUrl ? loadFailures(path) : [];
       let bad = 0;
-      for (const r of results) {
+      for (const [i, r] of results.entries()) {
         const good = corpus ? r.ok : r.identical;
         if (!good) bad++;
         const what = r.divergence
@@ -47,6 +55,7 @@ hmmsim version, or whose protocol file changed, is refused (exit 2).`,
             ? ` (strict replay diverged at step ${r.lenientAfterDivergence}: hmmsim changed under it; judged on a lenient replay, npm run corpus records it again)`
             : '';
         io.out(`${good ? 'ok  ' : 'FAIL'} ${r.where} ${r.protocol}: ${what}${lenient}`);
+        if (flags.demoUrl) io.out(`demo: ${demoUrl(stored[flags.index ?? i].schedule, flags.demoUrl)}`);
         if (!flags.quiet && !corpus && r.witness) io.out(`${r.witness.text}\n`);
       }
       io.out(

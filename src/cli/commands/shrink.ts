@@ -8,6 +8,7 @@ import { parseIntFlag, parseOutFile } from '../options.js';
 import { io, type CommandState } from '../io.js';
 import { writeFileAtomic } from '../report.js';
 import { ConfigError } from '../../api/errors.js';
+import { DEMO_BASE, demoUrl, parseDemoBase } from '../demo-url.js';
 
 export function addShrinkCommand(program: Command, state: CommandState): void {
   program
@@ -21,7 +22,13 @@ export function addShrinkCommand(program: Command, state: CommandState): void {
       new Option('-o, --out <file>', 'where to write the shrunk schedule (default: <report>.shrunk.json)').argParser(parseOutFile('--out')),
     )
     .addOption(new Option('--max-runs <n>', 'replays to try at most (default 400)').argParser(parseIntFlag('max-runs', 1, 100_000)))
-    .action(async (path: string, flags: { index?: number; out?: string; maxRuns?: number }) => {
+    .addOption(
+      new Option(
+        '--demo-url [base]',
+        `also print a link that opens the shrunk schedule in the browser demo (default base ${DEMO_BASE})`,
+      ).argParser(parseDemoBase),
+    )
+    .action(async (path: string, flags: { index?: number; out?: string; maxRuns?: number; demoUrl?: string | true }) => {
       const { loadFailures, readReport } = await import('../../schedule/replay.js');
       const { shrink } = await import('../../schedule/shrink.js');
       const failures = loadFailures(path);
@@ -49,6 +56,7 @@ export function addShrinkCommand(program: Command, state: CommandState): void {
         `\nshrunk ${r.switchesBefore} -> ${r.switchesAfter} context switches (${r.witness.events.length} witness events) in ${r.runs} replays; written to ${out}`,
       );
       io.out(`replay: hmmsim replay ${out}`);
+      if (flags.demoUrl) io.out(`demo: ${demoUrl(r.schedule, flags.demoUrl)}`);
       state.code = 0;
     });
 }
