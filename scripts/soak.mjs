@@ -80,6 +80,15 @@ async function rounds() {
  * 2^32, and printing progress every minute.
  */
 async function session(protocol, ms, ticketStart = 0) {
+  // a machine too loaded to start the workers within the barrier's bound is no finding: try again
+  for (let attempt = 1; ; attempt++) {
+    const s = await sessionOnce(protocol, ms, ticketStart);
+    if (attempt === 3 || !/did not reach the start barrier/.test(s.p.error?.message ?? '')) return s;
+    console.log(`  ${protocol}: ${s.p.error?.message}; starting it again`);
+  }
+}
+
+async function sessionOnce(protocol, ms, ticketStart) {
   const seed = seedOf();
   const samples = { below: -Infinity, above: Infinity };
   let nextLog = 60_000;
