@@ -39,7 +39,7 @@ describe('watchdog and starvation', () => {
     }
     expect(witness?.kind).toBe('stall');
     expect(witness?.summary).toMatch(/T0 driver made no progress/);
-    expect(witness?.text).toMatch(/scheduling in the last .*: T0 \d+ ms on a CPU, \d+ ms waiting for one; T1 \?/);
+    expect(witness?.text).toMatch(/scheduling in the last bound: T0 \d+ ms on a CPU, \d+ ms waiting for one; T1 \?/);
   });
 
   it('without scheduling to read, no progress for the bound is a stall as before', async () => {

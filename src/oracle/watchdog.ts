@@ -214,7 +214,7 @@ export function livenessWitness(
   }
   if (sched?.some((x) => x))
     lines.push(
-      `scheduling in the last ${fmtFor(forMs)}: ${sched
+      `scheduling in the last bound: ${sched
         .map((x, t) => (x ? `T${t} ${Math.round(x.cpuMs)} ms on a CPU, ${Math.round(x.waitMs)} ms waiting for one` : `T${t} ?`))
         .join('; ')}`,
     );

@@ -116,7 +116,10 @@ export class RunMonitor {
     // a thread already stuck a while at the deadline gets the watchdog's full bound to be judged,
     // and two more while the judgement waits for a starved thread to get a CPU (session.ts, watchdog)
     const stuck = session.stuckForMs() >= Math.min(250, options.watchdogMs / 4);
-    return !(stuck && elapsed < this.durationMs + options.watchdogMs * (session.starving ? 3 : 1));
+    const extended = this.durationMs + options.watchdogMs * (session.starving ? 3 : 1);
+    // still starved then: judged on wall time after all (a thread that never returns must not hang the run)
+    if (stuck && session.starving && elapsed >= extended) session.watchdog(options.watchdogMs, true);
+    return !(stuck && elapsed < extended);
   }
 
   /** Ask the run to stop (a user's request, an abort, or the monitor's own decision); `why` becomes the harness error. */

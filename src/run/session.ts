@@ -291,11 +291,12 @@ export class Session {
    * on a CPU (an operation takes microseconds, a witness snapshot milliseconds) and waited for one
    * a quarter of the bound and STARVED_WAIT_RATIO times as long, or got under a twentieth while it
    * was in none of hmmsim's waits, the machine (or the runtime) starved it; that is not the
-   * protocol's stall, and it is judged again at the next step
+   * protocol's stall, and it is judged again at the next step (`force`: judged now all the same,
+   * the monitor's last word at the run's extended deadline)
    * (docs/ARCHITECTURE.md, Oracle checks: liveness).
    * A wait-for cycle is a deadlock whatever the load.
    */
-  watchdog(boundMs: number): Witness | undefined {
+  watchdog(boundMs: number, force = false): Witness | undefined {
     if (this.liveness) return this.liveness;
     const nowMs = performance.now();
     this.sampleSched(nowMs, boundMs);
@@ -332,7 +333,7 @@ export class Session {
     };
     const starvedTid = deadlocked ? undefined : waitClosure(this.i32, this.layout, this.names.roles, stuck).find(starved);
     this.starving = starvedTid !== undefined;
-    if (starvedTid !== undefined) {
+    if (starvedTid !== undefined && !force) {
       const x = sched[starvedTid]!;
       this.starvedSteps++;
       this.firstStarved ||=
