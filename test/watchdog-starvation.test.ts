@@ -6,6 +6,7 @@
 import { describe, it, expect } from 'vitest';
 import { harness, L } from './mm-harness.js';
 import type { SessionOptions } from '../dist/run/session.js';
+import type { Witness } from '../dist/api/types.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -30,7 +31,7 @@ describe('watchdog and starvation', () => {
     expect(s.starvedSteps).toBeGreaterThan(0);
     expect(s.starving).toBe(true);
     // now it runs (a tenth of the bound and more on a CPU) and still makes no progress: a stall
-    let witness;
+    let witness: Witness | undefined;
     for (let step = 0; step < 10 && !witness; step++) {
       await sleep(40);
       times.cpuMs += 40;
@@ -47,7 +48,7 @@ describe('watchdog and starvation', () => {
     const s = h.s;
     s.go();
     const record = (s.layout.threadsBase + 1 * L.THREAD_SIZE) >> 2;
-    let witness;
+    let witness: Witness | undefined;
     for (let step = 0; step < 20 && !witness; step++) {
       await sleep(40);
       Atomics.add(s.i32, record + (L.T_PROGRESS >> 2), 1);
