@@ -2,7 +2,7 @@
  * Mutation testing (docs/mutation.md): a redundant lock's mutant survives, a protocol whose every
  * traced operation matters scores 100%, bad input gets stress's one-line errors, and the CLI
  * writes the table, JSON and JUnit. Mutant runs stop at their first violation, so a killed
- * mutant costs its time to kill; the whole file takes about 30 s on 2 busy cores.
+ * mutant costs its time to kill; the whole file takes about 60 s on 2 busy cores (each run has 6 threads).
  */
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { convert } from 'xmlbuilder2';
 import { mutate, runStress, ConfigError } from '../dist/index.js';
+import { equivalenceOf, NEVER_DIFFERED_MIN_REACHED, RETRY_ONLY_MIN_CHANGED } from '../dist/mutate/run.js';
 import { chainHooks, OPS, PERFORM, SKIP, STALE, type OpHook } from '../dist/model/hooks.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -39,6 +40,7 @@ describe('mutate()', () => {
       protocol: fx('mutate-tight-plugin.mjs'),
       events: ['munmap', 'migrate'],
       pages: 64,
+      threads: 4, // one thread per role: the fastest kills on 2 busy cores (mutate's default has 6)
       durationMs: 6000,
       discoveryMs: 400,
       watchdogMs: 1000,
@@ -67,6 +69,58 @@ describe('mutate()', () => {
       expect(m.killMs).not.toBeNull();
     }
   }, 60_000);
+
+  it('reports a read that never differs, and a snapshot that only makes the fault retry, as equivalent', async () => {
+    const r = await mutate({
+      protocol: fx('mutate-equivalent-plugin.mjs'),
+      events: ['munmap', 'migrate'],
+      pages: 64,
+      only: 'populate: stale-read',
+      threads: 4, // one thread per role: the fewest threads on 2 busy cores (mutate's default has 6)
+      durationMs: 4000,
+      discoveryMs: 400,
+      seed: 11,
+    });
+    const by = Object.fromEntries(r.mutants.map((m) => [m.description, m]));
+    const limit = by['populate: stale-read limit (1st)'];
+    expect(limit.coverage.effective).toBe(0);
+    // never differed: equivalent once reached often enough to say (a very busy machine may not get there)
+    if (limit.coverage.fired >= NEVER_DIFFERED_MIN_REACHED) {
+      expect(limit.outcome, JSON.stringify(limit.coverage)).toBe('equivalent');
+      expect(limit.equivalence).toMatch(/^never differed: reached [\d,]+ times/);
+    } else expect(limit.outcome, JSON.stringify(limit.coverage)).toBe('survived');
+    // the snapshot: equivalent when the run made it stale often enough to say (retry only), else a survivor
+    const snapshot = by['populate: stale-read seq (1st)'];
+    if (snapshot.coverage.retryOnly >= RETRY_ONLY_MIN_CHANGED) {
+      expect(snapshot.outcome).toBe('equivalent');
+      expect(snapshot.equivalence).toMatch(/^retry only: each of the [\d,]+ populate calls/);
+    } else expect(snapshot.outcome).toBe('survived');
+    expect(by['populate: stale-read seq (2nd)'].outcome).toBe('killed');
+    expect(r.equivalent).toBe(r.mutants.filter((m) => m.outcome === 'equivalent').length);
+    // equivalent mutants are outside the score (the check's read of busy may survive a short run)
+    expect(r.killed + r.survived + r.equivalent + r.errors).toBe(r.mutants.length);
+    expect(r.score).toBe(r.killed / (r.killed + r.survived));
+  }, 60_000);
+
+  it('applies an equivalence rule only to what a run measured', () => {
+    const counts = (fired: number, effective: number, retryOnly: number, escaped: number, reread = true) => ({
+      fired,
+      effective,
+      retryOnly,
+      escaped,
+      reread,
+    });
+    expect(equivalenceOf('stale-read', counts(NEVER_DIFFERED_MIN_REACHED, 0, 0, 0))).toMatch(/^never differed/);
+    expect(equivalenceOf('stale-read', counts(NEVER_DIFFERED_MIN_REACHED - 1, 0, 0, 0))).toBeNull(); // rarely reached: not exercised
+    expect(equivalenceOf('stale-read', counts(5000, 30, 30, 0))).toMatch(/^retry only/);
+    expect(equivalenceOf('stale-read', counts(5000, 30, 29, 1))).toBeNull(); // one changed call went on to write or program
+    expect(equivalenceOf('stale-read', counts(5000, 30, 30, 0, false))).toBeNull(); // not a snapshot: nothing re-reads the word
+    expect(equivalenceOf('stale-read', counts(5000, 3, 3, 0))).toBeNull(); // too few changed calls to say
+    expect(equivalenceOf('no-retry-check', counts(5000, 70, 70, 0))).toMatch(/^retry only/);
+    expect(equivalenceOf('no-wait', counts(50, 50, 50, 0))).toMatch(/^retry only/);
+    for (const op of ['skip-lock', 'drop-write', 'drop-zap', 'drop-fence', 'no-mmap-lock'] as const)
+      expect(equivalenceOf(op, counts(5000, 0, 0, 0))).toBeNull();
+  });
 
   it('refuses bad input with the same errors as stress', async () => {
     for (const protocol of ['interval-v9', fx('no-api-plugin.mjs')]) {

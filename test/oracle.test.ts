@@ -5,7 +5,10 @@
 import { describe, it, expect } from 'vitest';
 import { harness, L } from './mm-harness.js';
 import { invalidateRangeStart, invalidateRangeEnd } from '../dist/model/mm/notifier.js';
-import { VIOLATIONS_WORD } from '../dist/memory/layout.js';
+import { STOP_WORD, VIOLATIONS_WORD } from '../dist/memory/layout.js';
+import { callProto } from '../dist/protocols/call.js';
+import { mmu_interval_read_begin } from '../dist/protocols/kernel/interval-v5.5.js';
+import { Stopped } from '../dist/sync/env.js';
 
 const KIND = {
   dpte: L.V_DEVICE_PTE_DURING_INVALIDATION,
@@ -67,6 +70,32 @@ describe('oracle: every kind can fire', () => {
     } finally {
       proto.invalidateStart = saved;
     }
+    expect(h.violations).toEqual([L.V_CONTRACT]);
+  });
+
+  it('contract: populate waits for an invalidation with none in progress', async () => {
+    // the state interval-v5.5's invalidate_range_start leaves when, after its trylock of an
+    // interval's user_lock failed (-EAGAIN), its mn_itree_inv_end does not make the sequence even
+    // again: the mm's sequence odd and equal to the interval's, and no invalidation in progress
+    const h = await harness('interval-v5.5');
+    const sub = h.ctx.subs[0];
+    const readBegin = () => callProto(h.ctx, 'populate', () => mmu_interval_read_begin(h.ctx, sub));
+    h.ctx.mm.invalidate_seq.set(5);
+    sub.state.invalidate_seq.set(5);
+    // an invalidation in progress: read_begin may wait for it (the stop flag ends the wait at once)
+    const inv = invalidateRangeStart(h.ctx, 200, 201, 'clear')!;
+    Atomics.store(h.s.i32, STOP_WORD, 1);
+    expect(readBegin).toThrow(Stopped);
+    expect(h.violations).toEqual([]);
+    invalidateRangeEnd(h.ctx, inv);
+    h.ctx.mm.invalidate_seq.set(5); // as the mutant leaves it: odd after the end
+    // none in progress: only a later invalidation could end this wait
+    expect(readBegin).toThrow(Stopped);
+    expect(h.violations).toEqual([L.V_CONTRACT]);
+    Atomics.store(h.s.i32, STOP_WORD, 0);
+    // done right (the sequence even again), read_begin does not wait, and nothing more is reported
+    h.ctx.mm.invalidate_seq.set(6);
+    expect(readBegin()).toBe(5);
     expect(h.violations).toEqual([L.V_CONTRACT]);
   });
 

@@ -1,7 +1,8 @@
 /**
  * cli/mutate-report.ts — `hmmsim mutate`'s outputs: the mutant table with the score and each
  * survivor's coverage (text), the JSON report (the MutationReport itself) and JUnit (one
- * testcase per mutant: a survivor is a failure, a harness failure an error). See docs/mutation.md.
+ * testcase per mutant: a survivor is a failure, a harness failure an error, an equivalent mutant
+ * skipped). See docs/mutation.md.
  */
 import type { MutantResult, MutationReport } from '../mutate/run.js';
 import { KIND_SHORT } from '../api/kinds.js';
@@ -13,7 +14,8 @@ const short = (k: string) => (KIND_SHORT as Record<string, string>)[k] ?? k;
 /** Coverage of one mutant's run, in words. */
 export function coverageText(m: MutantResult): string {
   const c = m.coverage;
-  const reached = c.fired === 0 ? 'never reached' : `reached ${int(c.fired)} time${c.fired === 1 ? '' : 's'}`;
+  const changed = c.effective !== undefined && c.effective !== c.fired ? `, changed what the protocol saw ${int(c.effective)}` : '';
+  const reached = c.fired === 0 ? 'never reached' : `reached ${int(c.fired)} time${c.fired === 1 ? '' : 's'}${changed}`;
   const extra = c.coverage !== undefined ? `; coverage ${JSON.stringify(c.coverage)}` : '';
   return `${reached} in ${int(c.ops)} ops, ${int(c.retries)} retries, ${formatMs(m.durationMs)}${extra}`;
 }
@@ -22,7 +24,8 @@ export function formatScore(r: MutationReport): string {
   const judged = r.killed + r.survived;
   const pct = r.score === null ? '-' : `${Math.floor(r.score * 1000) / 10}%`;
   const errors = r.errors ? `, ${r.errors} harness error${r.errors > 1 ? 's' : ''}` : '';
-  return `mutation score ${pct}: ${r.killed} of ${judged} killed, ${r.survived} survived${errors}`;
+  const equivalent = r.equivalent ? `; ${r.equivalent} equivalent (not scored)` : '';
+  return `mutation score ${pct}: ${r.killed} of ${judged} killed, ${r.survived} survived${errors}${equivalent}`;
 }
 
 /** The table, a legend for short kind names, the score, and each survivor's coverage. */
@@ -56,6 +59,11 @@ export function formatMutationReport(r: MutationReport): string {
     out.push('survivors, with what their runs exercised (never reached: not exercised; reached often: the operation may not be needed):');
     for (const m of survivors) out.push(`  ${m.id}. ${m.description}: ${coverageText(m)}`);
   }
+  const equivalent = r.mutants.filter((m) => m.outcome === 'equivalent');
+  if (equivalent.length) {
+    out.push('equivalent: survivors an equivalence rule recognised from their own run (docs/mutation.md, "Equivalent mutants"):');
+    for (const m of equivalent) out.push(`  ${m.id}. ${m.description}: ${m.equivalence}`);
+  }
   for (const m of r.mutants.filter((x) => x.outcome === 'error')) out.push(`  ${m.id}. ${m.description}: harness error: ${m.error}`);
   return out.join('\n');
 }
@@ -68,6 +76,7 @@ export function mutationJUnit(r: MutationReport, timestamp = new Date()): string
     tests: r.mutants.length,
     failures: r.survived,
     errors: r.errors,
+    skipped: r.equivalent ?? 0,
     totalMs: total,
     timestamp,
     properties: { version: r.version, seed: String(r.seed) },
@@ -81,6 +90,7 @@ export function mutationJUnit(r: MutationReport, timestamp = new Date()): string
       time: junitTime(m.durationMs),
     });
     if (m.outcome === 'survived') tc.ele('failure', { message: xmlText(`survived: ${coverageText(m)}`), type: 'MutantSurvived' });
+    else if (m.outcome === 'equivalent') tc.ele('skipped', { message: xmlText(`equivalent: ${m.equivalence ?? ''}`) });
     else if (m.outcome === 'error')
       tc.ele('error', { message: xmlText((m.error ?? '').split('\n')[0]), type: 'HarnessFailure' }).txt(xmlText(m.error ?? ''));
     const out = m.outcome === 'killed' ? `killed by ${m.kinds.join(', ')} at ${formatMs(m.killMs)}\n${m.witness ?? ''}` : coverageText(m);

@@ -70,6 +70,8 @@ export interface JUnitSuiteHead {
   tests: number;
   failures: number;
   errors: number;
+  /** Testcases reported <skipped> (default 0). */
+  skipped?: number;
   totalMs: number;
   timestamp: Date;
   properties: Record<string, string>;
@@ -86,7 +88,7 @@ export function junitSuite(head: JUnitSuiteHead) {
   const suite = root.ele('testsuite', {
     name: head.name,
     ...counts,
-    skipped: '0',
+    skipped: String(head.skipped ?? 0),
     time: junitTime(head.totalMs),
     timestamp: head.timestamp.toISOString().replace(/\.\d{3}Z$/, ''),
   });

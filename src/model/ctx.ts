@@ -17,6 +17,8 @@ import type { HmmWasm } from '../memory/wasm.js';
 import { Rng } from './random.js';
 import { snapshotDone, walkWindow, zapWindow } from '../oracle/coverage.js';
 import type { MirrorCallbacks, MmOptions } from '../protocols/callbacks.js';
+import { callbackName } from '../protocols/call.js';
+import { BREACH, reportBreach } from '../oracle/contract.js';
 
 export type { MmOptions } from '../protocols/callbacks.js';
 
@@ -137,6 +139,24 @@ export class Ctx implements Tracer {
     this.trace(EV.NOTE, i, a, b);
   }
 
+  /**
+   * The oracle, before a wait in populate blocks (docs/ARCHITECTURE.md, Oracle checks): a fault
+   * may wait only for an invalidation in progress. If none was in progress while `ready` was
+   * evaluated (H_INV_ENDED = H_INV_BEGUN before, H_INV_BEGUN unchanged after) and it is false,
+   * only a later invalidation could end the wait: a contract breach (say, a sequence left odd by
+   * an invalidation that failed, which a steady stream of invalidations would otherwise hide).
+   */
+  beforeWait(ready: () => boolean): void {
+    if (!this.opts.oracle) return;
+    const i32 = this.env.i32;
+    if (callbackName(Atomics.load(i32, (addr.thread(this.layout, this.tid) + L.T_CALLBACK) >> 2)) !== 'populate') return;
+    const begun = (L.BASE + L.H_INV_BEGUN) >> 2;
+    const ended = Atomics.load(i32, (L.BASE + L.H_INV_ENDED) >> 2);
+    if (Atomics.load(i32, begun) !== ended || ready() || Atomics.load(i32, begun) !== ended) return;
+    const range = this.range;
+    reportBreach(this, BREACH.WAIT_WITHOUT_INVALIDATION, range.start, range.end);
+  }
+
   /** Subscriptions overlapping [start, end), every device. */
   subsIn(start: number, end: number): Sub[] {
     return this.subs.filter((s) => s.start < end && start < s.end);
@@ -190,7 +210,8 @@ export class Ctx implements Tracer {
    * is under migration), -EFAULT (hole, PROT_NONE), -EPERM (write to read-only).
    */
   hmmRangeFault(range: HmmRange, check?: RetryCheck): number {
-    if (check && this.hook !== null && this.hook.before(CTX_TARGETS.retryCheck, OPS.retryCheck) !== PERFORM) check = undefined;
+    const dropped = check && this.hook !== null && this.hook.before(CTX_TARGETS.retryCheck, OPS.retryCheck) !== PERFORM ? check : undefined;
+    if (dropped) check = undefined;
     const r = range.addr;
     const i32 = this.env.i32;
     Atomics.store(i32, (r + L.R_CHECK_ADDR) >> 2, check ? check.word.addr : 0);
@@ -247,6 +268,8 @@ export class Ctx implements Tracer {
       ret = L.EBUSY;
     }
     walkWindow(this, false, ret === 0);
+    // a mutant without the lockless check: tell the hook when the check would have failed
+    if (dropped && ret === 0 && dropped.word.peek() !== dropped.expect) this.hook?.effect?.();
     if (this.ev) {
       const first = Atomics.load(i32, (r + L.R_HDR) >> 2);
       const valid = ret === 0 && (first & L.HMM_PFN_VALID) !== 0;
@@ -287,6 +310,7 @@ export class Ctx implements Tracer {
    * every page (frame still the one the walk saw; no invalidation between callbacks-done and end).
    */
   programDevice(sub: Sub, range: HmmRange): void {
+    if (this.hook !== null) this.hook.before(CTX_TARGETS.program, OPS.program);
     this.widen();
     snapshotDone(this);
     const ret = this.wasm.dev_program(sub.device, range.addr, this.env.tid, this.opts.oracle ? 1 : 0);

@@ -13,8 +13,9 @@
  *   read / write    a word's read, or its set / add / or / cmpxchg
  *   wait / wake     a wait queue's or completion's wait, or its wake-up
  *   zap / fence / retry-check   ctx.zapDevice, ctx.deviceFence, hmmRangeFault's lockless check
+ *   program         ctx.programDevice (seen by a hook, never mutated)
  */
-export type OpClass = 'lock' | 'unlock' | 'read' | 'write' | 'wait' | 'wake' | 'zap' | 'fence' | 'retry-check';
+export type OpClass = 'lock' | 'unlock' | 'read' | 'write' | 'wait' | 'wake' | 'zap' | 'fence' | 'retry-check' | 'program';
 
 export interface OpSpec {
   /** The method called (for the report: down_read, or, cmpxchg ...). */
@@ -40,11 +41,14 @@ export const STALE = 2;
 export interface OpHook {
   /** A protocol callback (populate, invalidateStart ...) begins / ends on this thread. */
   enter(callback: string): void;
-  exit(): void;
+  /** The callback returned `result` (undefined when it threw). */
+  exit(result?: unknown): void;
   /** Before `op` on `target`: PERFORM, SKIP, or STALE (reads only; the value is stale(target)). */
   before(target: HookTarget, op: OpSpec): number;
   /** The value a STALE read returns. */
   stale(target: HookTarget): number;
+  /** A skipped lockless retry check would have failed (ctx.hmmRangeFault, after the walk). */
+  effect?(): void;
 }
 
 const spec = (method: string, cls: OpClass, mode = 0, tries = false): OpSpec => ({ method, cls, mode, tries });
@@ -72,6 +76,7 @@ export const OPS = {
   zap: spec('zapDevice', 'zap'),
   fence: spec('deviceFence', 'fence'),
   retryCheck: spec('retry-check', 'retry-check'),
+  program: spec('programDevice', 'program'),
 } as const;
 
 /** The ctx methods a hook sees, as targets. */
@@ -80,6 +85,7 @@ export const CTX_TARGETS = {
   zap: { field: 'zapDevice' },
   fence: { field: 'deviceFence' },
   retryCheck: { field: 'hmmRangeFault' },
+  program: { field: 'programDevice' },
 } as const satisfies Record<string, HookTarget>;
 
 /**
@@ -93,9 +99,9 @@ export function chainHooks(first: OpHook, second: OpHook): OpHook {
       first.enter(callback);
       second.enter(callback);
     },
-    exit() {
-      second.exit();
-      first.exit();
+    exit(result) {
+      second.exit(result);
+      first.exit(result);
     },
     before(target, op) {
       const a = first.before(target, op);
@@ -105,6 +111,10 @@ export function chainHooks(first: OpHook, second: OpHook): OpHook {
     },
     stale(target) {
       return staleFrom.stale(target);
+    },
+    effect() {
+      first.effect?.();
+      second.effect?.();
     },
   };
 }

@@ -37,6 +37,8 @@ export interface Tracer {
   widenLock(): void;
   /** The hook on this thread's traced operations (hooks.ts); null when free-running. */
   readonly hook: OpHook | null;
+  /** The oracle's look at a wait about to block on `ready` (see Ctx.beforeWait). */
+  beforeWait?(ready: () => boolean): void;
 }
 
 /** One shared Int32 word (its own line). Every read/change but peek() is a witness event. */
@@ -144,6 +146,9 @@ function tracedMethod(base: SyncMethod, m: TracedMethod): SyncMethod {
     const t = this.tracer;
     if (t.hook !== null && t.hook.before(this, op) !== PERFORM) return skipped;
     if (widen) t.widenLock();
+    // a wait queue's condition is its first argument; a completion waits for done()
+    if (waits && t.beforeWait !== undefined)
+      t.beforeWait(typeof a === 'function' ? (a as () => boolean) : () => (this as unknown as { done(): boolean }).done());
     const r = base.call(this, a, b);
     if (waits) t.trace(ev, this.code, r ? 1 : 0);
     else if (tries) t.trace(ev, this.code, mode, r ? 0 : 1);

@@ -8,6 +8,11 @@
  *   stale-read               the read returns the word's value when the callback began
  *   drop-write, no-wait, drop-zap, drop-fence   the operation is skipped
  *   no-retry-check           hmmRangeFault runs without the lockless check
+ *
+ * A mutant's run also counts the times the mutation changed what the protocol saw (a stale
+ * read that differed from the word, a wait that would have blocked, a dropped check that would
+ * have failed), and for each such populate call whether it only retried: the equivalence rules
+ * of run.ts read these counts (docs/mutation.md, "Equivalent mutants").
  */
 import { PERFORM, SKIP, STALE, type HookTarget, type OpHook, type OpSpec } from '../model/hooks.js';
 import type { State, Word } from '../model/state.js';
@@ -34,11 +39,22 @@ interface Frame {
   counts: Map<HookTarget, Map<string, number>> | null;
   /** stale-read: each instance's value when the callback began. */
   snapshot: Map<HookTarget, number> | null;
+  /** skip-lock: this thread is inside a section of the mutated lock (taken or skipped). */
+  guarded: number;
+  /** The mutation changed what this call saw ... */
+  effective: boolean;
+  /** ... and the call then wrote protocol state, zapped or programmed the device. */
+  escaped: boolean;
 }
 
 /** Widening at the mutant's site: as after a walk (Ctx.hmmRangeFault), the widest the harness uses. */
 const WIDEN_P = 0.5;
 const WIDEN_US = 50;
+/** skip-lock: before each operation inside a section of the mutated lock, on every thread. */
+const WIDEN_SECTION_P = 0.5;
+const WIDEN_SECTION_US = 50;
+/** Operations after which a populate call whose view the mutation changed did more than retry. */
+const ESCAPES = new Set(['write', 'zap', 'program']);
 
 export class MutationHook implements OpHook {
   private readonly frames: Frame[] = [];
@@ -49,6 +65,9 @@ export class MutationHook implements OpHook {
   private readonly skippedHolds = new Map<HookTarget, number[]>();
   private pendingReleases = 0;
   private fired = 0;
+  private effective = 0;
+  private retryOnly = 0;
+  private escaped = 0;
 
   constructor(
     private readonly scope: MutationScope,
@@ -60,7 +79,7 @@ export class MutationHook implements OpHook {
 
   enter(callback: string): void {
     const site = this.site;
-    const frame: Frame = { callback, pos: 0, counts: null, snapshot: null };
+    const frame: Frame = { callback, pos: 0, counts: null, snapshot: null, guarded: 0, effective: false, escaped: false };
     this.frames.push(frame);
     if (site && this.operator === 'stale-read' && callback === site.callback) {
       frame.snapshot = this.snapshot(site.field);
@@ -68,16 +87,24 @@ export class MutationHook implements OpHook {
     }
   }
 
-  exit(): void {
-    this.frames.pop();
+  exit(result?: unknown): void {
+    const frame = this.frames.pop();
+    if (frame === undefined || !frame.effective) return;
+    // a call that threw (the run's stop, say) counts only if it had already written, zapped or programmed
+    if (result === undefined && !frame.escaped) return;
+    // gave up: 'retry' or an errno
+    const gaveUp = result === 'retry' || typeof result === 'number';
+    if (frame.callback === 'populate' && gaveUp && !frame.escaped) this.retryOnly++;
+    else this.escaped++;
   }
 
   before(target: HookTarget, op: OpSpec): number {
-    if (op.cls === 'unlock') return this.pendingReleases > 0 ? this.release(target, op.mode) : PERFORM;
     const frame = this.frames[this.frames.length - 1];
-    if (frame === undefined || op.cls === 'wake') return PERFORM;
-    const pos = frame.pos++;
     const site = this.site;
+    if (site !== null && frame !== undefined) this.watch(frame, site, target, op);
+    if (op.cls === 'unlock') return this.pendingReleases > 0 ? this.release(target, op.mode) : PERFORM;
+    if (frame === undefined || op.cls === 'wake' || op.cls === 'program') return PERFORM;
+    const pos = frame.pos++;
     if (site === null) {
       this.record(frame, target, op, pos);
       return PERFORM;
@@ -85,8 +112,15 @@ export class MutationHook implements OpHook {
     if (frame.callback !== site.callback || op.cls !== site.cls || target.field !== site.field) return PERFORM;
     if (this.count(frame, target, op) !== site.n) return PERFORM;
     this.fired++;
-    // the window the mutation opens (an unguarded section, a missing wait, zap or fence) begins here
-    this.scope.widen(WIDEN_P, WIDEN_US);
+    // the window the mutation opens (an unguarded section, a missing wait or zap) begins here; a
+    // dropped fence is the exception: a delay there lets the DMA in flight finish before the free
+    if (this.operator !== 'drop-fence') this.scope.widen(WIDEN_P, WIDEN_US);
+    // a skipped wait changed something when it would have blocked (a completion not done; a wait
+    // queue's condition is the caller's, so any skipped wait counts)
+    if (this.operator === 'no-wait') {
+      const completion = target as HookTarget & { done?: () => boolean };
+      if (typeof completion.done !== 'function' || !completion.done()) this.changed(frame);
+    }
     switch (this.operator) {
       case 'skip-lock':
       case 'no-mmap-lock': {
@@ -104,15 +138,51 @@ export class MutationHook implements OpHook {
   }
 
   stale(target: HookTarget): number {
+    const now = (target as Word).peek();
     for (let i = this.frames.length - 1; i >= 0; i--) {
       const v = this.frames[i].snapshot?.get(target);
-      if (v !== undefined) return v;
+      if (v === undefined) continue;
+      if (v !== now) this.changed(this.frames[this.frames.length - 1]);
+      return v;
     }
-    return (target as Word).peek();
+    return now;
+  }
+
+  /** ctx.hmmRangeFault: the dropped lockless check would have failed. */
+  effect(): void {
+    const frame = this.frames[this.frames.length - 1];
+    if (frame !== undefined) this.changed(frame);
   }
 
   result(): MutationStats {
-    return { sites: [...this.sites.values()], fired: this.fired };
+    return {
+      sites: [...this.sites.values()],
+      fired: this.fired,
+      effective: this.effective,
+      retryOnly: this.retryOnly,
+      escaped: this.escaped,
+    };
+  }
+
+  /** The mutation changed what this call saw. */
+  private changed(frame: Frame): void {
+    this.effective++;
+    frame.effective = true;
+  }
+
+  /**
+   * A mutant's run, every operation: whether a call the mutation changed goes on to write, zap or
+   * program; and, for a skip-lock mutant, widening inside every section of the mutated lock (on
+   * every thread: the mutant's unguarded section and the sections it no longer excludes).
+   */
+  private watch(frame: Frame, site: Site, target: HookTarget, op: OpSpec): void {
+    if (frame.effective && ESCAPES.has(op.cls)) frame.escaped = true;
+    if (this.operator !== 'skip-lock' || target.field !== site.field) {
+      if (frame.guarded > 0 && op.cls !== 'unlock') this.scope.widen(WIDEN_SECTION_P, WIDEN_SECTION_US);
+      return;
+    }
+    if (op.cls === 'lock') frame.guarded++;
+    else if (op.cls === 'unlock' && frame.guarded > 0) frame.guarded--;
   }
 
   private release(target: HookTarget, mode: number): number {

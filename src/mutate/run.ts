@@ -6,12 +6,20 @@
  * 2. Each reached site, with its operator, is one mutant, run under the same seed and options,
  *    stopping at its first violation: killed (a violation, or a lock wait that timed out),
  *    survived (a clean run), or error (the harness failed).
- * 3. The score is killed / (killed + survived).
+ * 3. A survivor that an equivalence rule recognises from its run's counts is `equivalent`
+ *    instead (equivalenceOf below; docs/mutation.md, "Equivalent mutants").
+ * 4. The score is killed / (killed + survived): equivalent mutants and errors are left out.
+ *
+ * The workload is the stress workload with two invalidators and two drivers (MUTATE_ROLES) unless
+ * the caller names threads or roles, and 32-page intervals (MUTATE_SUBS_PER_DEVICE) unless the
+ * caller names subscriptions or fewer pages: concurrent invalidations, invalidations spanning two
+ * intervals, and faults concurrent with another driver's umem add/remove open windows that one
+ * thread per role and 64-page intervals rarely do.
  */
 import { availableParallelism } from 'node:os';
 import { ConfigError } from '../api/errors.js';
 import { VERSION } from '../api/version.js';
-import type { ProtocolResult, StressOptions } from '../api/types.js';
+import type { ProtocolResult, RoleName, StressOptions } from '../api/types.js';
 import { createPool, prepareRun, runOne } from '../run/runner.js';
 import { ambiguousNames, describeSite, mergeSites, operatorFor, type Operator, type Site, type SiteRecord } from './sites.js';
 
@@ -31,12 +39,29 @@ export interface MutateOptions extends Omit<StressOptions, 'protocol' | 'ops' | 
   onDiscovered?: (baseline: MutationBaseline) => void;
 }
 
-export type MutantOutcome = 'killed' | 'survived' | 'error';
+export type MutantOutcome = 'killed' | 'survived' | 'equivalent' | 'error';
+
+/** mutate()'s role threads when the caller names neither threads nor roles. */
+export const MUTATE_ROLES: Partial<Record<RoleName, number>> = { invalidator: 2, driver: 2, dma: 1, cpu: 1 };
+/** mutate()'s subscriptions per device unless given: 32-page intervals, so that more
+ *  invalidations span two of them (the second zap and fence of one invalidation). */
+export const MUTATE_SUBS_PER_DEVICE = 8;
+
+/** The equivalence rule "never differed" needs at least this many reaches of the mutated read ... */
+export const NEVER_DIFFERED_MIN_REACHED = 1000;
+/** ... and "retry only" at least this many calls the mutation changed. */
+export const RETRY_ONLY_MIN_CHANGED = 10;
 
 /** What a mutant's run exercised: a survivor's coverage tells "not needed" from "not exercised". */
 export interface MutantCoverage {
   /** Times the mutated operation was reached (0: the run never got there). */
   fired: number;
+  /** Times the mutation changed what the protocol saw (stale-read: the word had moved; no-wait:
+   *  the wait would have blocked; no-retry-check: the check would have failed). Other operators: fired. */
+  effective: number;
+  /** Of the callback runs the mutation changed: populate calls that only gave up (returned 'retry'
+   *  or an error, with no write, zap or device program after the change). */
+  retryOnly: number;
   ops: number;
   retries: number;
   /** The run's race-window coverage, when the runner reports one. */
@@ -61,6 +86,8 @@ export interface MutantResult {
   error?: string;
   /** The first witness's text, for a killed mutant. */
   witness?: string;
+  /** outcome "equivalent": the rule that recognised it, in words. */
+  equivalence?: string;
 }
 
 export interface MutationBaseline {
@@ -85,6 +112,8 @@ export interface MutationReport {
   killed: number;
   survived: number;
   errors: number;
+  /** Survivors an equivalence rule recognised (outside the score). */
+  equivalent: number;
   /** killed / (killed + survived), or null when there is no such mutant. */
   score: number | null;
   /** Wall time of the whole run (discovery included). */
@@ -96,7 +125,10 @@ export async function mutate(opts: MutateOptions): Promise<MutationReport> {
   if (typeof opts.protocol !== 'string' || opts.protocol === 'all' || opts.protocol.includes(','))
     throw new ConfigError(`mutate takes one protocol: --protocol <name|path> (got ${JSON.stringify(opts.protocol)})`);
   const t0 = performance.now();
-  const prepared = await prepareRun({ ...opts, stopOnViolation: false });
+  const roles0 = opts.roles ?? (opts.threads === undefined ? MUTATE_ROLES : undefined);
+  const subsPerDevice = opts.subsPerDevice ?? (opts.pages === undefined || opts.pages >= 256 ? MUTATE_SUBS_PER_DEVICE : undefined);
+  const workload = { ...(roles0 ? { roles: roles0 } : {}), ...(subsPerDevice !== undefined ? { subsPerDevice } : {}) };
+  const prepared = await prepareRun({ ...opts, ...workload, stopOnViolation: false });
   const { loaded, roles, layoutFor, config, runOpts } = prepared;
   const l = loaded[0];
   const layout = layoutFor(l.proto);
@@ -136,13 +168,15 @@ export async function mutate(opts: MutateOptions): Promise<MutationReport> {
           const s = chosen[i];
           const site: Site = { callback: s.callback, cls: s.cls, field: s.field, n: s.n };
           const run = await runOne(pool, l, layout, roles, { ...runOpts, stopOnViolation: true }, { site, operator: s.operator });
-          const m = judge(
-            sites.indexOf(s) + 1,
-            s,
-            s.description,
-            run.result,
-            run.mutation.reduce((a, x) => a + x.fired, 0),
-          );
+          const sum = (k: 'fired' | 'effective' | 'retryOnly' | 'escaped') => run.mutation.reduce((a, x) => a + x[k], 0);
+          const reread = sites.some((x) => x.callback === s.callback && x.cls === 'read' && x.field === s.field && x.n > s.n);
+          const m = judge(sites.indexOf(s) + 1, s, s.description, run.result, {
+            reread,
+            fired: sum('fired'),
+            effective: sum('effective'),
+            retryOnly: sum('retryOnly'),
+            escaped: sum('escaped'),
+          });
           mutants[i] = m;
           opts.onMutant?.(m, ++done, chosen.length);
         }
@@ -152,6 +186,7 @@ export async function mutate(opts: MutateOptions): Promise<MutationReport> {
     const list = mutants.filter((m) => m !== undefined);
     const killed = list.filter((m) => m.outcome === 'killed').length;
     const survived = list.filter((m) => m.outcome === 'survived').length;
+    const equivalent = list.filter((m) => m.outcome === 'equivalent').length;
     return {
       version: VERSION,
       protocol: l.proto.name,
@@ -162,7 +197,8 @@ export async function mutate(opts: MutateOptions): Promise<MutationReport> {
       mutants: list,
       killed,
       survived,
-      errors: list.length - killed - survived,
+      errors: list.length - killed - survived - equivalent,
+      equivalent,
       score: killed + survived > 0 ? killed / (killed + survived) : null,
       wallMs: Math.round(performance.now() - t0),
     };
@@ -171,7 +207,43 @@ export async function mutate(opts: MutateOptions): Promise<MutationReport> {
   }
 }
 
-function judge(id: number, s: SiteRecord & { operator: Operator }, description: string, r: ProtocolResult, fired: number): MutantResult {
+interface RunCounts {
+  fired: number;
+  effective: number;
+  retryOnly: number;
+  escaped: number;
+  /** stale-read: the discovery run saw the callback read the same word again after this read. */
+  reread?: boolean;
+}
+
+/** Operators whose change a run can tell apart from no change (the hook counts it). */
+const MEASURED = new Set<Operator>(['stale-read', 'no-wait', 'no-retry-check']);
+
+/**
+ * The equivalence rules (docs/mutation.md, "Equivalent mutants"), applied to a survivor's own run:
+ *   never differed  a stale read reached at least NEVER_DIFFERED_MIN_REACHED times (with the
+ *                   callback's start widened) always found the word as the callback began: the
+ *                   mutant read what the protocol reads
+ *   retry only      at least RETRY_ONLY_MIN_CHANGED callback runs' view was changed by the mutation,
+ *                   and every one was a populate call that gave up (returned 'retry' or an error)
+ *                   and wrote no protocol word, zapped nothing and programmed nothing after the
+ *                   change: the mutant can only make a fault fail or retry (which a fault may
+ *                   always do), never map. A stale read qualifies only as a snapshot: the discovery
+ *                   run saw the same callback read that word again later (the re-read is what
+ *                   validates it; a check's only read, stale, may pass where it must not)
+ * Null when neither applies.
+ */
+export function equivalenceOf(operator: Operator, c: RunCounts): string | null {
+  if (!MEASURED.has(operator)) return null;
+  if (operator === 'stale-read' && c.effective === 0 && c.fired >= NEVER_DIFFERED_MIN_REACHED)
+    return `never differed: reached ${c.fired.toLocaleString('en-US')} times, the word always held its value from the callback's start`;
+  if (operator === 'stale-read' && !c.reread) return null;
+  if (c.escaped === 0 && c.retryOnly >= RETRY_ONLY_MIN_CHANGED)
+    return `retry only: each of the ${c.retryOnly.toLocaleString('en-US')} populate calls the mutation changed gave up (retry or error) with no write, zap or device update after it`;
+  return null;
+}
+
+function judge(id: number, s: SiteRecord & { operator: Operator }, description: string, r: ProtocolResult, c: RunCounts): MutantResult {
   const kinds: string[] = Object.entries(r.violations)
     .filter(([, n]) => (n ?? 0) > 0)
     .map(([k]) => k);
@@ -185,6 +257,10 @@ function judge(id: number, s: SiteRecord & { operator: Operator }, description: 
     outcome = kinds.length ? 'killed' : 'error';
   }
   const extra = (r as ProtocolResult & { coverage?: unknown }).coverage;
+  const equivalence = outcome === 'survived' ? equivalenceOf(s.operator, c) : null;
+  if (equivalence !== null) outcome = 'equivalent';
+  const { fired } = c;
+  const effective = MEASURED.has(s.operator) ? c.effective : fired;
   return {
     id,
     operator: s.operator,
@@ -194,8 +270,16 @@ function judge(id: number, s: SiteRecord & { operator: Operator }, description: 
     site: { callback: s.callback, cls: s.cls, field: s.field, n: s.n, method: s.method },
     killMs: outcome === 'killed' ? (r.firstViolationMs ?? r.durationMs) : null,
     durationMs: r.durationMs,
-    coverage: { fired, ops: r.ops, retries: r.retries, ...(extra !== undefined ? { coverage: extra } : {}) },
+    coverage: {
+      fired,
+      effective,
+      retryOnly: c.retryOnly,
+      ops: r.ops,
+      retries: r.retries,
+      ...(extra !== undefined ? { coverage: extra } : {}),
+    },
     ...(error ? { error } : {}),
+    ...(equivalence !== null ? { equivalence } : {}),
     ...(outcome === 'killed' && r.witnesses[0] ? { witness: r.witnesses[0].text } : {}),
   };
 }

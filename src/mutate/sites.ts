@@ -52,6 +52,12 @@ export interface MutationStats {
   sites: SiteRecord[];
   /** Times the mutant's operation was reached (and mutated). */
   fired: number;
+  /** Times the mutation changed what the protocol saw (stale-read, no-wait, no-retry-check). */
+  effective: number;
+  /** Callback runs the mutation changed that were populate calls giving up ('retry' or an error) with no write, zap or program after it ... */
+  retryOnly: number;
+  /** ... and those that were not. */
+  escaped: number;
 }
 
 const INVALIDATE = new Set(['invalidateStart', 'invalidateEnd']);

@@ -16,8 +16,9 @@ export const CONTRACT_BREACHES = [
   'invalidateStart returned true with device entries of its range still valid',
   'a callback returned holding a lock it took',
   'invalidateEnd without a matching invalidateStart',
+  'populate waited with no invalidation in progress: only a later invalidation could wake it',
 ] as const;
-export const BREACH = { BLOCKABLE_FALSE: 0, NOT_ZAPPED: 1, LOCK_HELD: 2, END_WITHOUT_START: 3 } as const;
+export const BREACH = { BLOCKABLE_FALSE: 0, NOT_ZAPPED: 1, LOCK_HELD: 2, END_WITHOUT_START: 3, WAIT_WITHOUT_INVALIDATION: 4 } as const;
 
 export const contractName = (code: number): string => CONTRACT_BREACHES[code] ?? `contract breach ${code}`;
 

@@ -51,13 +51,15 @@ export function callProto<T>(ctx: CallCtx, method: string, fn: () => T): T {
   const outer = at >= 0 ? Atomics.exchange(ctx.env!.i32, at, word) : 0;
   const hook = ctx.hook ?? null;
   if (hook !== null) hook.enter(method);
+  let result: T | undefined;
   try {
-    return fn();
+    result = fn();
+    return result;
   } catch (e) {
     if (e instanceof Stopped || e instanceof LockTimeout || e instanceof PluginError) throw e;
     throw new PluginError(ctx.proto.name, method, e);
   } finally {
-    if (hook !== null) hook.exit();
+    if (hook !== null) hook.exit(result);
     if (at >= 0) Atomics.store(ctx.env!.i32, at, outer);
   }
 }

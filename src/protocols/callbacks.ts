@@ -13,7 +13,11 @@ export interface MirrorCallbacks<Ctx, Sub, Range, Inv, PopulateResult> {
   invalidateStart(ctx: Ctx, inv: Inv): boolean;
   /** invalidate_range_end: the CPU page table change is done. */
   invalidateEnd(ctx: Ctx, inv: Inv): void;
-  /** The driver's device-fault path for `range` inside `sub`. */
+  /**
+   * The driver's device-fault path for `range` inside `sub`. It may wait (a wait queue, a
+   * completion) only for an invalidation in progress: a wait that only a later invalidation
+   * could end is a contract breach (Ctx.beforeWait).
+   */
   populate(ctx: Ctx, sub: Sub, range: Range): PopulateResult;
   /** Optional: the driver re-registers a subscription (ODP umem add/remove, interval insert/remove). */
   subscriptionRemove?(ctx: Ctx, sub: Sub): void;

@@ -50,9 +50,10 @@ export function addMutateCommand(program: Command, state: CommandState): void {
       new Option('-e, --events <list>', `invalidation events to mix: ${EVENT_NAMES.join(',')} (default all)`).argParser(parseEvents),
     )
     .addOption(
-      new Option('-t, --threads <n>', 'worker threads per mutant run (default 4: one per role)').argParser(
-        parseIntFlag('threads', LIMITS.threads.min, LIMITS.threads.max, 1, ' (every role needs a thread)'),
-      ),
+      new Option(
+        '-t, --threads <n>',
+        'worker threads per mutant run, roles dealt round-robin (default 6: 2 invalidators, 2 drivers, 1 DMA, 1 CPU)',
+      ).argParser(parseIntFlag('threads', LIMITS.threads.min, LIMITS.threads.max, 1, ' (every role needs a thread)')),
     )
     .addOption(
       new Option('--pages <n>', 'virtual pages, a multiple of 64 (default 256)').argParser(
@@ -82,7 +83,9 @@ export function addMutateCommand(program: Command, state: CommandState): void {
       `
 Outcome per mutant: killed (a violation, or a lock wait that timed out), survived (a clean run:
 the operation is redundant, or the workload never opened its window; the coverage line tells
-which), error (the harness failed). Score = killed / (killed + survived). See docs/mutation.md.
+which), equivalent (a survivor an equivalence rule recognised from its run: never differed, or
+retry only), error (the harness failed). Score = killed / (killed + survived). Unless --threads is
+given, each run has 6 threads: 2 invalidators, 2 drivers, 1 DMA, 1 CPU. See docs/mutation.md.
 
 ${MUTATE_EXIT_NOTE}
 
