@@ -80,7 +80,7 @@ function waitsForOf(states: ThreadState[], s: ThreadState | undefined): number[]
 /**
  * `tids` and every thread they wait for, transitively: the holders of the locks they are blocked
  * on (and the writers queued ahead of a reader), the DMA thread a device fence waits for. Whom a
- * queue or completion waits for is not known: such a thread stands for itself.
+ * queue or completion waits for is not known: any thread may be its waker.
  */
 export function waitClosure(i32: Int32Array, lay: Layout, roles: string[], tids: number[]): number[] {
   const threads = lay.config.threads - 1;
@@ -90,6 +90,7 @@ export function waitClosure(i32: Int32Array, lay: Layout, roles: string[], tids:
     if (seen.has(t) || !states[t]) return;
     seen.add(t);
     for (const v of waitsForOf(states, states[t])) visit(v);
+    if (states[t].waitKind === WAIT.waitqueue || states[t].waitKind === WAIT.completion) for (let u = 0; u < threads; u++) visit(u);
     if (states[t].waitKind === WAIT.fence)
       for (let d = 0; d < threads; d++) if (addr.dmaseq(lay, d) + L.DS_SEQ === states[t].waitAddr) visit(d);
   };

@@ -289,7 +289,7 @@ export class Session {
    * the runner can read threads' scheduling (Node on Linux), no progress is judged relative to the
    * CPU the threads got: if a stuck thread, or one it waits for, got under a tenth of the bound
    * on a CPU (an operation takes microseconds, a witness snapshot milliseconds) and waited for one
-   * a quarter of the bound and STARVED_WAIT_RATIO times as long, or got under a twentieth while it
+   * an eighth of the bound and STARVED_WAIT_RATIO times as long, or got under a twentieth while it
    * was in none of hmmsim's waits, the machine (or the runtime) starved it; that is not the
    * protocol's stall, and it is judged again at the next step (`force`: judged now all the same,
    * the monitor's last word at the run's extended deadline)
@@ -329,7 +329,7 @@ export class Session {
       const x = sched[t];
       if (x === undefined || x.cpuMs >= boundMs / 10) return false;
       if (x.cpuMs < boundMs / 20 && Atomics.load(this.i32, (addr.thread(this.layout, t) + L.T_WAIT_KIND) >> 2) === 0) return true;
-      return x.waitMs >= boundMs / 4 && x.waitMs >= STARVED_WAIT_RATIO * x.cpuMs;
+      return x.waitMs >= boundMs / 8 && x.waitMs >= STARVED_WAIT_RATIO * x.cpuMs;
     };
     const starvedTid = deadlocked ? undefined : waitClosure(this.i32, this.layout, this.names.roles, stuck).find(starved);
     this.starving = starvedTid !== undefined;
