@@ -78,6 +78,27 @@ function waitsForOf(states: ThreadState[], s: ThreadState | undefined): number[]
 }
 
 /**
+ * `tids` and every thread they wait for, transitively: the holders of the locks they are blocked
+ * on (and the writers queued ahead of a reader), the DMA thread a device fence waits for. Whom a
+ * queue or completion waits for is not known: any thread may be its waker.
+ */
+export function waitClosure(i32: Int32Array, lay: Layout, roles: string[], tids: number[]): number[] {
+  const threads = lay.config.threads - 1;
+  const states = Array.from({ length: threads }, (_, t) => threadState(i32, lay, t, roles));
+  const seen = new Set<number>();
+  const visit = (t: number): void => {
+    if (seen.has(t) || !states[t]) return;
+    seen.add(t);
+    for (const v of waitsForOf(states, states[t])) visit(v);
+    if (states[t].waitKind === WAIT.waitqueue || states[t].waitKind === WAIT.completion) for (let u = 0; u < threads; u++) visit(u);
+    if (states[t].waitKind === WAIT.fence)
+      for (let d = 0; d < threads; d++) if (addr.dmaseq(lay, d) + L.DS_SEQ === states[t].waitAddr) visit(d);
+  };
+  for (const t of tids) visit(t);
+  return [...seen].sort((a, b) => a - b);
+}
+
+/**
  * A wait-for cycle among the threads right now, or null: the threads in it (in wait order) and a
  * signature (each one's wait word and held locks) that stays the same while the cycle does.
  */
@@ -160,6 +181,8 @@ export function livenessWitness(
   /** Per thread: ms it has been seen inside the same call of a callback (watchdog samples). A
    *  thread that returns and calls again (retrying) is not named as stuck in the callback. */
   inSameCallForMs?: number[],
+  /** Per thread: its CPU time and run-queue wait within the bound (Node on Linux), for the report. */
+  sched?: ({ cpuMs: number; waitMs: number } | undefined)[],
 ): Witness {
   const lnames = lockNames(lay, proto);
   const hungIn = (t: number, callback: string) => !!callback && (inSameCallForMs?.[t] ?? forMs) >= forMs / 2;
@@ -220,6 +243,12 @@ export function livenessWitness(
     } else if (hungIn(t, s.callback)) lines.push(`T${t} ${s.role}: ${s.callback}() has not returned for ${fmtFor(forMs)}`);
     else lines.push(`T${t} ${s.role} made no progress for ${forMs} ms (not blocked: retrying or spinning)`);
   }
+  if (sched?.some((x) => x))
+    lines.push(
+      `scheduling in the last bound: ${sched
+        .map((x, t) => (x ? `T${t} ${Math.round(x.cpuMs)} ms on a CPU, ${Math.round(x.waitMs)} ms waiting for one` : `T${t} ?`))
+        .join('; ')}`,
+    );
   lines.push('locks held:');
   for (const s of states)
     lines.push(

@@ -251,5 +251,17 @@ export function renderWitness(c: Capture, names: RenderNames, protocol: string, 
         : '';
   const summary = `${c.kind} on page 0x${c.page.toString(16)}${what}${entry} detected by T${c.thread} ${names.roles[c.thread] ?? ''} at ${at}`;
   const text = `${protocol}: ${summary}\n${formatLines(events)}\nrerun: ${opts.rerun ?? `hmmsim stress --protocol ${protocol} --seed ${seed}`}`;
-  return { kind: c.kind, thread: c.thread, role: names.roles[c.thread] ?? '?', atMs: c.atMs, page: c.page, summary, events, text };
+  const record = { ticket: c.ticket, pfn: c.pfn, genWant: c.genWant, genHave: c.genHave, device: c.device, programmer };
+  return {
+    kind: c.kind,
+    thread: c.thread,
+    role: names.roles[c.thread] ?? '?',
+    atMs: c.atMs,
+    page: c.page,
+    summary,
+    events,
+    text,
+    record,
+    ...(c.latest ? { latest: true } : {}),
+  };
 }

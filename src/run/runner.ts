@@ -21,6 +21,7 @@ import { runControlled } from '../schedule/run.js';
 import { PluginError } from '../protocols/call.js';
 import type { RoleResult } from './thread.js';
 import { RunMonitor, type Settled } from './monitor.js';
+import { schedTimes } from './schedstat.js';
 import type { MutationStats, MutationTask } from '../mutate/sites.js';
 import {
   DEFAULT_EVENTS,
@@ -109,6 +110,8 @@ export async function prepareRun(opts: StressOptions): Promise<PreparedRun> {
   const subsPerDevice = intOpt('subsPerDevice', opts.subsPerDevice, defaultSubs, LIMITS.subs);
   const watchdogMs = intOpt('watchdogMs', opts.watchdogMs, DEFAULTS.watchdogMs, LIMITS.watchdogMs);
   const deadlockMs = intOpt('deadlockMs', opts.deadlockMs, DEFAULTS.deadlockMs, LIMITS.deadlockMs);
+  if (opts.ticketStart !== undefined && !(Number.isInteger(opts.ticketStart) && opts.ticketStart >= 0 && opts.ticketStart < 2 ** 52))
+    throw new ConfigError(`ticketStart must be an integer from 0 to 2^52 (got ${opts.ticketStart})`);
   const seed = opts.seed === undefined ? (Math.random() * 2 ** 31) >>> 0 : intOpt('seed', opts.seed, 0, LIMITS.seed);
   const events: EventName[] = opts.events ?? DEFAULT_EVENTS;
   for (const e of events)
@@ -221,7 +224,7 @@ export function rerunFlags(where: string, o: StressOptions & { eventsGiven?: boo
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** How often the monitor polls, by phase (ms): the barrier is short, a run long. */
-const POLL_MS = { starting: 2, running: 20, stopping: 10, done: 0 } as const;
+const POLL_MS = { starting: 2, running: 5, stopping: 10, done: 0 } as const;
 
 /** One protocol's run; `mutation` (docs/mutation.md) goes to every role thread and each one's stats come back. */
 export async function runOne(
@@ -248,10 +251,13 @@ export async function runOne(
       recordEvents: options.recordEvents ?? true,
       widen: options.widenWindows ?? true,
       stopOnViolation: options.stopOnViolation ?? false,
+      ...(options.latestWitnessMs ? { latestWitnessMs: options.latestWitnessMs } : {}),
+      ...(options.ticketStart ? { ticketStart: options.ticketStart } : {}),
       lockTimeoutMs: DEFAULTS.lockTimeoutMs,
       sliceMs: DEFAULTS.sliceMs,
       deadlockMs: options.deadlockMs,
       rerun: rerunFlags(protocol.where, options),
+      schedTimes,
       mutation,
     });
   } catch (e) {
@@ -306,6 +312,7 @@ export async function runOne(
           opsPerSec: ops / (elapsed / 1000 || 1),
           retries: session.retries(),
           violations: session.violationTotal(),
+          events: session.eventsRecorded(),
         });
       }
     }

@@ -42,6 +42,8 @@ export interface RoleTask {
   recordEvents: boolean;
   widen: boolean;
   stopOnViolation: boolean;
+  /** Also keep the most recent witness of each kind, refreshed at most this often (ms; absent: off). */
+  latestWitnessMs?: number;
   lockTimeoutMs: number;
   sliceMs: number;
   barrierTimeoutMs: number;
@@ -127,6 +129,7 @@ export class RoleRun {
       task.stopOnViolation,
       controller && (() => controller.step()),
     ));
+    oracle.latestEveryMs = task.latestWitnessMs ?? 0;
     const ctx: Ctx = new Ctx(env, wasm, layout, proto, {
       oracle: task.oracle,
       events: task.recordEvents,
