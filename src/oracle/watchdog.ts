@@ -106,6 +106,27 @@ function waitsForOf(states: ThreadState[], s: ThreadState | undefined): number[]
 }
 
 /**
+ * `tids` and every thread they wait for, transitively: the holders of the locks they are blocked
+ * on (and the writers queued ahead of a reader), the DMA thread a device fence waits for. Whom a
+ * queue or completion waits for is not known: any thread may be its waker.
+ */
+export function waitClosure(i32: Int32Array, lay: Layout, roles: string[], tids: number[]): number[] {
+  const threads = lay.config.threads - 1;
+  const states = Array.from({ length: threads }, (_, t) => threadState(i32, lay, t, roles));
+  const seen = new Set<number>();
+  const visit = (t: number): void => {
+    if (seen.has(t) || !states[t]) return;
+    seen.add(t);
+    for (const v of waitsForOf(states, states[t])) visit(v);
+    if (states[t].waitKind === WAIT.waitqueue || states[t].waitKind === WAIT.completion) for (let u = 0; u < threads; u++) visit(u);
+    if (states[t].waitKind === WAIT.fence)
+      for (let d = 0; d < threads; d++) if (addr.dmaseq(lay, d) + L.DS_SEQ === states[t].waitAddr) visit(d);
+  };
+  for (const t of tids) visit(t);
+  return [...seen].sort((a, b) => a - b);
+}
+
+/**
  * A wait-for cycle among the threads right now, or null: the threads in it (in wait order) and a
  * signature (each one's wait word and held locks) that stays the same while the cycle does.
  */
@@ -137,6 +158,35 @@ export function waitForCycle(i32: Int32Array, lay: Layout, roles: string[]): { t
   return null;
 }
 
+/** What a thread waits on, by name: a frame's lock or references, else the named word. */
+function waitedName(lay: Layout, lnames: Map<number, string>, s: ThreadState): string {
+  const pfn = Math.floor((s.waitAddr - lay.framesBase) / L.FRAME_SIZE);
+  if (s.waitKind === WAIT.frameLock) return `the folio lock of pfn ${pfn}`;
+  if (s.waitKind === WAIT.pageRefs) return `the references on pfn ${pfn}`;
+  return nameOf(lnames, s.waitAddr);
+}
+
+/**
+ * A thread waiting on a frame (model/mm/frame-refs.ts): for its lock (folio_lock), naming the
+ * holder from the lock word, or for its extra references to drop, naming the last thread that
+ * took one.
+ */
+function frameWaitLine(i32: Int32Array, lay: Layout, states: ThreadState[], s: ThreadState, stuck: number[]): string {
+  const off = s.waitAddr - lay.framesBase;
+  const pfn = Math.floor(off / L.FRAME_SIZE);
+  const frame = addr.frame(lay, pfn) >> 2;
+  const owner = Atomics.load(i32, frame + (L.F_OWNER >> 2));
+  const page = owner > 0 ? ` (page 0x${(owner - 1).toString(16)})` : ' (unmapped)';
+  const who = (tid: number) => (tid >= 0 ? `T${tid} ${states[tid]?.role ?? '?'}${stuck.includes(tid) ? ' (stuck)' : ''}` : 'nobody');
+  if (s.waitKind === WAIT.frameLock) {
+    const holder = (Atomics.load(i32, frame + (L.F_LOCK >> 2)) & L.FL_HOLDER_MASK) - 1;
+    return `T${s.tid} ${s.role} waiting for the folio lock of pfn ${pfn}${page}; held by: ${who(holder)}`;
+  }
+  const refs = Atomics.load(i32, frame + (L.F_REFCOUNT >> 2));
+  const by = Atomics.load(i32, frame + (L.F_REF_BY >> 2)) - 1;
+  return `T${s.tid} ${s.role} waiting for the references on pfn ${pfn}${page} to drop (${refs - 1} beyond its mapping's); last taken by: ${who(by)}`;
+}
+
 /**
  * Build the liveness violation for the threads in `stuck` (no progress for `forMs`).
  * Deadlock if one of them is blocked on a lock (mutex/rwsem) that it cannot take, else stall.
@@ -159,6 +209,8 @@ export function livenessWitness(
   /** Per thread: ms it has been seen inside the same call of a callback (watchdog samples). A
    *  thread that returns and calls again (retrying) is not named as stuck in the callback. */
   inSameCallForMs?: number[],
+  /** Per thread: its CPU time and run-queue wait within the bound (Node on Linux), for the report. */
+  sched?: ({ cpuMs: number; waitMs: number } | undefined)[],
   /** Per thread: its lock was released (changed hands) while it was blocked on it. */
   released?: boolean[],
 ): Witness {
@@ -242,17 +294,24 @@ export function livenessWitness(
           `T${t} ${s.role} blocked on ${WAIT_NAMES[s.waitKind]} ${nameOf(lnames, s.waitAddr)}; held by: ${holders.join(', ') || 'nobody'}; ` +
             `waiters: ${waiters.join(', ')}; ${word.text}${free}`,
         );
-      } else
+      } else if (s.waitKind === WAIT.frameLock || s.waitKind === WAIT.pageRefs) lines.push(frameWaitLine(i32, lay, states, s, stuck));
+      else
         lines.push(
           `T${t} ${s.role} sleeping on ${WAIT_NAMES[s.waitKind] ?? 'wait'} ${nameOf(lnames, s.waitAddr)} for a condition that never came true; waiters: ${waiters.join(', ')}`,
         );
     } else if (hungIn(t, s.callback)) lines.push(`T${t} ${s.role}: ${s.callback}() has not returned for ${fmtFor(forMs)}`);
     else lines.push(`T${t} ${s.role} made no progress for ${forMs} ms (not blocked: retrying or spinning)`);
   }
+  if (sched?.some((x) => x))
+    lines.push(
+      `scheduling in the last bound: ${sched
+        .map((x, t) => (x ? `T${t} ${Math.round(x.cpuMs)} ms on a CPU, ${Math.round(x.waitMs)} ms waiting for one` : `T${t} ?`))
+        .join('; ')}`,
+    );
   lines.push('locks held:');
   for (const s of states)
     lines.push(
-      `  T${s.tid} ${s.role.padEnd(11)} ${s.held.length ? s.held.map((h) => `${nameOf(lnames, h.addr)} (${MODE[h.mode]})`).join(', ') : '-'}${s.waitAddr ? `; waiting on ${nameOf(lnames, s.waitAddr)}` : ''}`,
+      `  T${s.tid} ${s.role.padEnd(11)} ${s.held.length ? s.held.map((h) => `${nameOf(lnames, h.addr)} (${MODE[h.mode]})`).join(', ') : '-'}${s.waitAddr ? `; waiting on ${waitedName(lay, lnames, s)}` : ''}`,
     );
   // each thread's last events
   const evs = readRings(i32, lay.ringsBase, lay.config.threads, lay.config.ringEntries);
