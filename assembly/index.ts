@@ -11,4 +11,6 @@ export {
   handle_mm_fault, cpu_access, cow_break, zap_ptes, free_tables, wrprotect_ptes, migrate_page,
   reclaim_page, inval_mark, check_zapped, frame_release, check_prot, hmm_range_fault, dev_program, dev_zap, dev_entry,
   dev_entry_gen, dmaseq_addr, dma_access, dma_begin, dma_end, cpu_peek, dev_peek, pages, range_addr,
+  frame_put, frame_trylock, frame_unlock, page_lock_frame, page_pinned_frame, range_release, range_reset,
 } from './mm';
+export { pfncache_resolve, pfncache_set, pfncache_clear, pfncache_pfn, pfncache_use } from './pfncache';

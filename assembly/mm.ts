@@ -52,6 +52,9 @@ export function mm_init(): void {
     store<i32>(f + L.F_REFCOUNT, 0);
     store<i32>(f + L.F_OWNER, 0);
     store<i32>(f + L.F_DATA, 0);
+    store<i32>(f + L.F_LOCK, 0);
+    store<i32>(f + L.F_REF_BY, 0);
+    store<i32>(f + L.F_REF_WAITERS, 0);
     if (pfn >= FIRST_TABLE_FRAME) {
       store<i32>(f + L.F_TABLE, pfn - FIRST_TABLE_FRAME);
       stackPush(hdr(L.H_TFREE_HEAD), pfn);
@@ -88,6 +91,109 @@ export function frame_free(pfn: u32): void {
 
 export function frame_gen(pfn: u32): i32 {
   return atomic.load<i32>(frameAddr(pfn) + L.F_GEN);
+}
+
+// ------------------------------------------------------------------------------------------
+// Page references and the per-frame lock (get_page / folio_lock). A frame holds one reference
+// for its mapping; a walk with RF_GET adds one per frame (get_page_unless_zero, then the PTE is
+// re-read, as GUP does). The mm's release of an unmapped frame (frame_release) bumps its gen and
+// drops the mapping's reference: a frame still referenced stays FS_PINNED, off the free stack,
+// until the last put (frame_put) frees it. So a put never touches a frame that was reused.
+// ------------------------------------------------------------------------------------------
+
+/** get_page_unless_zero: a reference on `pfn`, unless it is free already. */
+function frame_try_get(pfn: u32, tid: u32): bool {
+  const f = frameAddr(pfn);
+  for (;;) {
+    const c = atomic.load<i32>(f + L.F_REFCOUNT);
+    if (c <= 0) return false;
+    if (atomic.cmpxchg<i32>(f + L.F_REFCOUNT, c, c + 1) == c) {
+      atomic.store<i32>(f + L.F_REF_BY, <i32>tid + 1);
+      return true;
+    }
+  }
+  return false; // unreachable
+}
+
+/** put_page: drop a reference; the last one frees a frame the mm has released (FS_PINNED). */
+export function frame_put(pfn: u32): void {
+  const f = frameAddr(pfn);
+  const c = atomic.sub<i32>(f + L.F_REFCOUNT, 1);
+  if (c == 1) {
+    // the mapping's reference went first (frame_release), so the frame is dead already: free it
+    atomic.store<i32>(f + L.F_STATE, L.FS_FREE);
+    atomic.store<i32>(f + L.F_DATA, 0x7fbad000 | (<i32>pfn & 0xfff)); // poison
+    stackPush(hdr(L.H_FREE_HEAD), pfn);
+  } else if (atomic.load<i32>(f + L.F_REF_WAITERS) != 0) atomic.notify(f + L.F_REFCOUNT, 64); // ctx.waitPageRefs
+}
+
+/** folio_trylock by thread `tid`. */
+export function frame_trylock(pfn: u32, tid: u32): i32 {
+  const a = frameAddr(pfn) + L.F_LOCK;
+  for (;;) {
+    const v = atomic.load<i32>(a);
+    if (v & L.FL_HOLDER_MASK) return 0;
+    if (atomic.cmpxchg<i32>(a, v, v | (<i32>tid + 1)) == v) return 1; // keeps FL_WAITERS: the unlock wakes them
+  }
+  return 0; // unreachable
+}
+
+/** folio_unlock: wakes the sleepers (FL_WAITERS) if any. */
+export function frame_unlock(pfn: u32): void {
+  const a = frameAddr(pfn) + L.F_LOCK;
+  if (atomic.xchg<i32>(a, 0) & L.FL_WAITERS) atomic.notify(a, 64);
+}
+
+/**
+ * The frame `page` maps, referenced and locked by `tid` for migration (isolate + folio_lock: the
+ * reference keeps it from being freed and reused while locked): its pfn; -1 if the page is not
+ * present; -(pfn + 2) if another thread holds its lock (the caller sleeps on F_LOCK and tries
+ * again). Release with frame_unlock, then frame_put.
+ */
+export function page_lock_frame(page: u32, tid: u32): i32 {
+  for (;;) {
+    const pte = pte_get(page);
+    if ((pte & L.PTE_TYPE_MASK) != L.PTE_PRESENT) return -1;
+    const pfn = ptePfn(pte);
+    if (!frame_try_get(pfn, tid)) continue; // freed under us: the PTE has changed
+    if (pte_get(page) != pte) {
+      frame_put(pfn);
+      continue;
+    }
+    if (frame_trylock(pfn, tid)) return <i32>pfn;
+    frame_put(pfn);
+    return -(<i32>pfn + 2);
+  }
+  return -1; // unreachable
+}
+
+/** The frame `page` maps if it has references beyond its mapping's, else -1. */
+export function page_pinned_frame(page: u32): i32 {
+  const pte = pte_get(page);
+  if ((pte & L.PTE_TYPE_MASK) != L.PTE_PRESENT) return -1;
+  const pfn = ptePfn(pte);
+  return atomic.load<i32>(frameAddr(pfn) + L.F_REFCOUNT) > 1 ? <i32>pfn : -1;
+}
+
+/** Clear the first `n` entries of range `r`'s hmm_pfns (before a walk that takes references). */
+export function range_reset(r: u32, n: u32): void {
+  const pfns = r + <u32>L.R_HDR;
+  for (let i: u32 = 0; i < n; i++) store<i64>(pfns + i * <u32>L.HMM_PFN_SIZE, 0);
+}
+
+/**
+ * Release what a walk with RF_GET (and RF_LOCK) took on the first `n` entries of range `r`'s
+ * hmm_pfns: unlock each valid entry's frame (`unlock`) and drop its reference (`put`).
+ */
+export function range_release(r: u32, n: u32, unlock: i32, put: i32): void {
+  const pfns = r + <u32>L.R_HDR;
+  for (let i: u32 = 0; i < n; i++) {
+    const lo = load<i32>(pfns + i * <u32>L.HMM_PFN_SIZE);
+    if (!(lo & L.HMM_PFN_VALID)) continue;
+    const pfn = <u32>(lo & L.HMM_PFN_MASK);
+    if (unlock) frame_unlock(pfn);
+    if (put) frame_put(pfn);
+  }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -336,14 +442,14 @@ function firstReport(dev: i32, page: u32): bool {
 }
 
 /** Count one detection of `kind` on entry (dev, page) (dev -1: no device entry involved). */
-function countViol(kind: i32, dev: i32, page: u32): void {
+export function countViol(kind: i32, dev: i32, page: u32): void {
   atomic.add<i32>(hdr(L.H_DETECTIONS) + (kind << 2), 1);
   if (firstReport(dev, page)) atomic.add<i32>(hdr(L.H_VIOLATIONS) + (kind << 2), 1);
 }
 
 /** Count and record the details (T_VIOL: kind, page, pfn, gen wanted, gen found, device, the
  *  thread that programmed the entry + 1 or 0) for the caller's witness. Returns -(kind + 1). */
-function violDetail(tid: u32, kind: i32, page: u32, pfn: i32, genWant: i32, genHave: i32, dev: i32): i32 {
+export function violDetail(tid: u32, kind: i32, page: u32, pfn: i32, genWant: i32, genHave: i32, dev: i32): i32 {
   const v = threadAddr(tid) + L.T_VIOL;
   store<i32>(v + L.VR_KIND, kind);
   store<i32>(v + L.VR_PAGE, page);
@@ -396,8 +502,14 @@ function entryStale(page: u32, pfn: u32, gen: i32, write: bool): i32 {
  * its entry is seen here. Returns 0 or -(use-after-free + 1), the programming thread in T_VIOL.
  */
 export function frame_release(pfn: u32, page: u32, tid: u32, oracle: i32): i32 {
-  const gen = atomic.load<i32>(frameAddr(pfn) + L.F_GEN);
-  frame_free(pfn);
+  const f = frameAddr(pfn);
+  // gen++ first (every later check sees it); the frame is dead to the oracle from here on. It
+  // goes back on the free stack when its mapping's reference is the last: else (a walk with
+  // RF_GET holds one) it stays FS_PINNED until the last put.
+  const gen = atomic.add<i32>(f + L.F_GEN, 1);
+  atomic.store<i32>(f + L.F_OWNER, 0);
+  atomic.store<i32>(f + L.F_STATE, L.FS_PINNED);
+  frame_put(pfn);
   if (!oracle) return 0;
   let res = 0;
   for (let dev: u32 = 0; dev < DEVICES; dev++) {
@@ -533,8 +645,20 @@ export function hmm_range_fault(r: u32, from: u32, tid: u32, stop: u32, paused: 
     }
     const pfn = ptePfn(pte);
     const gen = atomic.load<i32>(frameAddr(pfn) + L.F_GEN);
+    const get = (flags & L.RF_GET) != 0;
+    if (get && !frame_try_get(pfn, tid)) {
+      if (atomic.load<i32>(p) == pte) return L.EBUSY; // a mapped frame without references: never (bail, not spin)
+      page--; // freed under us: the PTE has changed, walk this page again
+      continue;
+    }
     if (atomic.load<i32>(p) != pte) {
+      if (get) frame_put(pfn);
       page--; // changed while we read the gen: walk this page again
+      continue;
+    }
+    if (get && (flags & L.RF_LOCK) && !frame_trylock(pfn, tid)) {
+      frame_put(pfn); // make_device_exclusive_range: a page it cannot lock is left out
+      store<i64>(out, (<i64>gen << 32) | <i64>(<u32>(L.HMM_PFN_ERROR | <i32>pfn)));
       continue;
     }
     let lo = L.HMM_PFN_VALID | <i32>pfn;

@@ -64,8 +64,10 @@ for (const p of history) {
         for (const w of r.witnesses.slice(0, 1)) console.log(w.text);
       }
     }
+    // a fix that keeps an older known race (hmm-eagain-leak-fix) declares it: "as expected" = that race only, not the bug's
+    const what = p.expect === 'sound' ? 'clean' : `as expected (${p.expect.violates.join(',')} only)`;
     console.log(
-      `${p.name.padEnd(30)} fix  ${h.commit}  clean ${clean}/${fixRuns} runs of ${fixMs} ms${inconclusive ? ` (${inconclusive} inconclusive: a race window not reached)` : ''}: ${ops.toLocaleString('en')} ops, ${faults.toLocaleString('en')} device faults`,
+      `${p.name.padEnd(30)} fix  ${h.commit}  ${what} ${clean}/${fixRuns} runs of ${fixMs} ms${inconclusive ? ` (${inconclusive} inconclusive: a race window not reached)` : ''}: ${ops.toLocaleString('en')} ops, ${faults.toLocaleString('en')} device faults`,
     );
   }
 }

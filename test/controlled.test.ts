@@ -7,9 +7,22 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runStress, listProtocols, replay, shrink, type Witness, type StoredFailure } from '../dist/index.js';
-import { ALL_PROTOCOLS } from '../dist/protocols/builtin.js';
+import {
+  runStress,
+  listProtocols,
+  replay,
+  shrink,
+  loadFailures,
+  type Witness,
+  type StoredFailure,
+  type ProtocolResult,
+} from '../dist/index.js';
+import { ALL_PROTOCOLS, HISTORY_PROTOCOLS } from '../dist/protocols/builtin.js';
 import { run } from '../dist/cli/main.js';
+import { Executor } from '../dist/schedule/executor.js';
+import { protocolOf, runStored } from '../dist/schedule/replay.js';
+import { workloadOf } from '../dist/schedule/schedule.js';
+import { Session } from '../dist/run/session.js';
 
 const CORPUS = new URL('./corpus/', import.meta.url).pathname;
 
@@ -25,7 +38,7 @@ const asFailure = (w: Witness, where = 'test'): StoredFailure => ({ schedule: w.
 
 describe('controlled mode finds every broken protocol (pct, seed 1)', async () => {
   const all = await listProtocols();
-  // the kernel-history pairs (--protocol history) are not yet tuned for controlled mode: docs/history.md
+  // the kernel-history bugs (--protocol history): the block below
   for (const p of all.filter((x) => x.expect !== 'sound' && (ALL_PROTOCOLS as readonly string[]).includes(x.name))) {
     it(p.name, async () => {
       const r = await runStress({ protocol: p.name, mode: 'controlled', seed: 1, schedules: 400, stopOnViolation: true });
@@ -35,6 +48,41 @@ describe('controlled mode finds every broken protocol (pct, seed 1)', async () =
       expect(res.controlled!.firstViolationSchedule).not.toBeNull();
       expect(res.witnesses[0].schedule!.switches[0][0]).toBe(0);
     }, 60_000);
+  }
+});
+
+describe('controlled mode finds the kernel-history bugs (pct, else random; seed 1)', async () => {
+  const all = await listProtocols();
+  // kvm-unpaired-range-end's only sign is a stall in which the stuck driver retries while every
+  // other thread runs on: liveness counted in steps does not judge that yet (docs/cli.md, "Controlled mode")
+  // interval-remove-race: its window is opened by free-running mode's directed widening (docs/history.md)
+  // amdgpu-userptr-shared-range: needs two validator threads on one range (the protocol's own
+  // roles), and controlled mode still runs the caller's roles
+  // nouveau-exclusive-folio-leak, xen-gntdev-unmap-wait: not found in 400 schedules of seed 1 yet;
+  // their signs are a leaked folio lock / a notifier waiting on another device (stall, deadlock)
+  const NOT_YET = [
+    'kvm-unpaired-range-end',
+    'interval-remove-race',
+    'amdgpu-userptr-shared-range',
+    'nouveau-exclusive-folio-leak',
+    'xen-gntdev-unmap-wait',
+  ];
+  for (const p of all.filter((x) => x.expect !== 'sound' && (HISTORY_PROTOCOLS as readonly string[]).includes(x.name))) {
+    it.skipIf(NOT_YET.includes(p.name))(
+      p.name,
+      async () => {
+        let res: ProtocolResult | undefined;
+        for (const strategy of ['pct', 'random'] as const) {
+          const r = await runStress({ protocol: p.name, mode: 'controlled', strategy, seed: 1, schedules: 400, stopOnViolation: true });
+          res = r.protocols[0];
+          expect(res.error).toBeUndefined();
+          if (res.controlled!.firstViolationSchedule !== null) break;
+        }
+        expect(res!.verdict).toBe('pass');
+        expect(res!.controlled!.firstViolationSchedule).not.toBeNull();
+      },
+      120_000,
+    );
   }
 });
 
@@ -105,6 +153,32 @@ describe('replay', () => {
     const [r] = await replay([asFailure(s.witness)]);
     expect(r.identical).toBe(true);
   }, 120_000);
+});
+
+describe('schedule server: workers, Wasm instances and memory reused across schedules', () => {
+  it('a schedule replayed after 100 others on the same workers gives the witness of a fresh process', async () => {
+    // the shipped hmm-v5.2 schedule and the witness it gave when recorded (a fresh process)
+    const [f] = loadFailures(CORPUS).filter((x) => x.schedule.protocol === 'hmm-v5.2');
+    const p = await protocolOf(f);
+    const n = f.schedule.config.roles.length;
+    const exec = new Executor(n);
+    try {
+      for (let i = 0; i < 100; i++) {
+        const cfg = { strategy: i % 2 ? 'pct' : 'random', seed: 5000 + i, depth: 10, steps: 2000, boundSteps: 1000, threads: n } as const;
+        await exec.run(p, workloadOf(f.schedule), cfg, 'rerun');
+      }
+      const out = await runStored(exec, p, f.schedule);
+      expect(out.status).toBe('violation');
+      expect(out.witness!.text).toBe(f.witness.text);
+      // and what a reset leaves is a fresh session's memory, byte for byte
+      const session = (exec as unknown as { lane: { session: Session } }).lane.session;
+      session.reset(f.schedule.seed);
+      const fresh = new Session({ ...session.options, seed: f.schedule.seed });
+      expect(Buffer.compare(new Uint8Array(session.memory.buffer), new Uint8Array(fresh.memory.buffer))).toBe(0);
+    } finally {
+      await exec.close();
+    }
+  }, 60_000);
 });
 
 describe('regression corpus', () => {

@@ -51,6 +51,12 @@ export interface StressOptions {
   deadlockMs?: number;
   /** Stop a protocol's run at its first violation (default false). */
   stopOnViolation?: boolean;
+  /** Besides the first witnesses of each kind, keep the most recent one per kind and thread,
+   *  refreshed at most once every this many ms (default: off). For long runs (the soak). */
+  latestWitnessMs?: number;
+  /** Start the event ticket here instead of 0 (an integer below 2^52): a soak shorter than 2^32
+   *  events can still carry its witnesses' tickets past 2^32. `events` counts from here. */
+  ticketStart?: number;
   /** Called about every 100 ms while a protocol runs. */
   onProgress?: (p: Progress) => void;
   signal?: AbortSignal;
@@ -127,6 +133,8 @@ export interface Progress {
   opsPerSec: number;
   retries: number;
   violations: number;
+  /** Events recorded so far (the event ticket). */
+  events?: number;
 }
 
 export interface WitnessEvent {
@@ -149,6 +157,11 @@ export interface Witness {
   text: string;
   /** Controlled mode: the schedule that produced it (atMs is then its step). */
   schedule?: Schedule;
+  /** The oracle's violation record (absent for deadlock/stall): the violating event's ticket (the
+   *  last event's), frame, generations, device and the thread that programmed the entry (-1: none). */
+  record?: { ticket: number; pfn: number; genWant: number; genHave: number; device: number; programmer: number };
+  /** Kept as the most recent of its kind (StressOptions.latestWitnessMs), not as one of the first. */
+  latest?: boolean;
 }
 
 export type Verdict = 'pass' | 'fail' | 'inconclusive';
@@ -174,6 +187,11 @@ export interface ProtocolResult {
   durationMs: number;
   /** Race-window coverage: how many times each dangerous interleaving happened (oracle/coverage.ts). */
   coverage?: Record<string, number>;
+  /** No progress that the watchdog did not judge a stall because the machine starved a thread of
+   *  CPU (Node on Linux): how many watchdog steps, and the first such thread's scheduling. */
+  starvation?: { steps: number; first: string };
+  /** Events recorded in the run (the event ticket's advance; 0 with recordEvents off). */
+  events?: number;
   /** Operations per role. */
   roleOps: Partial<Record<RoleName, number>>;
   /** Controlled mode only. */

@@ -100,18 +100,25 @@ export const L = {
   H_SIZE: 896,
 
   // ---- frames (physical pages) ----
-  FRAME_SIZE: 32,
+  FRAME_SIZE: 64,
   F_GEN: 0, // bumped on every free
   F_STATE: 4,
-  F_REFCOUNT: 8,
+  F_REFCOUNT: 8, // 1 for the mapping, + 1 per reference a walk took (RF_GET); 0 once free
+
   F_OWNER: 12, // content tag: VA page + 1 of the mapping it holds, 0 when free
   F_DATA: 16, // the data word (what CPU and device read and write)
   F_NEXT: 20, // free-stack link (pfn + 1, 0 = end)
   F_TABLE: 24, // for page-table frames: index of its table store slot
+  F_LOCK: 28, // the per-frame lock (folio_lock): holder thread id + 1 in FL_HOLDER_MASK, FL_WAITERS while someone sleeps on it
+  F_REF_BY: 32, // the thread that last took an extra reference + 1 (the watchdog names it)
+  F_REF_WAITERS: 36, // threads waiting for the extra references to drop (ctx.waitPageRefs): a put wakes them
+  FL_HOLDER_MASK: 0xffff,
+  FL_WAITERS: 0x10000,
   FS_FREE: 0,
   FS_ANON: 1,
   FS_PAGETABLE: 2,
   FS_RESERVED: 3,
+  FS_PINNED: 4, // unmapped and released by the mm (gen bumped) but still referenced: the last put frees it
 
   // ---- CPU page table: directory (one word per leaf table) -> leaf table frames ----
   PT_SHIFT: 6,
@@ -174,6 +181,8 @@ export const L = {
   ZAP_PAGE: 4,
   RF_FAULT: 1,
   RF_WRITE: 2,
+  RF_GET: 4, // the walk takes a reference on every frame it snapshots (get_user_pages, make_device_exclusive_range)
+  RF_LOCK: 8, // ... and trylocks it; a frame whose lock is taken is left out (its hmm_pfns entry not valid)
 
   // ---- subscription records ----
   S_START: 0,
@@ -205,6 +214,7 @@ export const L = {
   T_INV_BEGUN: 236, // driver: H_INV_BEGUN when its last walk began
   T_SRCU: 240, // SRCU read side (model/mm/srcu.ts): odd while this thread is inside a read section
   T_SRCU_WAITERS: 244, // threads in srcuSynchronize sleeping on T_SRCU (the reader wakes them)
+  T_OS_TID: 248, // Node on Linux: the worker's OS thread id (0 unknown): the watchdog reads its CPU time and run-queue wait
   HELD_MAX: 8,
   HELD_MUTEX: 1,
   HELD_READ: 2,
@@ -219,6 +229,21 @@ export const L = {
   VR_GEN_HAVE: 16, // the frame's gen when the check ran (-1: not read)
   VR_DEVICE: 20,
   VR_PROGRAMMER: 24, // the thread that programmed the entry + 1 (0: no entry, or unknown)
+
+  // ---- pfn cache record (a declared 'pfncache' field's line: model/pfn-cache.ts) ----
+  C_ENTRY: 0, // i64: low word pfn + 1 (0: empty), high word the frame's gen when resolved
+  C_PAGE: 8, // the page the cached pfn was resolved for
+  C_USE_SEQ: 12, // odd while a use is in flight (the cache's fence waits on it)
+  C_FENCE_WAITERS: 16, // fences sleeping on C_USE_SEQ
+  C_SETTER: 20, // the thread that set the entry + 1
+  C_REPORTED: 24, // 1 once a check counted the current entry as a lost race
+  C_PEND_PFN: 28, // resolve's result, published by set: pfn ...
+  C_PEND_GEN: 32, // ... its gen ...
+  C_PEND_PAGE: 36, // ... and the page
+  PFNC_EMPTY: 0, // pfncache_use: the cache holds no pfn
+  PFNC_DONE: 1, // ... the use went through the cached pfn
+  PFNC_ABORTED: 2, // ... the use's check word had moved: no access
+  VR_DEVICE_PFNCACHE: -2, // a violation's VR_DEVICE for a pfn cache is VR_DEVICE_PFNCACHE - its field code
 
   // ---- DMA in-flight record (one line per thread, at dmaseq) ----
   DS_SEQ: 0, // odd while an access is in flight
@@ -292,6 +317,9 @@ export const CTL = {
   CURSOR: 5, // replay: next entry of the given switch list
   DETAIL: 6, // divergence: the step; liveness: the first stuck thread
   DETAIL2: 7, // divergence: the thread the schedule named
+  // the schedule server (schedule/serve.ts): every word but EPOCH is zeroed before each schedule
+  EPOCH: 8, // schedules asked for so far (main bumps it to start the next; SERVE_QUIT: the workers leave)
+  DONE: 10, // threads finished with this schedule (main waits for all)
   THREADS_BASE: 16, // per-thread words, T_STRIDE each
   T_STRIDE: 16,
   T_GATE: 0, // 1: this thread may run (futex word of the hand-off)
@@ -304,6 +332,8 @@ export const CTL = {
   T_PROGRESS_STEP: 7, // step of its last finished operation
   T_OWN_STEPS: 8, // points it ran
   T_EXITED: 9,
+  T_OPS: 10, // operations it ran in this schedule (written when it finished)
+  T_POSTED: 11, // 1: it posted its result (captures, a liveness witness or an error) on its port
   MAX_THREADS: 16,
   // per thread t, MAX_THREADS words: every thread's T_OWN_STEPS when t last finished an operation
   // (t is stalled once every other live thread has run boundSteps points since)
@@ -311,6 +341,9 @@ export const CTL = {
   SWITCHES_BASE: 16 + 16 * 16 + 16 * 16, // (step, thread) pairs
   MAX_SWITCHES: 1 << 15,
 } as const;
+
+/** CTL.EPOCH when the schedule server's workers are to leave. */
+export const SERVE_QUIT = -1;
 
 /** CTL.STATUS values. */
 export const CTL_STATUS = { running: 0, budget: 1, violation: 2, deadlock: 3, stall: 4, divergence: 5, error: 6 } as const;

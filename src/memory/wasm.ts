@@ -55,6 +55,20 @@ export interface HmmWasm {
   dev_peek(dev: number, page: number): number;
   pages(): number;
   range_addr(tid: number): number;
+  // page references and the per-frame lock (model/mm/frame-refs.ts)
+  frame_put(pfn: number): void;
+  frame_trylock(pfn: number, tid: number): number;
+  frame_unlock(pfn: number): void;
+  page_lock_frame(page: number, tid: number): number;
+  page_pinned_frame(page: number): number;
+  range_release(r: number, n: number, unlock: number, put: number): void;
+  range_reset(r: number, n: number): void;
+  // pfn caches (model/pfn-cache.ts)
+  pfncache_resolve(cache: number, page: number, write: number): number;
+  pfncache_set(cache: number, tid: number): void;
+  pfncache_clear(cache: number): void;
+  pfncache_pfn(cache: number): number;
+  pfncache_use(cache: number, code: number, checkAddr: number, expect: number, tid: number, oracle: number): number;
 }
 
 /** Instantiate on `memory` (shared). Does not touch the memory; call `setup()` once the header is written. */

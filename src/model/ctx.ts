@@ -17,6 +17,7 @@ import type { HmmWasm } from '../memory/wasm.js';
 import { Rng } from './random.js';
 import { snapshotDone, walkWindow, zapWindow } from '../oracle/coverage.js';
 import type { MirrorCallbacks, MmOptions } from '../protocols/callbacks.js';
+import { type PageGrab, grabFlags, releasePages, waitPageRefs } from './mm/frame-refs.js';
 import { intervalLink, intervalUnlink, mmgetNotZero, mmput, subClosing, subLinked, touchSub } from './mm/lifetime.js';
 import { srcuSynchronize } from './mm/srcu.js';
 import { callbackName } from '../protocols/call.js';
@@ -273,13 +274,21 @@ export class Ctx implements Tracer {
    * hmm_range_fault: snapshot `range` into its hmm_pfns, faulting pages in when it was set up
    * with fault. Caller holds mmap_lock for read (a protocol that does not may read freed page
    * tables, which the oracle reports). Returns 0, -EBUSY (the lockless `check` failed, or a page
-   * is under migration), -EFAULT (hole, PROT_NONE), -EPERM (write to read-only).
+   * is under migration), -EFAULT (hole, PROT_NONE), -EPERM (write to read-only). With `grab`, every
+   * frame snapshotted is also referenced (and locked; one it cannot lock is left out, its entry not
+   * valid: `range.pfn(page)` is -1), to be released with releasePages (model/mm/frame-refs.ts); a
+   * walk that fails releases what it took itself.
    */
-  hmmRangeFault(range: HmmRange, check?: RetryCheck): number {
+  hmmRangeFault(range: HmmRange, check?: RetryCheck, grab?: PageGrab): number {
     const dropped = check && this.hook !== null && this.hook.before(CTX_TARGETS.retryCheck, OPS.retryCheck) !== PERFORM ? check : undefined;
     if (dropped) check = undefined;
     const r = range.addr;
     const i32 = this.env.i32;
+    // `grab`: take a reference (and the lock) on every frame snapshotted (model/mm/frame-refs.ts)
+    const grabBits = grabFlags(grab);
+    const flags = Atomics.load(i32, (r + L.R_FLAGS) >> 2) & ~(L.RF_GET | L.RF_LOCK);
+    Atomics.store(i32, (r + L.R_FLAGS) >> 2, flags | grabBits);
+    if (grabBits) this.wasm.range_reset(r, range.end - range.start); // valid entries = what this walk took
     Atomics.store(i32, (r + L.R_CHECK_ADDR) >> 2, check ? check.word.addr : 0);
     Atomics.store(i32, (r + L.R_CHECK_EXPECT) >> 2, check ? check.expect : 0);
     let from = range.start;
@@ -333,6 +342,11 @@ export class Ctx implements Tracer {
       this.opts.onViolation(-(L.V_PAGE_TABLE_USE_AFTER_FREE + 1));
       ret = L.EBUSY;
     }
+    if (grabBits && ret !== 0) {
+      // a walk that fails gives back what it took (get_user_pages does), so callers release only after success
+      this.wasm.range_release(r, range.end - range.start, grabBits & L.RF_LOCK ? 1 : 0, 1);
+      this.wasm.range_reset(r, range.end - range.start);
+    }
     walkWindow(this, false, ret === 0);
     // a mutant without the lockless check: tell the hook when the check would have failed
     if (dropped && ret === 0 && dropped.word.peek() !== dropped.expect) this.hook?.effect?.();
@@ -354,6 +368,20 @@ export class Ctx implements Tracer {
       this.widenAba();
     }
     return ret;
+  }
+
+  /**
+   * Unlock and put what the last walk of `range` took with `grab` (folio_unlock + folio_put;
+   * model/mm/frame-refs.ts), on its first `pages` entries (default: the range's length).
+   */
+  releasePages(range: HmmRange, what: { unlock?: boolean; put?: boolean } = { unlock: true, put: true }, pages?: number): void {
+    this.trace(EV.PAGES_RELEASE, pages ?? range.end - range.start, what.unlock ? 1 : 0, what.put ? 1 : 0);
+    releasePages(this, range, what, pages);
+  }
+
+  /** Wait until the frames [start, end) maps have no references but their mapping's; false on timeout. */
+  waitPageRefs(start: number, end: number): boolean {
+    return waitPageRefs(this, start, end);
   }
 
   /**

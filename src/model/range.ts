@@ -63,6 +63,11 @@ export class HmmRange {
   set registered(v: boolean) {
     this.put(L.R_REGISTERED, v ? 1 : 0);
   }
+  /** The pfn the last walk snapshotted for `page` (hmm_pfns), or -1 if its entry is not valid. */
+  pfn(page: number): number {
+    const lo = this.get(L.R_HDR + (page - this.start) * L.HMM_PFN_SIZE);
+    return lo & L.HMM_PFN_VALID ? lo & L.HMM_PFN_MASK : -1;
+  }
   overlaps(start: number, end: number): boolean {
     return this.start < end && start < this.end;
   }

@@ -11,11 +11,12 @@ import { SeqCount } from '../sync/seqcount.js';
 import { WaitQueue, Completion } from '../sync/waitqueue.js';
 import type { SyncEnv } from '../sync/env.js';
 import { OPS, PERFORM, STALE, type HookTarget, type OpHook, type OpSpec } from './hooks.js';
+import { PfnCache } from './pfn-cache.js';
 
 /** What a declared state field is. Each field gets its own 64-byte line. */
-export type FieldType = 'word' | 'mutex' | 'rwsem' | 'seqcount' | 'waitqueue' | 'completion';
+export type FieldType = 'word' | 'mutex' | 'rwsem' | 'seqcount' | 'waitqueue' | 'completion' | 'pfncache';
 export type StateSchema = Record<string, FieldType>;
-export const FIELD_TYPES: FieldType[] = ['word', 'mutex', 'rwsem', 'seqcount', 'waitqueue', 'completion'];
+export const FIELD_TYPES: FieldType[] = ['word', 'mutex', 'rwsem', 'seqcount', 'waitqueue', 'completion', 'pfncache'];
 
 /** A protocol's three state declarations: per mm (one of each), per subscription, per hmm_range. */
 export interface StateSchemas {
@@ -206,7 +207,7 @@ export type TracedRwSem = InstanceType<typeof TracedRwSem>;
 export type TracedWaitQueue = InstanceType<typeof TracedWaitQueue>;
 export type TracedCompletion = InstanceType<typeof TracedCompletion>;
 
-export type StateField = Word | TracedMutex | TracedRwSem | SeqCount | TracedWaitQueue | TracedCompletion;
+export type StateField = Word | TracedMutex | TracedRwSem | SeqCount | TracedWaitQueue | TracedCompletion | PfnCache;
 // Protocols index their state by the names they declared, so a field's type is known only at run time.
 // biome-ignore lint/suspicious/noExplicitAny: each field's type is known only at run time (see above)
 export type State = Record<string, any>;
@@ -246,6 +247,9 @@ export function buildState(
         break;
       case 'completion':
         st[name] = new TracedCompletion(t, a, code, label, field);
+        break;
+      case 'pfncache':
+        st[name] = new PfnCache(t, a, code, field); // model/pfn-cache.ts: needs the thread's Ctx as its tracer
         break;
     }
   });

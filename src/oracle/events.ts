@@ -39,11 +39,18 @@ export const EV = {
   SUB_ADD: 27, // a sub
   SUB_REMOVE: 28, // a sub
   WALK_BEGIN: 29, // a start, b end (WALK is logged when the walk returns)
+  INV_RANGE: 30, // a start, b end: ->invalidate_range (after the PTE change, before inv_end)
+  PFNCACHE: 31, // a field code, b PFNCACHE_OP, c page, d pfn (-1 none), e gen, f result
+  PAGES_RELEASE: 32, // a entries, b unlock, c put: a protocol released what its walk took
   // subscription lifetime and exit (model/mm/lifetime.ts, srcu.ts, exit.ts): codes from 40 on
   SUB_LIFE: 40, // a sub, b start, c end, d what (SUB_LIFE_WHAT), e device
   SRCU_SYNC: 41, // a readers waited for
   MM_EXIT: 42, // a phase (MM_EXIT_PHASES), b pages
 } as const;
+
+/** EV.PFNCACHE's operations. */
+export const PFNCACHE_OP = { resolve: 0, set: 1, clear: 2, use: 3, fence: 4 } as const;
+const PFNCACHE_OP_NAMES = ['resolve', 'set', 'clear', 'use', 'fence'];
 
 /** EV.SUB_LIFE's `d`: what happened to the subscription. */
 export const SUB_LIFE_WHAT = ['remove begins', 'unlinked', 'freed', 'allocated', 'linked', '->release called on'] as const;
@@ -156,8 +163,22 @@ export function describe(e: RawEvent, names: RenderNames): string {
       return `${e.b ? 'unlock' : 'lock'} ${e.c ? 'anon_vma' : 'mmap_lock'} (${mode[e.a]})`;
     case EV.POPULATE:
       return `device fault sub${e.a} ${rng(e.b, e.c)}${e.e ? ' write' : ''} -> ${e.d === 1 ? 'retry' : e.d === 0 ? 'ok' : errName(e.d)}`;
+    case EV.INV_RANGE:
+      return `  invalidate_range ${rng(e.a, e.b)} (PTEs changed)`;
+    case EV.PAGES_RELEASE:
+      return `release ${e.a} pages of the last walk:${e.b ? ' unlock' : ''}${e.c ? ' put' : ''}`;
+    case EV.PFNCACHE: {
+      const what = `${PFNCACHE_OP_NAMES[e.b] ?? e.b} ${fieldName(e.a, names)}`;
+      if (e.b === PFNCACHE_OP.clear || e.b === PFNCACHE_OP.fence) return what;
+      const pfn = e.d >= 0 ? ` pfn ${e.d} gen ${e.e}` : ' (empty)';
+      if (e.b === PFNCACHE_OP.use) return `${what} ->${pfn}${e.f === L.PFNC_ABORTED ? ' aborted: request pending' : ''}`;
+      if (e.b === PFNCACHE_OP.resolve) return `${what}: page ${hex(e.c)} -> ${e.f < 0 ? errName(e.f) : `pfn ${e.d} gen ${e.e}`}`;
+      return `${what} = page ${hex(e.c)}${pfn}`;
+    }
     case EV.VIOLATION: {
       const label = kindLabel(e.a);
+      if (e.f <= L.VR_DEVICE_PFNCACHE)
+        return `${fieldName(L.VR_DEVICE_PFNCACHE - e.f, names)}[${hex(e.b)}] -> pfn ${e.c}${e.e !== e.d ? ` gen ${e.e} != ${e.d}` : ': the page no longer maps it'}  ${label}`;
       if (e.a === L.V_PAGE_TABLE_USE_AFTER_FREE) return `read page table pfn ${e.c} for ${hex(e.b)}: gen ${e.d} -> ${e.e}  ${label}`;
       if (e.a === L.V_WRITE_TO_READONLY) return `write dev${e.f}[${hex(e.b)}] -> pfn ${e.c}: CPU PTE is read-only  ${label}`;
       if (e.a === L.V_ACCESS_TO_PROTNONE) return `dev${e.f}[${hex(e.b)}] -> pfn ${e.c}: the page is PROT_NONE  ${label}`;
@@ -213,6 +234,10 @@ export function eventPages(e: RawEvent): [number, number] | null {
       return [0, e.b];
     case EV.VIOLATION:
       return [e.b, e.b + 1];
+    case EV.INV_RANGE:
+      return [e.a, e.b];
+    case EV.PFNCACHE:
+      return e.c >= 0 ? [e.c, e.c + 1] : null;
   }
   return null;
 }

@@ -22,6 +22,8 @@ export interface Capture {
   /** The thread that programmed the stale entry, or -1 (not a device entry, or unknown). */
   programmer: number;
   events: RawEvent[];
+  /** The most recent of its kind (kept besides the first ones when latestEveryMs is set). */
+  latest?: boolean;
 }
 
 /** How many witnesses each worker keeps per kind, and how far back a snapshot reaches. */
@@ -33,7 +35,11 @@ export const epochNow = (): number => performance.timeOrigin + performance.now()
 export class Oracle {
   readonly counts: Partial<Record<ViolationKind, number>> = {};
   firstAtMs: number | null = null;
-  readonly captures: Capture[] = [];
+  /** The first CAPTURES_PER_KIND witnesses of each kind. */
+  readonly firsts: Capture[] = [];
+  /** Long runs: also keep the most recent witness of each kind, refreshed at most this often (ms; 0: off). */
+  latestEveryMs = 0;
+  private readonly latest = new Map<ViolationKind, Capture>();
 
   constructor(
     private readonly i32: Int32Array,
@@ -63,13 +69,23 @@ export class Oracle {
     this.counts[kind] = (this.counts[kind] ?? 0) + 1;
     const atMs = this.clock ? this.clock() : epochNow() - this.startEpochMs();
     if (this.firstAtMs === null) this.firstAtMs = atMs;
-    if (this.captures.filter((c) => c.kind === kind).length < CAPTURES_PER_KIND) {
+    const first = this.firsts.filter((c) => c.kind === kind).length < CAPTURES_PER_KIND;
+    const last = this.latest.get(kind);
+    const refresh = !first && this.latestEveryMs > 0 && (!last || atMs - last.atMs >= this.latestEveryMs);
+    if (first || refresh) {
       const c = this.layout.config;
       const events = readRings(i32, this.layout.ringsBase, c.threads, c.ringEntries, ticket - WINDOW_TICKETS).filter(
         (e) => e.ticket <= ticket,
       );
-      this.captures.push({ kind, thread: this.tid, ticket, atMs, page, pfn, genWant, genHave, device, programmer, events });
+      const capture: Capture = { kind, thread: this.tid, ticket, atMs, page, pfn, genWant, genHave, device, programmer, events };
+      if (first) this.firsts.push(capture);
+      else this.latest.set(kind, { ...capture, latest: true });
     }
     if (this.stopOnViolation) Atomics.store(i32, STOP_WORD, 1);
   };
+
+  /** The witnesses kept: the first ones of each kind, then the most recent ones. */
+  get captures(): Capture[] {
+    return [...this.firsts, ...this.latest.values()];
+  }
 }

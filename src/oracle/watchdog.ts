@@ -1,8 +1,9 @@
 /**
  * watchdog.ts — liveness: a thread that makes no progress for a bound is a deadlock (it is
  * blocked on a lock, in or behind a wait-for cycle, or on a lock only stuck threads hold) or a
- * stall (it waits on a queue/completion, retries forever, or waits on a live thread). The
- * report names every lock word's owner and waiters and each thread's last events.
+ * stall (it waits on a queue/completion, retries forever, waits on a live thread, or on a lock
+ * that is free and that it could take: woken but not run). The report names every lock's owner,
+ * waiters and lock word, and each thread's last events.
  */
 import { L, type Layout, addr } from '../memory/layout.js';
 import { WAIT, WAIT_NAMES } from '../sync/env.js';
@@ -66,6 +67,33 @@ function threadState(i32: Int32Array, lay: Layout, tid: number, roles: string[])
 
 const MODE = ['', 'mutex', 'read', 'write'];
 
+/**
+ * What a lock's own word says (src/sync/mutex.ts, src/sync/rwsem.ts): whether it is held, and
+ * whether one of `waiters` (threads blocked on it, with their wait kinds) could take it now. A
+ * lock that nobody holds and a waiter could take is no deadlock: that waiter was woken but not
+ * yet run, or keeps losing the lock to threads that take it first (a stall). A free rwsem that
+ * no waiter may enter (its writers-waiting count or read budget says otherwise) is stuck.
+ */
+export function lockWordState(i32: Int32Array, lockAddr: number, waiters: readonly number[]): { enterable: boolean; text: string } {
+  const word = (off: number) => Atomics.load(i32, (lockAddr + off) >> 2);
+  if (waiters.length > 0 && waiters.every((k) => k === WAIT.mutex)) {
+    const state = word(L.MX_STATE);
+    const text = state === 0 ? 'free' : `locked${state === 2 ? ', waiters' : ''} (owner word T${word(L.MX_OWNER) - 1})`;
+    return { enterable: state === 0, text: `lock word: ${text}` };
+  }
+  const state = word(L.RW_STATE);
+  const [wwait, rwait, budget] = [word(L.RW_WWAIT), word(L.RW_RWAIT), word(L.RW_RBUDGET)];
+  const readers = state & L.RW_READER_MASK;
+  const held = state & L.RW_WRITER ? `write-held (owner word T${word(L.RW_OWNER) - 1})` : readers ? `${readers} reader(s)` : 'free';
+  const writerMay = budget <= 0 || rwait <= 0; // rwsem_write_trylock's read-budget gate
+  const readerMay = wwait <= 0 || budget > 0; // a waiting reader's rwsem_read_trylock
+  const enterable = state === 0 && waiters.some((k) => (k === WAIT.write ? writerMay : k === WAIT.read && readerMay));
+  return {
+    enterable,
+    text: `lock word: ${held}; ${wwait} writer(s) and ${rwait} reader(s) waiting, read budget ${budget}`,
+  };
+}
+
 /** Wait-for edges of thread `s`: a thread blocked on a lock waits for its holders, and a reader
  *  blocked on a rwsem also for the writers queued ahead of it (writers go first). */
 function waitsForOf(states: ThreadState[], s: ThreadState | undefined): number[] {
@@ -75,6 +103,27 @@ function waitsForOf(states: ThreadState[], s: ThreadState | undefined): number[]
   if (s.waitKind === WAIT.read)
     for (const o of states) if (o.waitKind === WAIT.write && o.waitAddr - (o.waitAddr % 64) === line && o.tid !== s.tid) out.push(o.tid);
   return out;
+}
+
+/**
+ * `tids` and every thread they wait for, transitively: the holders of the locks they are blocked
+ * on (and the writers queued ahead of a reader), the DMA thread a device fence waits for. Whom a
+ * queue or completion waits for is not known: any thread may be its waker.
+ */
+export function waitClosure(i32: Int32Array, lay: Layout, roles: string[], tids: number[]): number[] {
+  const threads = lay.config.threads - 1;
+  const states = Array.from({ length: threads }, (_, t) => threadState(i32, lay, t, roles));
+  const seen = new Set<number>();
+  const visit = (t: number): void => {
+    if (seen.has(t) || !states[t]) return;
+    seen.add(t);
+    for (const v of waitsForOf(states, states[t])) visit(v);
+    if (states[t].waitKind === WAIT.waitqueue || states[t].waitKind === WAIT.completion) for (let u = 0; u < threads; u++) visit(u);
+    if (states[t].waitKind === WAIT.fence)
+      for (let d = 0; d < threads; d++) if (addr.dmaseq(lay, d) + L.DS_SEQ === states[t].waitAddr) visit(d);
+  };
+  for (const t of tids) visit(t);
+  return [...seen].sort((a, b) => a - b);
 }
 
 /**
@@ -109,9 +158,38 @@ export function waitForCycle(i32: Int32Array, lay: Layout, roles: string[]): { t
   return null;
 }
 
+/** What a thread waits on, by name: a frame's lock or references, else the named word. */
+function waitedName(lay: Layout, lnames: Map<number, string>, s: ThreadState): string {
+  const pfn = Math.floor((s.waitAddr - lay.framesBase) / L.FRAME_SIZE);
+  if (s.waitKind === WAIT.frameLock) return `the folio lock of pfn ${pfn}`;
+  if (s.waitKind === WAIT.pageRefs) return `the references on pfn ${pfn}`;
+  return nameOf(lnames, s.waitAddr);
+}
+
+/**
+ * A thread waiting on a frame (model/mm/frame-refs.ts): for its lock (folio_lock), naming the
+ * holder from the lock word, or for its extra references to drop, naming the last thread that
+ * took one.
+ */
+function frameWaitLine(i32: Int32Array, lay: Layout, states: ThreadState[], s: ThreadState, stuck: number[]): string {
+  const off = s.waitAddr - lay.framesBase;
+  const pfn = Math.floor(off / L.FRAME_SIZE);
+  const frame = addr.frame(lay, pfn) >> 2;
+  const owner = Atomics.load(i32, frame + (L.F_OWNER >> 2));
+  const page = owner > 0 ? ` (page 0x${(owner - 1).toString(16)})` : ' (unmapped)';
+  const who = (tid: number) => (tid >= 0 ? `T${tid} ${states[tid]?.role ?? '?'}${stuck.includes(tid) ? ' (stuck)' : ''}` : 'nobody');
+  if (s.waitKind === WAIT.frameLock) {
+    const holder = (Atomics.load(i32, frame + (L.F_LOCK >> 2)) & L.FL_HOLDER_MASK) - 1;
+    return `T${s.tid} ${s.role} waiting for the folio lock of pfn ${pfn}${page}; held by: ${who(holder)}`;
+  }
+  const refs = Atomics.load(i32, frame + (L.F_REFCOUNT >> 2));
+  const by = Atomics.load(i32, frame + (L.F_REF_BY >> 2)) - 1;
+  return `T${s.tid} ${s.role} waiting for the references on pfn ${pfn}${page} to drop (${refs - 1} beyond its mapping's); last taken by: ${who(by)}`;
+}
+
 /**
  * Build the liveness violation for the threads in `stuck` (no progress for `forMs`).
- * Deadlock if one of them is blocked on a lock (mutex/rwsem), else stall.
+ * Deadlock if one of them is blocked on a lock (mutex/rwsem) that it cannot take, else stall.
  */
 export function livenessWitness(
   i32: Int32Array,
@@ -131,6 +209,10 @@ export function livenessWitness(
   /** Per thread: ms it has been seen inside the same call of a callback (watchdog samples). A
    *  thread that returns and calls again (retrying) is not named as stuck in the callback. */
   inSameCallForMs?: number[],
+  /** Per thread: its CPU time and run-queue wait within the bound (Node on Linux), for the report. */
+  sched?: ({ cpuMs: number; waitMs: number } | undefined)[],
+  /** Per thread: its lock was released (changed hands) while it was blocked on it. */
+  released?: boolean[],
 ): Witness {
   const lnames = lockNames(lay, proto);
   const hungIn = (t: number, callback: string) => !!callback && (inSameCallForMs?.[t] ?? forMs) >= forMs / 2;
@@ -156,14 +238,40 @@ export function livenessWitness(
     };
     return dfs(t);
   };
+  const lockWord = (lockAddr: number) =>
+    lockWordState(
+      i32,
+      lockAddr,
+      states.filter((o) => isLock(o) && lineOf(o.waitAddr) === lockAddr).map((o) => o.waitKind),
+    );
+  // a chain of lock holders from `t` that ends in a thread sleeping on an event (a device fence,
+  // a wait queue, a completion): that thread waits for another to act, so the chain is a stall
+  const waitsOnEvent = (t: number): boolean => {
+    const seen = new Set<number>([t]);
+    const todo = [t];
+    while (todo.length) {
+      const u = todo.pop()!;
+      if (u !== t && states[u].waitAddr && !isLock(states[u])) return true;
+      for (const v of waitsFor(u))
+        if (!seen.has(v)) {
+          seen.add(v);
+          todo.push(v);
+        }
+    }
+    return false;
+  };
   // deadlock: a stuck thread blocked on one lock for most of the bound (nobody releases it), in
-  // or behind a wait-for cycle, or blocked on a lock only stuck threads hold
+  // or behind a wait-for cycle, or blocked on a lock only stuck threads hold; never on a lock
+  // that is free and that a waiter could take (lockWordState: a stall, however long it lasts);
+  // one released meanwhile (a slow holder chain on a loaded machine) is judged by the rest, and
+  // one whose holders wait on an event (waitsOnEvent) is a stall
   const deadlocked =
     cycle ??
     stuck.filter((t) => {
-      if (!isLock(states[t])) return false;
-      if ((blockedForMs[t] ?? 0) >= forMs / 2) return true;
+      if (!isLock(states[t]) || lockWord(lineOf(states[t].waitAddr)).enterable) return false;
       if (reachesCycle(t)) return true;
+      if (waitsOnEvent(t)) return false;
+      if ((blockedForMs[t] ?? 0) >= forMs / 2 && !released?.[t]) return true;
       const hs = holdersOf(lineOf(states[t].waitAddr));
       return hs.length > 0 && hs.every((h) => stuck.includes(h.tid));
     });
@@ -180,20 +288,30 @@ export function livenessWitness(
         const holders = holdersOf(lockAddr).map(
           (o) => `T${o.tid} ${o.role} (${MODE[o.held.find((h) => h.addr === lockAddr)!.mode]}${stuck.includes(o.tid) ? ', stuck' : ''})`,
         );
+        const word = lockWord(lockAddr);
+        const free = word.enterable ? ' (free: a waiter can take it; woken but not run, or starved by threads that take it first)' : '';
         lines.push(
-          `T${t} ${s.role} blocked on ${WAIT_NAMES[s.waitKind]} ${nameOf(lnames, s.waitAddr)}; held by: ${holders.join(', ') || 'nobody'}; waiters: ${waiters.join(', ')}`,
+          `T${t} ${s.role} blocked on ${WAIT_NAMES[s.waitKind]} ${nameOf(lnames, s.waitAddr)}; held by: ${holders.join(', ') || 'nobody'}; ` +
+            `waiters: ${waiters.join(', ')}; ${word.text}${free}`,
         );
-      } else
+      } else if (s.waitKind === WAIT.frameLock || s.waitKind === WAIT.pageRefs) lines.push(frameWaitLine(i32, lay, states, s, stuck));
+      else
         lines.push(
           `T${t} ${s.role} sleeping on ${WAIT_NAMES[s.waitKind] ?? 'wait'} ${nameOf(lnames, s.waitAddr)} for a condition that never came true; waiters: ${waiters.join(', ')}`,
         );
     } else if (hungIn(t, s.callback)) lines.push(`T${t} ${s.role}: ${s.callback}() has not returned for ${fmtFor(forMs)}`);
     else lines.push(`T${t} ${s.role} made no progress for ${forMs} ms (not blocked: retrying or spinning)`);
   }
+  if (sched?.some((x) => x))
+    lines.push(
+      `scheduling in the last bound: ${sched
+        .map((x, t) => (x ? `T${t} ${Math.round(x.cpuMs)} ms on a CPU, ${Math.round(x.waitMs)} ms waiting for one` : `T${t} ?`))
+        .join('; ')}`,
+    );
   lines.push('locks held:');
   for (const s of states)
     lines.push(
-      `  T${s.tid} ${s.role.padEnd(11)} ${s.held.length ? s.held.map((h) => `${nameOf(lnames, h.addr)} (${MODE[h.mode]})`).join(', ') : '-'}${s.waitAddr ? `; waiting on ${nameOf(lnames, s.waitAddr)}` : ''}`,
+      `  T${s.tid} ${s.role.padEnd(11)} ${s.held.length ? s.held.map((h) => `${nameOf(lnames, h.addr)} (${MODE[h.mode]})`).join(', ') : '-'}${s.waitAddr ? `; waiting on ${waitedName(lay, lnames, s)}` : ''}`,
     );
   // each thread's last events
   const evs = readRings(i32, lay.ringsBase, lay.config.threads, lay.config.ringEntries);

@@ -12,7 +12,8 @@
  * the events of other threads that touch the page (invalidations, frees), including what those
  * threads did between their inv_start and inv_end of it (the callbacks).
  */
-import { EV, describe, eventPages, type RawEvent, type RenderNames } from './events.js';
+import { EV, PFNCACHE_OP, describe, eventPages, fieldName, type RawEvent, type RenderNames } from './events.js';
+import { L } from '../memory/layout.js';
 import type { Capture } from './oracle.js';
 import { contractName } from './contract.js';
 import type { Witness, WitnessEvent } from '../api/types.js';
@@ -23,6 +24,11 @@ const covers = (e: RawEvent, page: number): boolean => {
   const r = eventPages(e);
   return r !== null && r[0] <= page && page < r[1];
 };
+
+/** What put a stale entry in place: a device program, or a pfn cache's set. */
+const isProgram = (e: RawEvent): boolean => e.type === EV.PROGRAM || (e.type === EV.PFNCACHE && e.b === PFNCACHE_OP.set);
+/** The snapshot it came from: a walk, or a pfn cache's resolve. */
+const isWalk = (e: RawEvent): boolean => e.type === EV.WALK || (e.type === EV.PFNCACHE && e.b === PFNCACHE_OP.resolve);
 
 export function selectWitnessEvents(c: Capture): RawEvent[] {
   const evs = c.events;
@@ -70,7 +76,7 @@ export function selectWitnessEvents(c: Capture): RawEvent[] {
   let prog = -1;
   for (let i = end; i >= 0; i--) {
     const e = evs[i];
-    if (covers(e, c.page) && (e.type === EV.PROGRAM || (e.type === EV.WALK && e.thread === c.thread))) {
+    if (covers(e, c.page) && (isProgram(e) || (isWalk(e) && e.thread === c.thread))) {
       prog = i;
       break;
     }
@@ -81,11 +87,11 @@ export function selectWitnessEvents(c: Capture): RawEvent[] {
   const from = prog >= 0 ? prog : end;
   let walk = -1;
   for (let i = from; i >= 0; i--)
-    if (evs[i].thread === actor && evs[i].type === EV.WALK && covers(evs[i], c.page) && i !== prog) {
+    if (evs[i].thread === actor && isWalk(evs[i]) && covers(evs[i], c.page) && i !== prog) {
       walk = i;
       break;
     }
-  if (walk < 0 && prog >= 0 && evs[prog].type === EV.WALK) walk = prog;
+  if (walk < 0 && prog >= 0 && isWalk(evs[prog])) walk = prog;
   // a detection inside a walk (a page table freed under it): the walk has not logged its end
   // yet, so it starts at the detector's last walk start covering the page
   if (walk < 0 && prog < 0)
@@ -152,6 +158,9 @@ function isKey(e: RawEvent, c: Capture, actor: number): boolean {
     case EV.WRPROTECT:
     case EV.FREE_TABLES:
     case EV.DEV_ZAP:
+      return covers(e, c.page);
+    case EV.PFNCACHE:
+    case EV.INV_RANGE:
       return covers(e, c.page);
     case EV.WORD_SET:
       return true; // the protocol's state changes: sequence counts, flags, counts
@@ -237,8 +246,22 @@ export function renderWitness(c: Capture, names: RenderNames, protocol: string, 
   const entry =
     c.kind !== 'contract' && !freed && c.device >= 0 && programmer >= 0
       ? ` in dev${c.device}'s entry programmed by T${programmer} ${names.roles[programmer] ?? ''}`
-      : '';
+      : c.kind !== 'contract' && c.device <= L.VR_DEVICE_PFNCACHE
+        ? ` in pfn cache ${fieldName(L.VR_DEVICE_PFNCACHE - c.device, names)}${programmer >= 0 ? ` set by T${programmer} ${names.roles[programmer] ?? ''}` : ''}`
+        : '';
   const summary = `${c.kind} on page 0x${c.page.toString(16)}${what}${entry} detected by T${c.thread} ${names.roles[c.thread] ?? ''} at ${at}`;
   const text = `${protocol}: ${summary}\n${formatLines(events)}\nrerun: ${opts.rerun ?? `hmmsim stress --protocol ${protocol} --seed ${seed}`}`;
-  return { kind: c.kind, thread: c.thread, role: names.roles[c.thread] ?? '?', atMs: c.atMs, page: c.page, summary, events, text };
+  const record = { ticket: c.ticket, pfn: c.pfn, genWant: c.genWant, genHave: c.genHave, device: c.device, programmer };
+  return {
+    kind: c.kind,
+    thread: c.thread,
+    role: names.roles[c.thread] ?? '?',
+    atMs: c.atMs,
+    page: c.page,
+    summary,
+    events,
+    text,
+    record,
+    ...(c.latest ? { latest: true } : {}),
+  };
 }

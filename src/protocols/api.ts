@@ -11,7 +11,7 @@ import type { Ctx, CtxProtocol } from '../model/ctx.js';
 export { FIELD_TYPES, schemaLines, type FieldType, type StateSchema } from '../model/state.js';
 export type { MmOptions, MirrorCallbacks } from './callbacks.js';
 export type { PopulateResult } from '../model/range.js';
-import type { EventName, Expectation } from '../api/types.js';
+import type { EventName, Expectation, RoleName } from '../api/types.js';
 
 /**
  * A protocol: the notifier callbacks (contracts in callbacks.ts), the state it declares
@@ -29,6 +29,12 @@ export interface MirrorProtocol extends CtxProtocol {
   init?(ctx: Ctx): void;
   /** Optional: the event mix this protocol's scenario needs, used when the caller names none (--events wins). */
   events?: EventName[];
+  /**
+   * Optional: the role threads this protocol's scenario needs (say two driver threads, validators
+   * racing over one buffer object), used in free-running runs when the caller gives neither
+   * threads nor roles (--threads wins). Every role needs at least one thread.
+   */
+  roles?: Partial<Record<RoleName, number>>;
   /** Optional: the kernel commit this protocol reproduces (a bug) or is (a fix): `hmmsim list --history`. */
   history?: HistoryInfo;
 }

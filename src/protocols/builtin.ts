@@ -32,6 +32,15 @@ export const BUILTIN_FOLDERS = {
   'notifier-release-unhashed-fix': 'history',
   'odp-implicit-child-exit': 'history',
   'odp-implicit-child-exit-fix': 'history',
+  'kvm-apic-page-reload': 'history',
+  'kvm-apic-page-reload-fix': 'history',
+  'nouveau-exclusive-folio-leak': 'history',
+  'nouveau-exclusive-folio-leak-fix': 'history',
+  'xen-gntdev-unmap-wait': 'history',
+  'xen-gntdev-unmap-wait-fix': 'history',
+  'amdgpu-userptr-shared-range': 'history',
+  'amdgpu-userptr-shared-range-fix': 'history',
+  'hmm-eagain-leak-fix': 'history',
 } as const;
 
 export type BuiltinName = keyof typeof BUILTIN_FOLDERS;
@@ -46,7 +55,11 @@ export const ALL_PROTOCOLS: BuiltinName[] = BUILTIN_PROTOCOLS.filter((name) => B
 export const HISTORY_PROTOCOLS: BuiltinName[] = [
   'odp-nonblock-rwsem-leak',
   'odp-nonblock-rwsem-leak-fix',
-  ...BUILTIN_PROTOCOLS.filter((name) => BUILTIN_FOLDERS[name] === 'history' && name !== 'odp-nonblock-rwsem-leak-fix'),
+  ...BUILTIN_PROTOCOLS.filter(
+    (name) => BUILTIN_FOLDERS[name] === 'history' && name !== 'odp-nonblock-rwsem-leak-fix' && name !== 'hmm-eagain-leak-fix',
+  ),
+  'hmm-eagain-leak', // the zoo's, beside its fix
+  'hmm-eagain-leak-fix',
 ];
 
 /** URL of a built-in protocol's compiled module. */

@@ -30,6 +30,7 @@ export const CALLBACKS = [
   'intervalRemove',
   'intervalInsert',
   'release',
+  'invalidateRange',
 ] as const;
 
 /** The callback named by a T_CALLBACK word, or '' for none. */
@@ -41,6 +42,11 @@ export const callbackName = (word: number): string => {
 /** This thread's protocol calls so far (each worker is its own isolate): one call from the next. */
 let calls = 0;
 const CALL_NUMBER_MASK = 0xffffff;
+
+/** Start this thread's call numbers over (a controlled-mode worker, before each schedule: as in a fresh thread). */
+export function resetCallNumbers(): void {
+  calls = 0;
+}
 
 interface CallCtx {
   proto: { name: string };

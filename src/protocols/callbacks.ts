@@ -14,6 +14,13 @@ export interface MirrorCallbacks<Ctx, Sub, Range, Inv, PopulateResult> {
   /** invalidate_range_end: the CPU page table change is done. */
   invalidateEnd(ctx: Ctx, inv: Inv): void;
   /**
+   * Optional ->invalidate_range: called after the CPU page table change of a started
+   * invalidation and before invalidateEnd (the kernel calls it from the TLB flush, with the page
+   * already unmapped). A user that cannot guarantee no new references are taken after its
+   * start (a TLB-like pfn cache: KVM's APIC-access page) drops them here; it may not sleep long.
+   */
+  invalidateRange?(ctx: Ctx, inv: Inv): void;
+  /**
    * The driver's device-fault path for `range` inside `sub`. It may wait (a wait queue, a
    * completion) only for an invalidation in progress: a wait that only a later invalidation
    * could end is a contract breach (Ctx.beforeWait).

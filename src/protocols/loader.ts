@@ -4,7 +4,7 @@
  */
 import { ConfigError } from '../api/errors.js';
 import { VIOLATION_KINDS } from '../api/kinds.js';
-import { EVENT_NAMES } from '../api/types.js';
+import { EVENT_NAMES, ROLE_NAMES } from '../api/types.js';
 import { FIELD_TYPES } from '../model/state.js';
 import { REQUIRED_METHODS, type MirrorProtocol } from './api.js';
 
@@ -36,6 +36,15 @@ export function validateProtocol(p: unknown, where: string): MirrorProtocol {
     (!Array.isArray(proto.events) || !proto.events.length || proto.events.some((x) => !(EVENT_NAMES as readonly string[]).includes(x)))
   )
     throw new ConfigError(`protocol ${name}: events must be a non-empty list of ${EVENT_NAMES.join(', ')}`);
+  const roles = proto.roles;
+  if (
+    roles !== undefined &&
+    (typeof roles !== 'object' ||
+      roles === null ||
+      ROLE_NAMES.some((r) => !Number.isInteger(roles[r] ?? 1) || (roles[r] ?? 1) < 1 || (roles[r] ?? 1) > 8) ||
+      Object.keys(roles).some((k) => !(ROLE_NAMES as readonly string[]).includes(k)))
+  )
+    throw new ConfigError(`protocol ${name}: roles must map each of ${ROLE_NAMES.join(', ')} to 1..8 threads (a role left out gets 1)`);
   const e = proto.expect;
   if (e !== undefined && e !== 'sound') {
     if (typeof e !== 'object' || !Array.isArray(e.violates) || e.violates.some((k) => !(VIOLATION_KINDS as readonly string[]).includes(k)))

@@ -22,7 +22,7 @@ export type MonitoredSession = Pick<
   Session,
   'n' | 'ready' | 'go' | 'stop' | 'stopped' | 'elapsedMs' | 'ops' | 'watchdog' | 'stuckForMs' | 'violationTotal'
 > &
-  Partial<Pick<Session, 'liveness' | 'livenessThreads' | 'callbackOf'>>;
+  Partial<Pick<Session, 'liveness' | 'livenessThreads' | 'callbackOf' | 'starving'>>;
 
 export interface MonitorOptions {
   /** Run this long (Infinity: until stopped). A protocol expected to deadlock or stall gets one watchdog bound more. */
@@ -113,9 +113,13 @@ export class RunMonitor {
     if (options.stopOnViolation && session.violationTotal() > 0) return true;
     const elapsed = session.elapsedMs();
     if (elapsed < this.durationMs && session.ops() < options.opsBudget) return false;
-    // a thread already stuck a while at the deadline gets the watchdog's full bound to be judged
+    // a thread already stuck a while at the deadline gets the watchdog's full bound to be judged,
+    // and two more while the judgement waits for a starved thread to get a CPU (session.ts, watchdog)
     const stuck = session.stuckForMs() >= Math.min(250, options.watchdogMs / 4);
-    return !(stuck && elapsed < this.durationMs + options.watchdogMs);
+    const extended = this.durationMs + options.watchdogMs * (session.starving ? 3 : 1);
+    // still starved then: judged on wall time after all (a thread that never returns must not hang the run)
+    if (stuck && session.starving && elapsed >= extended) session.watchdog(options.watchdogMs, true);
+    return !(stuck && elapsed < extended);
   }
 
   /** Ask the run to stop (a user's request, an abort, or the monitor's own decision); `why` becomes the harness error. */

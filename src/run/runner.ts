@@ -21,6 +21,7 @@ import { runControlled } from '../schedule/run.js';
 import { PluginError } from '../protocols/call.js';
 import type { RoleResult } from './thread.js';
 import { RunMonitor, type Settled } from './monitor.js';
+import { schedTimes } from './schedstat.js';
 import type { MutationStats, MutationTask } from '../mutate/sites.js';
 import {
   DEFAULT_EVENTS,
@@ -88,7 +89,9 @@ function intOpt(name: string, value: number | undefined, fallback: number, limit
 export interface PreparedRun {
   loaded: Loaded[];
   roles: RoleName[];
-  layoutFor: (p: MirrorProtocol) => LayoutConfig;
+  /** A protocol's own roles (MirrorProtocol.roles) when the caller gave no threads or roles, else `roles`. */
+  rolesFor: (p: MirrorProtocol) => RoleName[];
+  layoutFor: (p: MirrorProtocol, roleThreads?: number) => LayoutConfig;
   config: Record<string, unknown>;
   runOpts: RunOneOpts;
 }
@@ -107,6 +110,8 @@ export async function prepareRun(opts: StressOptions): Promise<PreparedRun> {
   const subsPerDevice = intOpt('subsPerDevice', opts.subsPerDevice, defaultSubs, LIMITS.subs);
   const watchdogMs = intOpt('watchdogMs', opts.watchdogMs, DEFAULTS.watchdogMs, LIMITS.watchdogMs);
   const deadlockMs = intOpt('deadlockMs', opts.deadlockMs, DEFAULTS.deadlockMs, LIMITS.deadlockMs);
+  if (opts.ticketStart !== undefined && !(Number.isInteger(opts.ticketStart) && opts.ticketStart >= 0 && opts.ticketStart < 2 ** 52))
+    throw new ConfigError(`ticketStart must be an integer from 0 to 2^52 (got ${opts.ticketStart})`);
   const seed = opts.seed === undefined ? (Math.random() * 2 ** 31) >>> 0 : intOpt('seed', opts.seed, 0, LIMITS.seed);
   const events: EventName[] = opts.events ?? DEFAULT_EVENTS;
   for (const e of events)
@@ -117,11 +122,15 @@ export async function prepareRun(opts: StressOptions): Promise<PreparedRun> {
     if (!roles.includes(r)) throw new ConfigError(`every role needs a thread (missing ${r}): use --threads 4 or more`);
   const loaded = await loadProtocols(opts.protocol);
   const n = roles.length;
+  const ownRoles = opts.threads === undefined && opts.roles === undefined;
+  const rolesFor = (proto: MirrorProtocol): RoleName[] =>
+    ownRoles && proto.roles ? dealRoles(0, Object.fromEntries(ROLE_NAMES.map((r) => [r, proto.roles?.[r] ?? 1]))) : roles;
   // check the memory budget once, up front, with the largest protocol state
-  const layoutFor = (proto: MirrorProtocol): LayoutConfig => layoutConfigFor(proto, { pages, devices, subsPerDevice, roleThreads: n });
+  const layoutFor = (proto: MirrorProtocol, roleThreads = n): LayoutConfig =>
+    layoutConfigFor(proto, { pages, devices, subsPerDevice, roleThreads });
   for (const protocol of loaded) {
     try {
-      computeLayout(layoutFor(protocol.proto));
+      computeLayout(layoutFor(protocol.proto, rolesFor(protocol.proto).length));
     } catch (e) {
       if (e instanceof LayoutError) throw new ConfigError(e.message);
       throw e;
@@ -145,6 +154,7 @@ export async function prepareRun(opts: StressOptions): Promise<PreparedRun> {
   return {
     loaded,
     roles,
+    rolesFor,
     layoutFor,
     config,
     runOpts: { ...opts, durationMs, opsBudget, seed, events, eventsGiven: opts.events !== undefined, watchdogMs, deadlockMs },
@@ -165,13 +175,14 @@ export function createPool(threads: number): Piscina {
 export async function runStress(opts: StressOptions): Promise<RunResult> {
   if (opts.mode === 'controlled') return runControlled(opts);
   if (opts.mode !== undefined && opts.mode !== 'free') throw new ConfigError(`unknown mode '${opts.mode}': use free or controlled`);
-  const { loaded, roles, layoutFor, config, runOpts } = await prepareRun(opts);
-  const pool = createPool(roles.length);
+  const { loaded, rolesFor, layoutFor, config, runOpts } = await prepareRun(opts);
+  const pool = createPool(Math.max(...loaded.map((l) => rolesFor(l.proto).length)));
   const results: ProtocolResult[] = [];
   try {
     for (const protocol of loaded) {
       if (opts.signal?.aborted) break;
-      results.push((await runOne(pool, protocol, layoutFor(protocol.proto), roles, runOpts)).result);
+      const roles = rolesFor(protocol.proto);
+      results.push((await runOne(pool, protocol, layoutFor(protocol.proto, roles.length), roles, runOpts)).result);
     }
   } finally {
     await pool.destroy();
@@ -213,7 +224,7 @@ export function rerunFlags(where: string, o: StressOptions & { eventsGiven?: boo
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** How often the monitor polls, by phase (ms): the barrier is short, a run long. */
-const POLL_MS = { starting: 2, running: 20, stopping: 10, done: 0 } as const;
+const POLL_MS = { starting: 2, running: 5, stopping: 10, done: 0 } as const;
 
 /** One protocol's run; `mutation` (docs/mutation.md) goes to every role thread and each one's stats come back. */
 export async function runOne(
@@ -240,10 +251,13 @@ export async function runOne(
       recordEvents: options.recordEvents ?? true,
       widen: options.widenWindows ?? true,
       stopOnViolation: options.stopOnViolation ?? false,
+      ...(options.latestWitnessMs ? { latestWitnessMs: options.latestWitnessMs } : {}),
+      ...(options.ticketStart ? { ticketStart: options.ticketStart } : {}),
       lockTimeoutMs: DEFAULTS.lockTimeoutMs,
       sliceMs: DEFAULTS.sliceMs,
       deadlockMs: options.deadlockMs,
       rerun: rerunFlags(protocol.where, options),
+      schedTimes,
       mutation,
     });
   } catch (e) {
@@ -298,6 +312,7 @@ export async function runOne(
           opsPerSec: ops / (elapsed / 1000 || 1),
           retries: session.retries(),
           violations: session.violationTotal(),
+          events: session.eventsRecorded(),
         });
       }
     }

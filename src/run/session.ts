@@ -18,14 +18,15 @@ import {
   type Layout,
   type LayoutConfig,
 } from '../memory/layout.js';
-import { HEADER_FLAG, createRunMemory } from '../memory/header.js';
+import { HEADER_FLAG, createRunMemory, writeHeader } from '../memory/header.js';
 import { VIOLATION_KINDS, type ViolationKind } from '../api/kinds.js';
 import type { HmmWasm } from '../memory/wasm.js';
 import { Ctx } from '../model/ctx.js';
 import type { RenderNames } from '../oracle/events.js';
 import { schemaLines, type MirrorProtocol } from '../protocols/api.js';
 import { renderWitness } from '../oracle/witness.js';
-import { livenessWitness, waitForCycle } from '../oracle/watchdog.js';
+import { livenessWitness, waitClosure, waitForCycle } from '../oracle/watchdog.js';
+import type { SchedTimes } from './schedstat.js';
 import { epochNow } from '../oracle/oracle.js';
 import { PluginError, callbackName } from '../protocols/call.js';
 import { DEFAULTS } from '../config/defaults.js';
@@ -51,6 +52,7 @@ export interface SessionOptions
     | 'recordEvents'
     | 'widen'
     | 'stopOnViolation'
+    | 'latestWitnessMs'
     | 'lockTimeoutMs'
     | 'sliceMs'
     | 'mutation'
@@ -61,7 +63,16 @@ export interface SessionOptions
   deadlockMs?: number;
   /** The rerun line's flags: protocol spec (its path for a plugin) and every non-default flag. */
   rerun?: string;
+  /** The event ticket's first value (default 0; StressOptions.ticketStart). */
+  ticketStart?: number;
+  /** Reads an OS thread's scheduling (Node on Linux: run/schedstat.ts); absent, the watchdog judges by wall time alone. */
+  schedTimes?: (osTid: number) => SchedTimes | undefined;
 }
+
+/** How often the watchdog samples the threads' scheduling (ms). */
+const SCHED_SAMPLE_MS = 100;
+/** A thread that waited this many times longer for a CPU than it ran on one was starved. */
+const STARVED_WAIT_RATIO = 3;
 
 /** The memory a run of `proto` needs: the run's sizes, one record per role thread plus the main thread's, the protocol's state lines. */
 export function layoutConfigFor(
@@ -90,27 +101,37 @@ export class Session {
   readonly names: RenderNames;
   readonly tasks: RoleTask[];
   readonly dmaTids: number[][];
+  private readonly flags: number;
   startEpoch = 0;
   private t0 = 0;
   private lastProgress: { v: number; at: number }[] = [];
   /** Per thread: the T_CALLBACK word (one call of one callback) last seen, and since when. */
   private sameCall: { word: number; since: number }[] = [];
-  /** Per thread, from the watchdog's samples: the lock word it is blocked on, and since when. */
-  private blocked: { addr: number; since: number }[] = [];
+  /** Per thread, from the watchdog's samples: the lock word it is blocked on, since when, and (a
+   *  rwsem) its RW_SEQ then: a release that may let a waiter in bumps it (src/sync/rwsem.ts). */
+  private blocked: { addr: number; since: number; seq?: number }[] = [];
   liveness: Witness | undefined;
   /** The threads the liveness witness names (a thread stuck in a callback may have to be terminated). */
   livenessThreads: number[] = [];
   /** The wait-for cycle last seen, and since when (performance.now()). */
   private cycle: { signature: string; since: number } | undefined;
+  /** Per thread: scheduling samples (SchedTimes, every SCHED_SAMPLE_MS) covering the last watchdog bound. */
+  private sched: ({ at: number } & SchedTimes)[][] = [];
+  private schedSampledAt = -Infinity;
+  /** Watchdog steps at which no progress was not judged a liveness violation: a thread it waits on was starved of CPU. */
+  starvedSteps = 0;
+  /** The last watchdog step put its judgement off for that reason. */
+  starving = false;
+  /** The first starved thread's scheduling, as the report says it. */
+  private firstStarved = '';
 
   /** Lay out and initialise memory and protocol state. Throws PluginError if the protocol's init() throws. */
   constructor(readonly options: SessionOptions) {
     const { proto, roles } = options;
     this.layout = computeLayout(options.layout);
-    const flags = (options.oracle ? HEADER_FLAG.oracle : 0) | (options.recordEvents ? HEADER_FLAG.events : 0);
-    ({ memory: this.memory, i32: this.i32, wasm: this.wasm } = createRunMemory(this.layout, flags, options.module));
-    this.wasm.mm_init();
-    this.wasm.vma_set(0, this.layout.config.pages, L.VM_MAPPED | L.VM_READ | L.VM_WRITE);
+    this.flags = (options.oracle ? HEADER_FLAG.oracle : 0) | (options.recordEvents ? HEADER_FLAG.events : 0);
+    ({ memory: this.memory, i32: this.i32, wasm: this.wasm } = createRunMemory(this.layout, this.flags, options.module));
+    if (options.ticketStart) this.ticket()[0] = BigInt(options.ticketStart);
     this.n = roles.length;
     const devices = this.layout.config.devices;
     const device = roles.map((r, t) => roles.slice(0, t).filter((x) => x === r).length % devices);
@@ -122,21 +143,7 @@ export class Session {
       notes: proto.notes ?? [],
       roles: [...roles, 'main'],
     };
-    // protocol init, single-threaded, on the main thread's record (the last one)
-    const env = { i32: this.i32, wasm: this.wasm, tid: this.n, lockTimeoutMs: options.lockTimeoutMs, sliceMs: options.sliceMs };
-    const ctx = new Ctx(env, this.wasm, this.layout, proto, {
-      oracle: options.oracle,
-      events: options.recordEvents,
-      widen: false,
-      seed: options.seed,
-      dmaTids: this.dmaTids,
-      onViolation: () => {},
-    });
-    try {
-      proto.init?.(ctx);
-    } catch (e) {
-      throw new PluginError(proto.name, 'init', e);
-    }
+    this.initState(options.seed);
     this.tasks = roles.map((role, tid) => ({
       memory: this.memory,
       module: options.module,
@@ -153,11 +160,59 @@ export class Session {
       recordEvents: options.recordEvents,
       widen: options.widen,
       stopOnViolation: options.stopOnViolation,
+      ...(options.latestWitnessMs ? { latestWitnessMs: options.latestWitnessMs } : {}),
       lockTimeoutMs: options.lockTimeoutMs,
       sliceMs: options.sliceMs,
       barrierTimeoutMs: DEFAULTS.barrierMs,
       ...(options.mutation ? { mutation: options.mutation } : {}),
     }));
+  }
+
+  /** The model's initial state: the mm, one mapping over every page, and the protocol's init() with `seed`. */
+  private initState(seed: number): void {
+    const options = this.options;
+    const proto = options.proto;
+    this.wasm.mm_init();
+    this.wasm.vma_set(0, this.layout.config.pages, L.VM_MAPPED | L.VM_READ | L.VM_WRITE);
+    // protocol init, single-threaded, on the main thread's record (the last one)
+    const env = { i32: this.i32, wasm: this.wasm, tid: this.n, lockTimeoutMs: options.lockTimeoutMs, sliceMs: options.sliceMs };
+    const ctx = new Ctx(env, this.wasm, this.layout, proto, {
+      oracle: options.oracle,
+      events: options.recordEvents,
+      widen: false,
+      seed,
+      dmaTids: this.dmaTids,
+      onViolation: () => {},
+    });
+    try {
+      proto.init?.(ctx);
+    } catch (e) {
+      throw new PluginError(proto.name, 'init', e);
+    }
+  }
+
+  /**
+   * Make the memory what a new Session's would be (zeroed, header, initial state with `seed`),
+   * for another run on the same threads and Wasm instances (controlled mode: schedule/serve.ts).
+   * Single-threaded: no thread may touch the memory until the next run starts.
+   */
+  reset(seed: number): void {
+    // zero what a run can have written: everything but the event rings, and of each ring the
+    // entries its head passed (ev() writes slot head & mask, then bumps the head)
+    const bytes = new Uint8Array(this.memory.buffer);
+    const lay = this.layout;
+    const ringBytes = lay.config.ringEntries * L.EV_SIZE;
+    const ringsEnd = lay.ringsBase + lay.config.threads * ringBytes;
+    for (let t = 0; t < lay.config.threads; t++) {
+      const head = this.i32[(addr.thread(lay, t) + L.T_RING_HEAD) >> 2] >>> 0;
+      const ring = addr.ring(lay, t);
+      bytes.fill(0, ring, ring + Math.min(head * L.EV_SIZE, ringBytes));
+    }
+    bytes.fill(0, 0, lay.ringsBase);
+    bytes.fill(0, ringsEnd);
+    writeHeader(this.i32, this.layout, this.flags);
+    if (this.wasm.setup() !== 0) throw new Error('hmmsim wasm setup() found no header of this layout version');
+    this.initState(seed);
   }
 
   /** Threads that reached the start barrier. */
@@ -235,13 +290,49 @@ export class Session {
     return Math.max(0, ...this.lastProgress.map((p) => nowMs - p.at));
   }
 
+  /** Sample every thread's scheduling (where the runner can read it) every SCHED_SAMPLE_MS, keeping the last bound's. */
+  private sampleSched(nowMs: number, boundMs: number): void {
+    const read = this.options.schedTimes;
+    if (!read || nowMs - this.schedSampledAt < SCHED_SAMPLE_MS) return;
+    this.schedSampledAt = nowMs;
+    for (let t = 0; t < this.n; t++) {
+      const times = read(Atomics.load(this.i32, (addr.thread(this.layout, t) + L.T_OS_TID) >> 2));
+      if (!times) continue;
+      const samples = (this.sched[t] ??= []);
+      samples.push({ at: nowMs, ...times });
+      while (samples.length > 2 && samples[1].at <= nowMs - boundMs) samples.shift();
+    }
+  }
+
+  /** Per thread: CPU time and run-queue wait within the last `boundMs` (undefined: not known). */
+  private schedWithin(nowMs: number, boundMs: number): (SchedTimes | undefined)[] {
+    return Array.from({ length: this.n }, (_, t) => {
+      const samples = this.sched[t];
+      if (!samples?.length) return undefined;
+      let base = samples[0];
+      for (const x of samples) if (x.at <= nowMs - boundMs) base = x;
+      const last = samples[samples.length - 1];
+      return { cpuMs: last.cpuMs - base.cpuMs, waitMs: last.waitMs - base.waitMs };
+    });
+  }
+
   /**
    * Watchdog step: a thread whose progress counter has not moved for `boundMs` is a liveness
-   * violation (deadlock or stall): record it with the lock dump, stop the run, return it.
+   * violation (deadlock or stall): record it with the lock dump, stop the run, return it. Where
+   * the runner can read threads' scheduling (Node on Linux), no progress is judged relative to the
+   * CPU the threads got: if a stuck thread, or one it waits for, got under a tenth of the bound
+   * on a CPU (an operation takes microseconds, a witness snapshot milliseconds) and waited for one
+   * an eighth of the bound and STARVED_WAIT_RATIO times as long, or got under a twentieth while it
+   * was in none of hmmsim's waits, the machine (or the runtime) starved it; that is not the
+   * protocol's stall, and it is judged again at the next step (`force`: judged now all the same,
+   * the monitor's last word at the run's extended deadline)
+   * (docs/ARCHITECTURE.md, Oracle checks: liveness).
+   * A wait-for cycle is a deadlock whatever the load.
    */
-  watchdog(boundMs: number): Witness | undefined {
+  watchdog(boundMs: number, force = false): Witness | undefined {
     if (this.liveness) return this.liveness;
     const nowMs = performance.now();
+    this.sampleSched(nowMs, boundMs);
     for (let t = 0; t < this.n; t++) {
       const v = this.progressOf(t);
       if (v !== this.lastProgress[t].v) this.lastProgress[t] = { v, at: nowMs };
@@ -252,7 +343,7 @@ export class Session {
       const word = Atomics.load(this.i32, rec + (L.T_CALLBACK >> 2));
       if (this.sameCall[t]?.word !== word) this.sameCall[t] = { word, since: nowMs };
       const b = (this.blocked[t] ??= { addr: 0, since: nowMs });
-      if (waitAddr !== b.addr) this.blocked[t] = { addr: waitAddr, since: nowMs };
+      if (waitAddr !== b.addr) this.blocked[t] = { addr: waitAddr, since: nowMs, seq: this.rwsemSeq(kind, waitAddr) };
     }
     // a wait-for cycle that stays the same (and its threads make no progress) is a deadlock now
     const cycle = waitForCycle(this.i32, this.layout, this.names.roles);
@@ -263,8 +354,33 @@ export class Session {
     const deadlocked = cycle && cycleFor >= (this.options.deadlockMs ?? DEFAULTS.deadlockMs) ? cycle.tids : undefined;
     const stuck = deadlocked ?? this.lastProgress.map((p, t) => (nowMs - p.at >= boundMs ? t : -1)).filter((t) => t >= 0);
     if (!stuck.length) return undefined;
+    const sched = this.schedWithin(nowMs, boundMs);
+    // starved: next to no CPU in the bound while off hmmsim's waits (a protocol sleeps only in
+    // those: off them, the OS or the runtime held it, e.g. a GC), or far more time waiting for a
+    // CPU than on one
+    const starved = (t: number) => {
+      const x = sched[t];
+      if (x === undefined || x.cpuMs >= boundMs / 10) return false;
+      if (x.cpuMs < boundMs / 20 && Atomics.load(this.i32, (addr.thread(this.layout, t) + L.T_WAIT_KIND) >> 2) === 0) return true;
+      return x.waitMs >= boundMs / 8 && x.waitMs >= STARVED_WAIT_RATIO * x.cpuMs;
+    };
+    const starvedTid = deadlocked ? undefined : waitClosure(this.i32, this.layout, this.names.roles, stuck).find(starved);
+    this.starving = starvedTid !== undefined;
+    if (starvedTid !== undefined && !force) {
+      const x = sched[starvedTid]!;
+      this.starvedSteps++;
+      this.firstStarved ||=
+        `T${starvedTid} ${this.names.roles[starvedTid]} at ${Math.round(this.elapsedMs())} ms: ${Math.round(x.cpuMs)} ms on a CPU, ` +
+        `${Math.round(x.waitMs)} ms waiting for one in the last ${boundMs} ms (stuck: T${stuck.join(', T')})`;
+      return undefined;
+    }
     const forMs = Math.round(deadlocked ? cycleFor : nowMs - Math.min(...stuck.map((t) => this.lastProgress[t].at)));
     const blockedForMs = this.blocked.map((b) => (b.addr ? nowMs - b.since : 0));
+    // released while it waited: the lock changed hands (a slow holder, not one that never lets go)
+    const released = this.blocked.map((b, t) => {
+      const rec = addr.thread(this.layout, t) >> 2;
+      return b.seq !== undefined && this.rwsemSeq(Atomics.load(this.i32, rec + (L.T_WAIT_KIND >> 2)), b.addr) !== b.seq;
+    });
     const inSameCallForMs = this.sameCall.map((c) => (c.word ? nowMs - c.since : 0));
     this.livenessThreads = stuck;
     this.liveness = livenessWitness(
@@ -280,11 +396,29 @@ export class Session {
       deadlocked,
       this.options.rerun,
       inSameCallForMs,
+      sched,
+      released,
     );
     Atomics.add(this.i32, VIOLATIONS_WORD + VIOLATION_KINDS.indexOf(this.liveness.kind), 1);
     Atomics.add(this.i32, DETECTIONS_WORD + VIOLATION_KINDS.indexOf(this.liveness.kind), 1);
     this.stop();
     return this.liveness;
+  }
+
+  /** A rwsem's RW_SEQ, for a thread blocked on one (wait kind read or write); else undefined. */
+  private rwsemSeq(kind: number, waitAddr: number): number | undefined {
+    if (kind !== WAIT.read && kind !== WAIT.write) return undefined;
+    return Atomics.load(this.i32, (waitAddr - (waitAddr % L.LINE) + L.RW_SEQ) >> 2);
+  }
+
+  /** The global event ticket (64-bit; exact as a number below 2^53). */
+  private ticket(): BigInt64Array {
+    return new BigInt64Array(this.memory.buffer, addr.header(L.H_TICKET), 1);
+  }
+
+  /** Events recorded so far: how far the ticket has advanced. */
+  eventsRecorded(): number {
+    return Number(this.ticket()[0]) - (this.options.ticketStart ?? 0);
   }
 
   /** The protocol callback thread `t` is inside, or '' (its record's T_CALLBACK). */
@@ -309,7 +443,7 @@ export class Session {
     if (this.liveness) firsts.push(this.liveness.atMs);
     const witnesses = ok
       .flatMap((r) => r.captures)
-      .sort((a, b) => a.atMs - b.atMs)
+      .sort((a, b) => Number(a.latest ?? false) - Number(b.latest ?? false) || a.atMs - b.atMs)
       .map((c) =>
         renderWitness(
           c,
@@ -340,6 +474,8 @@ export class Session {
       expect,
       verdict: verdictOf(expect, violations, error, coverage),
       coverage,
+      events: this.eventsRecorded(),
+      ...(this.starvedSteps ? { starvation: { steps: this.starvedSteps, first: this.firstStarved } } : {}),
       ops,
       opsPerSec: Math.round(ops / (Math.max(elapsedMs, 1) / 1000)),
       retries,

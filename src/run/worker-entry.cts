@@ -7,9 +7,9 @@
  */
 import type { RoleTask, RoleResult } from './worker.js';
 
-let worker: Promise<{ default: (task: RoleTask) => Promise<RoleResult> }> | undefined;
+let worker: Promise<{ default: (task: RoleTask) => Promise<RoleResult | number> }> | undefined;
 
-module.exports = async function runRole(task: RoleTask): Promise<RoleResult> {
+module.exports = async function runRole(task: RoleTask): Promise<RoleResult | number> {
   worker ??= import('./worker.js');
   return (await worker).default(task);
 };

@@ -100,7 +100,12 @@ export class Controller {
       if (Atomics.load(this.ctl, CTL.STATUS) !== CTL_STATUS.running) throw new Stopped();
       if (Atomics.load(this.ctl, gate) === 1) {
         Atomics.store(this.ctl, gate, 0);
-        if (Atomics.load(this.ctl, CTL.STATUS) !== CTL_STATUS.running) throw new Stopped();
+        if (Atomics.load(this.ctl, CTL.STATUS) !== CTL_STATUS.running) {
+          // the schedule ended meanwhile: what was taken may be the end's opening, which the
+          // schedule server takes once per schedule (serve.ts): leave it open
+          Atomics.store(this.ctl, gate, 1);
+          throw new Stopped();
+        }
         return;
       }
       Atomics.wait(this.ctl, gate, 0, 100);

@@ -1,7 +1,7 @@
 /**
- * executor.ts — run one controlled schedule: a fresh Session (memory and protocol state), every
- * role on a pooled worker, the first thread picked on the main thread, then wait for the
- * schedule to end (violation, budget, deadlock, stall, divergence) and collect its outcome.
+ * executor.ts — run one controlled schedule and collect its outcome (violation, budget, deadlock,
+ * stall, divergence): on the lane (lane.ts) of its protocol and workload, whose workers, Wasm
+ * instances and memory serve schedule after schedule, the memory reset before each.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -17,10 +17,9 @@ import { ConfigError } from '../api/errors.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { Session } from '../run/session.js';
 import { renderWitness } from '../oracle/witness.js';
-import type { RoleResult } from '../run/thread.js';
 import type { EventName, RoleName, Schedule, ViolationKind, Witness } from '../api/types.js';
-import { Controller } from './controller.js';
-import { initialPriorities, type ControlConfig } from './strategy.js';
+import { Lane } from './lane.js';
+import type { ControlConfig } from './strategy.js';
 
 export interface LoadedProtocol {
   spec: string;
@@ -95,6 +94,8 @@ export function layoutFor(w: Workload, proto: MirrorProtocol): LayoutConfig {
 export class Executor {
   private readonly pool: Piscina;
   private readonly module = loadModule();
+  /** The schedule server of the protocol and workload run last (lane.ts). */
+  private lane: Lane | undefined;
 
   constructor(readonly threads: number) {
     if (threads > CTL.MAX_THREADS)
@@ -111,18 +112,25 @@ export class Executor {
   }
 
   async close(): Promise<void> {
+    await this.lane?.close();
+    this.lane = undefined;
     await this.pool.destroy();
   }
 
-  async run(p: LoadedProtocol, w: Workload, cfg: ControlConfig, rerun: string): Promise<Outcome> {
-    const s = new Session({
+  /** The lane for this protocol and workload: the one running, or a new one (the old one's workers let go). */
+  private async laneFor(p: LoadedProtocol, w: Workload, seed: number): Promise<Lane> {
+    const key = JSON.stringify([p.url, p.hash ?? '', w]);
+    if (this.lane && this.lane.key === key && !this.lane.ended) return this.lane;
+    await this.lane?.close();
+    this.lane = undefined;
+    const session = new Session({
       proto: p.proto,
       protocolUrl: p.url,
       protocolWhere: p.where,
       module: this.module,
       layout: layoutFor(w, p.proto),
       roles: w.roles,
-      seed: cfg.seed,
+      seed,
       events: w.events,
       oracle: true,
       recordEvents: true,
@@ -131,40 +139,24 @@ export class Executor {
       lockTimeoutMs: DEFAULTS.lockTimeoutMs,
       sliceMs: DEFAULTS.sliceMs,
     });
-    const buffer = new SharedArrayBuffer(4 * (CTL.SWITCHES_BASE + 2 * CTL.MAX_SWITCHES));
-    const control = { buffer, config: cfg, roles: w.roles, rerun };
-    const main = new Controller(buffer, cfg, s.i32, undefined, -1);
-    const settled: (RoleResult | Error | undefined)[] = s.tasks.map(() => undefined);
-    const ac = new AbortController();
-    const all = Promise.all(
-      s.tasks.map((t, i) =>
-        this.pool.run({ ...t, control }, { signal: ac.signal }).then(
-          (r: RoleResult) => (settled[i] = r),
-          (e: unknown) => (settled[i] = e instanceof Error ? e : new Error(String(e))),
-        ),
-      ),
-    );
-    const deadline = Date.now() + 30_000;
-    while (s.ready() < s.n && Date.now() < deadline && settled.every((x) => x === undefined)) await new Promise((r) => setTimeout(r, 1));
-    s.go();
-    main.start(initialPriorities(cfg));
-    // one schedule never needs long: a harness bound, so that a bug here ends in a report, not a hang
-    const timer = setTimeout(() => {
-      main.end(CTL_STATUS.error);
-      setTimeout(() => ac.abort(), 5000).unref();
-    }, 120_000);
-    await all;
-    clearTimeout(timer);
-    const results = settled.filter((r): r is RoleResult => !!r && !(r instanceof Error));
-    const crashed = settled.find((r) => r instanceof Error) as Error | undefined;
-    const failed = results.find((r) => r.error);
+    return (this.lane = new Lane(this.pool, key, session));
+  }
+
+  async run(p: LoadedProtocol, w: Workload, cfg: ControlConfig, rerun: string): Promise<Outcome> {
+    const lane = await this.laneFor(p, w, cfg.seed);
+    const { main, ops, posted, crashed } = await lane.run(cfg, rerun);
+    if (crashed) {
+      await lane.close();
+      this.lane = undefined;
+    }
+    const failed = posted.find((r) => r.error);
     const status = STATUS_NAMES[main.status()] ?? 'error';
-    const out: Outcome = { status, steps: main.step(), switches: main.switches(), ops: results.reduce((a, r) => a + r.stats.ops, 0) };
+    const out: Outcome = { status: crashed ? 'error' : status, steps: main.step(), switches: main.switches(), ops };
     if (crashed || failed) out.error = crashed?.message ?? failed?.error?.message;
-    const liveness = results.find((r) => r.liveness)?.liveness;
-    const captures = results.flatMap((r) => r.captures).sort((a, b) => a.ticket - b.ticket);
+    const liveness = posted.find((r) => r.liveness)?.liveness;
+    const captures = posted.flatMap((r) => r.captures).sort((a, b) => a.ticket - b.ticket);
     if (captures.length) {
-      out.witness = renderWitness(captures[0], s.names, p.proto.name, cfg.seed, { atStep: true, rerun });
+      out.witness = renderWitness(captures[0], lane.session.names, p.proto.name, cfg.seed, { atStep: true, rerun });
       out.kind = out.witness.kind;
     } else if (liveness) {
       out.witness = liveness;

@@ -91,7 +91,9 @@ export async function runControlled(opts: StressOptions): Promise<RunResult> {
   try {
     for (const p of loaded) {
       if (opts.signal?.aborted) break;
-      results.push(await runProtocol(exec, p, workload, { strategy, depth, steps, boundSteps, seed, schedules, durationMs }, opts));
+      // a protocol's own event mix (MirrorProtocol.events) applies when the caller named none, as when free-running
+      const w = opts.events === undefined && p.proto.events ? { ...workload, events: p.proto.events } : workload;
+      results.push(await runProtocol(exec, p, w, { strategy, depth, steps, boundSteps, seed, schedules, durationMs }, opts));
     }
   } finally {
     await exec.close();

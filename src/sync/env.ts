@@ -23,7 +23,20 @@ export interface SyncEnv {
 }
 
 /** Wait kinds recorded in T_WAIT_KIND for diagnostics. */
-export const WAIT = { mutex: 1, read: 2, write: 3, waitqueue: 4, completion: 5, seqcount: 6, fence: 7, srcu: 8, mmUsers: 9 } as const;
+export const WAIT = {
+  mutex: 1,
+  read: 2,
+  write: 3,
+  waitqueue: 4,
+  completion: 5,
+  seqcount: 6,
+  fence: 7,
+  srcu: 8,
+  mmUsers: 9,
+  frameLock: 10,
+  pageRefs: 11,
+  pfnCache: 12,
+} as const;
 export const WAIT_NAMES: Record<number, string> = {
   1: 'mutex',
   2: 'rwsem read',
@@ -34,6 +47,9 @@ export const WAIT_NAMES: Record<number, string> = {
   7: 'device fence',
   8: 'srcu grace period',
   9: 'mm users',
+  10: 'folio lock',
+  11: 'page references',
+  12: 'pfn cache fence',
 };
 
 /** The run is stopping: a blocked thread unwinds with this. */

@@ -4,7 +4,7 @@
 import { L } from '../../memory/layout.js';
 import { EV } from '../../oracle/events.js';
 import type { Ctx } from '../ctx.js';
-import { invalidateRangeStart, invalidateRangeEnd } from './notifier.js';
+import { invalidateRangeStart, invalidateRange, invalidateRangeEnd } from './notifier.js';
 
 /**
  * Fault `page` in (writable if `write`). Caller holds mmap_lock for read. Returns 0, -EFAULT,
@@ -23,6 +23,7 @@ function cowBreak(ctx: Ctx, page: number): number {
   const inv = invalidateRangeStart(ctx, page, page + 1, 'clear');
   if (!inv) return L.EAGAIN;
   const old = ctx.wasm.cow_break(page);
+  invalidateRange(ctx, inv);
   invalidateRangeEnd(ctx, inv);
   if (old < 0) return old;
   const pte = ctx.wasm.pte_get(page);

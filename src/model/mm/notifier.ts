@@ -79,6 +79,19 @@ export function invalidateRangeStart(ctx: Ctx, start: number, end: number, event
   return inv;
 }
 
+/**
+ * mmu_notifier_invalidate_range: the CPU page table change is done (the kernel calls it from the
+ * TLB flush), invalidate_range_end has not run yet. Only a protocol with the optional
+ * `invalidateRange` callback is called: a user that may take new references after its start
+ * (a TLB-like cache) drops them here (protocols/callbacks.ts).
+ */
+export function invalidateRange(ctx: Ctx, inv: Invalidation): void {
+  const cb = ctx.proto.invalidateRange;
+  if (cb === undefined) return;
+  ctx.trace(EV.INV_RANGE, inv.start, inv.end);
+  callProto(ctx, 'invalidateRange', () => cb.call(ctx.proto, ctx, inv));
+}
+
 /** mmu_notifier_invalidate_range_end. Frames unmapped by the change are freed after this. */
 export function invalidateRangeEnd(ctx: Ctx, inv: Invalidation): void {
   const held = begun.get(inv);

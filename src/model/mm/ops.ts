@@ -22,7 +22,8 @@ import { EV } from '../../oracle/events.js';
 import type { Ctx } from '../ctx.js';
 import type { Invalidation } from '../range.js';
 import type { InvEvent } from '../../oracle/events.js';
-import { invalidateRangeStart, invalidateRangeEnd } from './notifier.js';
+import { invalidateRangeStart, invalidateRange, invalidateRangeEnd } from './notifier.js';
+import { lockFrames, unlockFrames } from './frame-refs.js';
 import { freeFrame } from './fault.js';
 
 export const VMA_RW = L.VM_MAPPED | L.VM_READ | L.VM_WRITE;
@@ -47,6 +48,8 @@ interface OpSpec {
   notify?: boolean;
   /** Change the page table between start and end; returns the frames it unmapped. */
   change(inv: Invalidation | null): Unmapped;
+  /** After invalidate_range_end, before the unmapped frames are released (migration unlocks them here). */
+  beforeFree?(): void;
   /** Still under the locks, after the frames are freed (munmap frees the page tables here). */
   after?(): void;
 }
@@ -93,7 +96,9 @@ function invalidating(ctx: Ctx, start: number, end: number, op: OpSpec): boolean
       if (!inv) return false;
     }
     const unmapped = op.change(inv);
+    if (inv) invalidateRange(ctx, inv);
     if (inv) invalidateRangeEnd(ctx, inv);
+    op.beforeFree?.();
     for (let i = 0; i < unmapped.length; i += 2) freeFrame(ctx, unmapped[i], unmapped[i + 1]);
     op.after?.();
     return true;
@@ -163,14 +168,35 @@ export function dontneed(ctx: Ctx, start: number, end: number): void {
   invalidating(ctx, start, end, { locks: { mmap: 'read' }, event: 'clear', change: () => zapPtes(ctx, start, end) });
 }
 
-/** Migrate [start,end) to new frames (migrate_vma / compaction / NUMA): no mmap_lock. */
+/**
+ * Migrate [start,end) to new frames (migrate_vma / compaction / NUMA): no mmap_lock. Each frame is
+ * locked first (folio_lock, before the rmap lock: model/mm/frame-refs.ts), and only locked frames move.
+ */
 export function migrate(ctx: Ctx, start: number, end = start + 1): void {
+  const locked = lockFrames(ctx, start, end);
+  let unlocked = false;
+  const unlock = () => {
+    if (!unlocked) unlockFrames(ctx, locked);
+    unlocked = true;
+  };
+  try {
+    migrateLocked(ctx, start, end, locked, unlock);
+  } finally {
+    unlock();
+  }
+}
+
+function migrateLocked(ctx: Ctx, start: number, end: number, locked: number[], unlock: () => void): void {
   invalidating(ctx, start, end, {
     locks: { anonVma: 'read' },
     event: 'migrate',
+    beforeFree: unlock,
     change: () => {
       const old: Unmapped = [];
-      for (let page = start; page < end; page++) {
+      for (let i = 0; i < locked.length; i += 2) {
+        const page = locked[i];
+        // the PTE must still map the frame we locked (else it changed meanwhile: leave it)
+        if (ctx.wasm.pte_get(page) >>> L.PTE_PFN_SHIFT !== locked[i + 1]) continue;
         const pfn = ctx.wasm.migrate_page(page);
         if (pfn < 0) continue;
         old.push(pfn, page);

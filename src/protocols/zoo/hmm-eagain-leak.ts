@@ -40,7 +40,7 @@ const protocol: MirrorProtocol = {
     subject: 'mm/hmm: Fix error flows in hmm_invalidate_range_start',
     kernel: '5.3',
     side: 'bug',
-    twin: 'hmm-v5.2',
+    twin: 'hmm-eagain-leak-fix',
   },
 };
 export default protocol;

@@ -1,0 +1,60 @@
+/**
+ * The watchdog judges no progress against the CPU the threads got (Session.watchdog, with the
+ * runner's schedTimes reader): a stuck thread the machine did not run is not a stall; the same
+ * thread with CPU time and still no progress is. Scheduling is fed by hand here.
+ */
+import { describe, it, expect } from 'vitest';
+import { harness, L } from './mm-harness.js';
+import type { SessionOptions } from '../dist/run/session.js';
+import type { Witness } from '../dist/api/types.js';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('watchdog and starvation', () => {
+  it('puts off a stall while the stuck thread waits for a CPU, declares it once the thread ran and still made no progress', async () => {
+    const h = await harness('kvm');
+    const s = h.s;
+    const times = { cpuMs: 0, waitMs: 0 };
+    (s.options as SessionOptions).schedTimes = (osTid) => (osTid === 7 ? { ...times } : undefined);
+    const record = (t: number) => (s.layout.threadsBase + t * L.THREAD_SIZE) >> 2;
+    s.i32[record(0) + (L.T_OS_TID >> 2)] = 7; // T0 (driver): the one the watchdog can see
+    s.go();
+    const bound = 200;
+    const progress = () => Atomics.add(s.i32, record(1) + (L.T_PROGRESS >> 2), 1); // T1 keeps going
+    // T0 makes no progress, off any wait, and waits for a CPU all along: starved
+    for (let step = 0; step < 8; step++) {
+      await sleep(40);
+      times.waitMs += 40;
+      progress();
+      expect(s.watchdog(bound)).toBeUndefined();
+    }
+    expect(s.starvedSteps).toBeGreaterThan(0);
+    expect(s.starving).toBe(true);
+    // now it runs (a tenth of the bound and more on a CPU) and still makes no progress: a stall
+    let witness: Witness | undefined;
+    for (let step = 0; step < 10 && !witness; step++) {
+      await sleep(40);
+      times.cpuMs += 40;
+      progress();
+      witness = s.watchdog(bound);
+    }
+    expect(witness?.kind).toBe('stall');
+    expect(witness?.summary).toMatch(/T0 driver made no progress/);
+    expect(witness?.text).toMatch(/scheduling in the last bound: T0 \d+ ms on a CPU, \d+ ms waiting for one; T1 \?/);
+  });
+
+  it('without scheduling to read, no progress for the bound is a stall as before', async () => {
+    const h = await harness('kvm');
+    const s = h.s;
+    s.go();
+    const record = (s.layout.threadsBase + 1 * L.THREAD_SIZE) >> 2;
+    let witness: Witness | undefined;
+    for (let step = 0; step < 20 && !witness; step++) {
+      await sleep(40);
+      Atomics.add(s.i32, record + (L.T_PROGRESS >> 2), 1);
+      witness = s.watchdog(200);
+    }
+    expect(witness?.kind).toBe('stall');
+    expect(s.starvedSteps).toBe(0);
+  });
+});
