@@ -10,10 +10,12 @@ import type { MirrorProtocol } from '../src/protocols/api.js';
 
 const modules = import.meta.glob<{ default: unknown }>(['../src/protocols/*/*.ts'], { eager: true });
 
+// only the registry's names: a folder may also hold helpers shared by its protocols
+const builtin = new Set<string>(BUILTIN_PROTOCOLS);
 const byName = new Map<string, MirrorProtocol>();
 for (const [path, mod] of Object.entries(modules)) {
   const file = path.replace(/^.*\//, '').replace(/\.ts$/, '');
-  byName.set(file, validateProtocol(mod.default, file));
+  if (builtin.has(file)) byName.set(file, validateProtocol(mod.default, file));
 }
 
 /** Built-in names, in src/protocols/builtin.ts order (only those whose module is present). */
