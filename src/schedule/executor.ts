@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Piscina } from 'piscina';
-import { CTL, CTL_STATUS } from '../memory/constants.js';
+import { CTL, type CTL_STATUS } from '../memory/constants.js';
 import { computeLayout, LayoutError, type LayoutConfig } from '../memory/layout.js';
 import { loadModule } from '../memory/wasm-node.js';
 import { importProtocol } from '../protocols/loader.js';
@@ -16,9 +16,9 @@ import { BUILTIN_PROTOCOLS, builtinUrl } from '../protocols/builtin.js';
 import { ConfigError } from '../api/errors.js';
 import { DEFAULTS } from '../config/defaults.js';
 import { Session } from '../run/session.js';
-import { renderWitness } from '../oracle/witness.js';
 import type { EventName, RoleName, Schedule, ViolationKind, Witness } from '../api/types.js';
 import { Lane } from './lane.js';
+import { readOutcome } from './stepping.js';
 import type { ControlConfig } from './strategy.js';
 
 export interface LoadedProtocol {
@@ -66,8 +66,6 @@ export interface Outcome {
   divergence?: { step: number; thread: number };
   error?: string;
 }
-
-const STATUS_NAMES = Object.fromEntries(Object.entries(CTL_STATUS).map(([k, v]) => [v, k])) as Record<number, keyof typeof CTL_STATUS>;
 
 export function layoutFor(w: Workload, proto: MirrorProtocol): LayoutConfig {
   const c: LayoutConfig = {
@@ -149,23 +147,8 @@ export class Executor {
       await lane.close();
       this.lane = undefined;
     }
-    const failed = posted.find((r) => r.error);
-    const status = STATUS_NAMES[main.status()] ?? 'error';
-    const out: Outcome = { status: crashed ? 'error' : status, steps: main.step(), switches: main.switches(), ops };
-    if (crashed || failed) out.error = crashed?.message ?? failed?.error?.message;
-    const liveness = posted.find((r) => r.liveness)?.liveness;
-    const captures = posted.flatMap((r) => r.captures).sort((a, b) => a.ticket - b.ticket);
-    if (captures.length) {
-      out.witness = renderWitness(captures[0], lane.session.names, p.proto.name, cfg.seed, { atStep: true, rerun });
-      out.kind = out.witness.kind;
-    } else if (liveness) {
-      out.witness = liveness;
-      out.kind = liveness.kind;
-    }
-    if (status === 'divergence') {
-      const [step, thread] = main.detail();
-      out.divergence = { step, thread };
-    }
+    const out = readOutcome(main, posted, crashed, ops, lane.session.names, p.proto.name, cfg.seed, rerun);
+    if (crashed) out.status = 'error';
     return out;
   }
 }

@@ -62,14 +62,32 @@ export function outcomeOf(
 ): Outcome {
   const results = settled.filter((r): r is RoleResult => !!r && !(r instanceof Error));
   const crashed = settled.find((r) => r instanceof Error) as Error | undefined;
+  const ops = results.reduce((a, r) => a + r.stats.ops, 0);
+  return readOutcome(main, results, crashed, ops, names, protocol, plan.config.seed, plan.rerun);
+}
+
+/**
+ * A schedule's outcome from its controller and what its threads left (results, a crash, their
+ * ops): the one reading that executor.ts (Node) and the demo's stepper share.
+ */
+export function readOutcome(
+  main: Controller,
+  results: readonly Pick<RoleResult, 'error' | 'liveness' | 'captures'>[],
+  crashed: Error | undefined,
+  ops: number,
+  names: RenderNames,
+  protocol: string,
+  seed: number,
+  rerun: string,
+): Outcome {
   const failed = results.find((r) => r.error);
   const status = STATUS_NAMES[main.status()] ?? 'error';
-  const out: Outcome = { status, steps: main.step(), switches: main.switches(), ops: results.reduce((a, r) => a + r.stats.ops, 0) };
+  const out: Outcome = { status, steps: main.step(), switches: main.switches(), ops };
   if (crashed || failed) out.error = crashed?.message ?? failed?.error?.message;
   const liveness = results.find((r) => r.liveness)?.liveness;
   const captures = results.flatMap((r) => r.captures).sort((a, b) => a.ticket - b.ticket);
   if (captures.length) {
-    out.witness = renderWitness(captures[0], names, protocol, plan.config.seed, { atStep: true, rerun: plan.rerun });
+    out.witness = renderWitness(captures[0], names, protocol, seed, { atStep: true, rerun });
     out.kind = out.witness.kind;
   } else if (liveness) {
     out.witness = liveness;
