@@ -23,6 +23,7 @@ import { Executor } from '../dist/schedule/executor.js';
 import { protocolOf, runStored } from '../dist/schedule/replay.js';
 import { workloadOf } from '../dist/schedule/schedule.js';
 import { Session } from '../dist/run/session.js';
+import { protocolRoles } from '../dist/config/defaults.js';
 
 const CORPUS = new URL('./corpus/', import.meta.url).pathname;
 
@@ -56,17 +57,9 @@ describe('controlled mode finds the kernel-history bugs (pct, else random; seed 
   // kvm-unpaired-range-end's only sign is a stall in which the stuck driver retries while every
   // other thread runs on: liveness counted in steps does not judge that yet (docs/cli.md, "Controlled mode")
   // interval-remove-race: its window is opened by free-running mode's directed widening (docs/history.md)
-  // amdgpu-userptr-shared-range: needs two validator threads on one range (the protocol's own
-  // roles), and controlled mode still runs the caller's roles
   // nouveau-exclusive-folio-leak, xen-gntdev-unmap-wait: not found in 400 schedules of seed 1 yet;
   // their signs are a leaked folio lock / a notifier waiting on another device (stall, deadlock)
-  const NOT_YET = [
-    'kvm-unpaired-range-end',
-    'interval-remove-race',
-    'amdgpu-userptr-shared-range',
-    'nouveau-exclusive-folio-leak',
-    'xen-gntdev-unmap-wait',
-  ];
+  const NOT_YET = ['kvm-unpaired-range-end', 'interval-remove-race', 'nouveau-exclusive-folio-leak', 'xen-gntdev-unmap-wait'];
   for (const p of all.filter((x) => x.expect !== 'sound' && (HISTORY_PROTOCOLS as readonly string[]).includes(x.name))) {
     it.skipIf(NOT_YET.includes(p.name))(
       p.name,
@@ -84,6 +77,20 @@ describe('controlled mode finds the kernel-history bugs (pct, else random; seed 
       120_000,
     );
   }
+});
+
+describe("controlled mode deals a protocol's own roles, as free-running mode does", () => {
+  it('amdgpu-userptr-shared-range runs two validator threads; the schedule records them and replays byte for byte', async () => {
+    const w = await firstFailure('amdgpu-userptr-shared-range');
+    expect(w.schedule!.config.roles).toEqual(['cpu', 'invalidator', 'driver', 'driver', 'dma']);
+    // the rerun command needs no --threads: a run without it deals the same roles
+    expect(w.text).not.toMatch(/--threads/);
+    const [r] = await replay([asFailure(w)]);
+    expect(r.identical).toBe(true);
+    // one definition for both modes: --threads (or roles) wins over the protocol's own
+    expect(protocolRoles({ threads: 4 }, { driver: 2 })).toEqual(['invalidator', 'driver', 'dma', 'cpu']);
+    expect(protocolRoles({}, undefined)).toEqual(['invalidator', 'driver', 'dma', 'cpu']);
+  }, 60_000);
 });
 
 describe('controlled mode: sound protocols stay clean', async () => {
