@@ -334,6 +334,7 @@ export const CTL = {
   T_EXITED: 9,
   T_OPS: 10, // operations it ran in this schedule (written when it finished)
   T_POSTED: 11, // 1: it posted its result (captures, a liveness witness or an error) on its port
+  T_DEFER_UNTIL: 12, // widening (schedule/controller.ts widen): not picked before this step while another thread can run
   MAX_THREADS: 16,
   // per thread t, MAX_THREADS words: every thread's T_OWN_STEPS when t last finished an operation
   // (t is stalled once every other live thread has run boundSteps points since)
