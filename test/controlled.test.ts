@@ -37,6 +37,13 @@ async function firstFailure(protocol: string, schedules = 400): Promise<Witness>
 
 const asFailure = (w: Witness, where = 'test'): StoredFailure => ({ schedule: w.schedule!, witness: w, where });
 
+// Kernel-history bugs controlled mode does not find yet (so no corpus entry either):
+// kvm-unpaired-range-end's only sign is a stall in which the stuck driver retries while every
+// other thread runs on: liveness counted in steps does not judge that yet (docs/cli.md, "Controlled mode")
+// nouveau-exclusive-folio-leak, xen-gntdev-unmap-wait: not found in 400 schedules of seed 1 yet;
+// their signs are a leaked folio lock / a notifier waiting on another device (stall, deadlock)
+const NOT_YET = ['kvm-unpaired-range-end', 'nouveau-exclusive-folio-leak', 'xen-gntdev-unmap-wait'];
+
 describe('controlled mode finds every broken protocol (pct, seed 1)', async () => {
   const all = await listProtocols();
   // the kernel-history bugs (--protocol history): the block below
@@ -54,11 +61,6 @@ describe('controlled mode finds every broken protocol (pct, seed 1)', async () =
 
 describe('controlled mode finds the kernel-history bugs (pct, else random; seed 1)', async () => {
   const all = await listProtocols();
-  // kvm-unpaired-range-end's only sign is a stall in which the stuck driver retries while every
-  // other thread runs on: liveness counted in steps does not judge that yet (docs/cli.md, "Controlled mode")
-  // nouveau-exclusive-folio-leak, xen-gntdev-unmap-wait: not found in 400 schedules of seed 1 yet;
-  // their signs are a leaked folio lock / a notifier waiting on another device (stall, deadlock)
-  const NOT_YET = ['kvm-unpaired-range-end', 'nouveau-exclusive-folio-leak', 'xen-gntdev-unmap-wait'];
   for (const p of all.filter((x) => x.expect !== 'sound' && (HISTORY_PROTOCOLS as readonly string[]).includes(x.name))) {
     it.skipIf(NOT_YET.includes(p.name))(
       p.name,
@@ -205,8 +207,9 @@ describe('regression corpus', () => {
   it('every shipped schedule still shows its violation (hmmsim replay test/corpus)', async () => {
     const results = await replay(CORPUS, { corpus: true });
     const names = new Set(results.map((r) => r.protocol));
+    // every broken protocol controlled mode finds: the zoo's and the kernel-history bugs'
     for (const p of await listProtocols())
-      if (p.expect !== 'sound' && (ALL_PROTOCOLS as readonly string[]).includes(p.name)) expect(names.has(p.name)).toBe(true);
+      if (p.expect !== 'sound' && !NOT_YET.includes(p.name)) expect(names.has(p.name), p.name).toBe(true);
     for (const r of results) expect({ where: r.where, ok: r.ok, kind: r.kind }).toEqual({ where: r.where, ok: true, kind: r.recordedKind });
   }, 120_000);
 
