@@ -255,7 +255,10 @@ export class Ctx implements Tracer {
    * `cond()` or a number of steps per millisecond (schedule/controller.ts widen).
    */
   widenUntil(cond: () => boolean, maxMs = 1): void {
-    if (this.sched) return this.sched.widen(cond, maxMs);
+    if (this.sched) {
+      this.sched.widen(cond, maxMs);
+      return;
+    }
     if (!this.opts.widen) return;
     const spinUntil = now() + 0.02;
     const until = now() + maxMs;

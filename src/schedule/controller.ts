@@ -347,6 +347,7 @@ export class Controller {
       next = -1;
       for (let t = 0; t < this.n; t++) if (state[t] && (next < 0 || ctl[this.t(t, CTL.T_PRIO)] > ctl[this.t(next, CTL.T_PRIO)])) next = t;
     }
+    void kind;
     if (state[next] === 2) ctl[this.t(next, CTL.T_TIMED_OUT)] = 1;
     return next;
   }
