@@ -320,6 +320,7 @@ export const CTL = {
   // the schedule server (schedule/serve.ts): every word but EPOCH is zeroed before each schedule
   EPOCH: 8, // schedules asked for so far (main bumps it to start the next; SERVE_QUIT: the workers leave)
   DONE: 10, // threads finished with this schedule (main waits for all)
+  DEFER_UNTIL: 11, // the latest T_DEFER_UNTIL set in this schedule (no thread defers at a step past it)
   THREADS_BASE: 16, // per-thread words, T_STRIDE each
   T_STRIDE: 16,
   T_GATE: 0, // 1: this thread may run (futex word of the hand-off)

@@ -136,7 +136,7 @@ export class Controller {
       this.lower(this.me, 1 + randomPick(this.config.seed ^ 0x5bd1e995, step, 4 * this.n));
     }
     if (kind === POINT.yield && this.config.strategy === 'pct') this.lower(this.me);
-    if (kind === POINT.defer) ctl[this.t(this.me, CTL.T_DEFER_UNTIL)] = step + WIDEN_RECHECK_STEPS;
+    if (kind === POINT.defer) ctl[CTL.DEFER_UNTIL] = ctl[this.t(this.me, CTL.T_DEFER_UNTIL)] = step + WIDEN_RECHECK_STEPS;
     const next = this.choose(step, this.me, kind);
     if (next !== this.me) this.handTo(step, next);
   }
@@ -313,11 +313,12 @@ export class Controller {
     for (let t = 0; t < this.n; t++) any = (state[t] = this.runnable(t, step)) !== 0 || any;
     // a widening thread sits out its few steps while another thread can run
     let deferred = false;
-    for (let t = 0; t < this.n; t++)
-      if (state[t] && ctl[this.t(t, CTL.T_DEFER_UNTIL)] > step) {
-        deferred = true;
-        state[t] = 0;
-      }
+    if (ctl[CTL.DEFER_UNTIL] > step)
+      for (let t = 0; t < this.n; t++)
+        if (state[t] && ctl[this.t(t, CTL.T_DEFER_UNTIL)] > step) {
+          deferred = true;
+          state[t] = 0;
+        }
     if (deferred && !state.some((x) => x !== 0))
       for (let t = 0; t < this.n; t++) state[t] = ctl[this.t(t, CTL.T_DEFER_UNTIL)] > step ? this.runnable(t, step) : 0;
     if (!any) {
