@@ -39,7 +39,10 @@ const RELEASED_WITHIN_OP = new Set<number>([
   WAIT.frameLock,
   WAIT.pageRefs,
 ]);
-/** A fault retried this many times with no invalidation in or before any of its attempts (the last after every other thread finished an operation) is a livelock. */
+/**
+ * A fault retried this many times with no invalidation in progress or begun during the attempt
+ * (the last attempt begun after every other thread finished an operation) is a livelock.
+ */
 const LIVELOCK_RETRIES = 3;
 const INV_BEGUN = (L.BASE + L.H_INV_BEGUN) >> 2;
 const INV_ENDED = (L.BASE + L.H_INV_ENDED) >> 2;

@@ -59,7 +59,8 @@ export function controlledLiveness(
     const t = stuck[0];
     const line =
       `T${t} ${names.roles[t]} retry livelock: its device fault [${hex(livelock.start)},${hex(livelock.end)}) of sub${livelock.sub} ` +
-      `retried ${livelock.retries} times, ${livelock.quiet} of them since step ${livelock.since} with no invalidation in progress or begun ` +
+      `retried ${livelock.retries} times, ${livelock.quiet} of them since step ${livelock.since} ` +
+      'with no invalidation in progress or begun ' +
       `during the attempt (invalidations begun ${livelock.begun}, ended ${livelock.ended}), while every other thread finished operations`;
     const nl = text.indexOf('\n');
     text = nl < 0 ? `${text}\n${line}` : `${text.slice(0, nl)}\n${line}${text.slice(nl)}`;
