@@ -76,12 +76,15 @@ function deviceFault(rc: RoleContext, sub: Sub, mine: Sub[]): boolean {
   const range = ctx.range;
   range.setup(start, start + len, write, true, sub.id, rc.device);
   let mapped = false;
+  const sched = ctx.sched;
   for (;;) {
     const held = heldLocks(ctx);
+    sched?.attempt();
     const r = callProto(ctx, 'populate', () => proto.populate(ctx, sub, range));
     snapshotDone(ctx);
     if (heldLocks(ctx) > held) reportBreach(ctx, BREACH.LOCK_HELD, start, start + len, rc.device);
     if (r === 'retry') {
+      sched?.retried(sub.id, start, start + len);
       stats.retries++;
       Atomics.add(ctx.env.i32, (addr.thread(ctx.layout, ctx.tid) + L.T_RETRIES) >> 2, 1);
       ctx.trace(EV.POPULATE, sub.id, start, start + len, 1, write ? 1 : 0);
