@@ -70,6 +70,26 @@ describe('mutate()', () => {
     }
   }, 60_000);
 
+  it("catches a plain word's lost update when the lock around it is skipped", async () => {
+    // two invalidators: one's end (its lock skipped) and the other's start change the plain count at once
+    const r = await mutate({
+      protocol: fx('mutate-plain-word-plugin.mjs'),
+      events: ['munmap', 'migrate'],
+      pages: 64,
+      roles: { invalidator: 2, driver: 1, dma: 1, cpu: 1 },
+      only: 'invalidateEnd: skip-lock lock',
+      durationMs: 6000,
+      discoveryMs: 400,
+      watchdogMs: 1000,
+      seed: 5,
+    });
+    expect(['pass', 'inconclusive']).toContain(r.baseline.verdict);
+    expect(r.mutants.map((m) => [m.description, m.outcome])).toEqual([['invalidateEnd: skip-lock lock (1st)', 'killed']]);
+    expect(r.mutants[0].kinds.some((k) => ['stall', 'device-pte-during-invalidation', 'use-after-free', 'contract'].includes(k))).toBe(
+      true,
+    );
+  }, 40_000);
+
   it('reports a read that never differs, and a snapshot that only makes the fault retry, as equivalent', async () => {
     const r = await mutate({
       protocol: fx('mutate-equivalent-plugin.mjs'),

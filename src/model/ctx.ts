@@ -230,6 +230,15 @@ export class Ctx implements Tracer {
   }
 
   /**
+   * Widening between a plain word's load and its store (state.ts PlainWord): rare and short, so
+   * that a plugin's update that its lock does not exclude can lose a write free-running too, at
+   * no measurable cost to a sound protocol (a few such updates an invalidation).
+   */
+  widenPlain(): void {
+    this.widen(0.02, 10);
+  }
+
+  /**
    * Directed widening where a callback has found a subscription and is about to use it: while its
    * owner is removing it (model/mm/lifetime.ts CLOSING or REMOVED), spin (untraced) until it is
    * freed, at most `maxMs`. A protocol that waits before freeing (a grace period, a lock the

@@ -8,6 +8,7 @@
  *   stale-read               the read returns the word's value when the callback began
  *   drop-write, no-wait, drop-zap, drop-fence   the operation is skipped
  *   no-retry-check           hmmRangeFault runs without the lockless check
+ *   drop-release             the release does nothing: the lock stays held (a leak)
  *
  * A mutant's run also counts the times the mutation changed what the protocol saw (a stale
  * read that differed from the word, a wait that would have blocked, a dropped check that would
@@ -102,7 +103,7 @@ export class MutationHook implements OpHook {
     const frame = this.frames[this.frames.length - 1];
     const site = this.site;
     if (site !== null && frame !== undefined) this.watch(frame, site, target, op);
-    if (op.cls === 'unlock') return this.pendingReleases > 0 ? this.release(target, op.mode) : PERFORM;
+    if (op.cls === 'unlock' && this.pendingReleases > 0 && this.release(target, op.mode) === SKIP) return SKIP;
     if (frame === undefined || op.cls === 'wake' || op.cls === 'program') return PERFORM;
     const pos = frame.pos++;
     if (site === null) {
@@ -146,6 +147,16 @@ export class MutationHook implements OpHook {
       return v;
     }
     return now;
+  }
+
+  /**
+   * Between a plain word's load and its store (state.ts PlainWord): inside a section of a
+   * skip-lock mutant's lock (taken or skipped, on any thread), widened, so that an update the
+   * skipped lock no longer excludes comes between them and one of the two is lost.
+   */
+  between(_target: HookTarget): void {
+    const frame = this.frames[this.frames.length - 1];
+    if (frame !== undefined && frame.guarded > 0) this.scope.widen(WIDEN_SECTION_P, WIDEN_SECTION_US);
   }
 
   /** ctx.hmmRangeFault: the dropped lockless check would have failed. */
