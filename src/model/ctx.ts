@@ -229,15 +229,6 @@ export class Ctx implements Tracer {
     if (this.opts.role === 'driver') this.widen(0.25, 20);
   }
 
-  /**
-   * Widening between a plain word's load and its store (state.ts PlainWord): rare and short, so
-   * that a plugin's update that its lock does not exclude can lose a write free-running too, at
-   * no measurable cost to a sound protocol (a few such updates an invalidation).
-   */
-  widenPlain(): void {
-    this.widen(0.02, 10);
-  }
-
   /** Invalidations begun so far (H_INV_BEGUN): a directed widening waits for it to move. */
   invalidationsBegun(): number {
     return Atomics.load(this.env.i32, (L.BASE + L.H_INV_BEGUN) >> 2);

@@ -46,8 +46,6 @@ export interface Tracer {
   readonly hook: OpHook | null;
   /** The oracle's look at a wait about to block on `ready` (see Ctx.beforeWait). */
   beforeWait?(ready: () => boolean): void;
-  /** A racy point between a plain word's load and its store (see Ctx.widenPlain). */
-  widenPlain?(): void;
 }
 
 /** One shared Int32 word (its own line). Every read/change but peek() is a witness event. */
@@ -113,9 +111,9 @@ export class Word implements HookTarget {
 /**
  * A plain (lock-protected, non-atomic) int: `x++`, `x |= b`, `x = y` as C compiles them under a
  * spinlock. Every change is a load, then a store of the value computed from it: between the two,
- * a mutation hook's `between` (the window a skipped lock opens, widened in a mutant's run) and,
- * free-running with widening on, a rare short delay (Ctx.widenPlain). Under its lock nothing can
- * come between; without it, a concurrent change is overwritten (a lost update, as in C). A read
+ * a mutation hook's `between` (the window a skipped lock opens, widened in a mutant's run);
+ * free-running, only the few instructions between them. Under its lock nothing can come
+ * between; without it, a concurrent change is overwritten (a lost update, as in C). A read
  * is one load (READ_ONCE of an aligned int is never torn); controlled mode sees one scheduling
  * point per operation, as for a Word (its trace event, after the store).
  */
@@ -124,7 +122,6 @@ export class PlainWord extends Word {
   private update(old: number, next: number): number {
     const hook = this.t.hook;
     if (hook !== null) hook.between?.(this);
-    else this.t.widenPlain?.();
     Atomics.store(this.t.env.i32, this.idx, next);
     this.t.trace(EV.WORD_SET, this.code, old, next);
     return old;
