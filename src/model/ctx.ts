@@ -238,6 +238,11 @@ export class Ctx implements Tracer {
     if (this.opts.role === 'driver') this.spin(0.25, 20);
   }
 
+  /** Invalidations begun so far (H_INV_BEGUN): a directed widening waits for it to move. */
+  invalidationsBegun(): number {
+    return Atomics.load(this.env.i32, (L.BASE + L.H_INV_BEGUN) >> 2);
+  }
+
   /**
    * Directed widening where a callback has found a subscription and is about to use it: while its
    * owner is removing it (model/mm/lifetime.ts CLOSING or REMOVED), spin (untraced) until it is

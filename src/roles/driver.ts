@@ -109,10 +109,16 @@ function deviceFault(rc: RoleContext, sub: Sub, mine: Sub[]): boolean {
   // every 64th operation (every 4th in controlled mode, whose schedules are a few dozen operations long)
   if (proto.subscriptionRemove && proto.subscriptionAdd && (stats.ops & (ctx.sched ? 3 : 63)) === (ctx.sched ? 3 : 63)) {
     const s = rng.pick(mine);
-    ctx.trace(EV.SUB_REMOVE, s.id);
-    callProto(ctx, 'subscriptionRemove', () => proto.subscriptionRemove!(ctx, s));
-    callProto(ctx, 'subscriptionAdd', () => proto.subscriptionAdd!(ctx, s));
-    ctx.trace(EV.SUB_ADD, s.id);
+    // with subscriptions that come and go, only a live one is re-registered (held, so that it is not removed meanwhile)
+    if (!rc.lifetime || subGet(ctx, s))
+      try {
+        ctx.trace(EV.SUB_REMOVE, s.id);
+        callProto(ctx, 'subscriptionRemove', () => proto.subscriptionRemove!(ctx, s));
+        callProto(ctx, 'subscriptionAdd', () => proto.subscriptionAdd!(ctx, s));
+        ctx.trace(EV.SUB_ADD, s.id);
+      } finally {
+        if (rc.lifetime) subPut(ctx, s);
+      }
   }
   return mapped;
 }
