@@ -59,6 +59,8 @@ const WIDEN_US = 50;
 /** skip-lock: before each operation inside a section of the mutated lock, on every thread. */
 const WIDEN_SECTION_P = 0.5;
 const WIDEN_SECTION_US = 50;
+/** skip-lock: between a plain word's load and its store inside such a section (every time: the lost update's window). */
+const WIDEN_PLAIN_P = 1;
 /**
  * Directed widening, with this chance and at most this long: wait for an invalidation to begin.
  * skip-lock: before the device is programmed in a section whose lock this thread skipped (the
@@ -174,7 +176,7 @@ export class MutationHook implements OpHook {
    */
   between(_target: HookTarget): void {
     const frame = this.frames[this.frames.length - 1];
-    if (frame !== undefined && frame.guarded > 0) this.scope.widen(WIDEN_SECTION_P, WIDEN_SECTION_US);
+    if (frame !== undefined && frame.guarded > 0) this.scope.widen(WIDEN_PLAIN_P, WIDEN_SECTION_US);
   }
 
   /** ctx.hmmRangeFault: the dropped lockless check would have failed. */
