@@ -230,6 +230,32 @@ export class Ctx implements Tracer {
   }
 
   /**
+   * Directed widening before a non-blockable invalidation's start callbacks: up to `maxMs`, wait
+   * until another thread holds one of the protocol's locks that these callbacks may try (the mm's,
+   * or one of `subs`'), so that their trylocks meet a busy lock and fail (-EAGAIN), as the
+   * kernel's OOM reaper does under contention. A protocol that mishandles the failure (a leaked
+   * lock, a leaked count) shows it at once; a sound one gives up cleanly. It only delays the invalidator.
+   */
+  widenNonblockable(subs: readonly Sub[], maxMs = 1): void {
+    if (!this.opts.widen) return;
+    const { i32 } = this.env;
+    const lay = this.layout;
+    const subLines = lay.config.protoSubLines * L.LINE;
+    const tried = (lock: number) =>
+      (lock >= lay.protoMmBase && lock < lay.protoSubBase) ||
+      subs.some((sub) => lock >= addr.protoSub(lay, sub.id, 0) && lock < addr.protoSub(lay, sub.id, 0) + subLines);
+    this.widenUntil(() => {
+      for (let t = 0; t < lay.config.threads - 1; t++) {
+        if (t === this.env.tid) continue;
+        const rec = (lay.threadsBase + t * L.THREAD_SIZE) >> 2;
+        const n = Math.min(Atomics.load(i32, rec + (L.T_HELD_N >> 2)), L.HELD_MAX);
+        for (let k = 0; k < n; k++) if (tried(Atomics.load(i32, rec + (L.T_HELD >> 2) + k) & ~L.HELD_MODE_MASK)) return true;
+      }
+      return false;
+    }, maxMs);
+  }
+
+  /**
    * Directed widening where a callback has found a subscription and is about to use it: while its
    * owner is removing it (model/mm/lifetime.ts CLOSING or REMOVED), spin (untraced) until it is
    * freed, at most `maxMs`. A protocol that waits before freeing (a grace period, a lock the

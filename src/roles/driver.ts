@@ -7,7 +7,7 @@ import { L, addr } from '../memory/layout.js';
 import { EV } from '../oracle/events.js';
 import type { RoleContext } from './role.js';
 import { callProto } from '../protocols/call.js';
-import { BREACH, heldLocks, reportBreach } from '../oracle/contract.js';
+import { heldLocks, reportLeak } from '../oracle/contract.js';
 import { snapshotDone } from '../oracle/coverage.js';
 import {
   LIFE,
@@ -80,7 +80,7 @@ function deviceFault(rc: RoleContext, sub: Sub, mine: Sub[]): boolean {
     const held = heldLocks(ctx);
     const r = callProto(ctx, 'populate', () => proto.populate(ctx, sub, range));
     snapshotDone(ctx);
-    if (heldLocks(ctx) > held) reportBreach(ctx, BREACH.LOCK_HELD, start, start + len, rc.device);
+    if (heldLocks(ctx) > held) reportLeak(ctx, held, start, start + len, rc.device);
     if (r === 'retry') {
       stats.retries++;
       Atomics.add(ctx.env.i32, (addr.thread(ctx.layout, ctx.tid) + L.T_RETRIES) >> 2, 1);

@@ -25,7 +25,7 @@ import { Ctx } from '../model/ctx.js';
 import type { RenderNames } from '../oracle/events.js';
 import { schemaLines, type MirrorProtocol } from '../protocols/api.js';
 import { renderWitness } from '../oracle/witness.js';
-import { livenessWitness, waitClosure, waitForCycle } from '../oracle/watchdog.js';
+import { leakedLockWaiters, livenessWitness, waitClosure, waitForCycle } from '../oracle/watchdog.js';
 import type { SchedTimes } from './schedstat.js';
 import { epochNow } from '../oracle/oracle.js';
 import { PluginError, callbackName } from '../protocols/call.js';
@@ -71,6 +71,9 @@ export interface SessionOptions
 
 /** How often the watchdog samples the threads' scheduling (ms). */
 const SCHED_SAMPLE_MS = 100;
+/** A waiter kept out by a leaked lock is judged when seen so at two watchdog steps at least this far apart (ms): the
+ *  wait words, held lists and lock word are read one after another, so one reading alone could mix two moments. */
+const LEAK_CONFIRM_MS = 10;
 /** A thread that waited this many times longer for a CPU than it ran on one was starved. */
 const STARVED_WAIT_RATIO = 3;
 
@@ -115,6 +118,8 @@ export class Session {
   livenessThreads: number[] = [];
   /** The wait-for cycle last seen, and since when (performance.now()). */
   private cycle: { signature: string; since: number } | undefined;
+  /** Waiters kept out by a leaked lock last seen (leakedLockWaiters), and since when. */
+  private leak: { signature: string; since: number } | undefined;
   /** Per thread: scheduling samples (SchedTimes, every SCHED_SAMPLE_MS) covering the last watchdog bound. */
   private sched: ({ at: number } & SchedTimes)[][] = [];
   private schedSampledAt = -Infinity;
@@ -351,7 +356,15 @@ export class Session {
     if (!cycle) this.cycle = undefined;
     else if (this.cycle?.signature !== signature) this.cycle = { signature, since: nowMs };
     const cycleFor = cycle && this.cycle ? nowMs - this.cycle.since : 0;
-    const deadlocked = cycle && cycleFor >= (this.options.deadlockMs ?? DEFAULTS.deadlockMs) ? cycle.tids : undefined;
+    const cycleDeadlocked = cycle && cycleFor >= (this.options.deadlockMs ?? DEFAULTS.deadlockMs) ? cycle.tids : undefined;
+    // waiters a leaked lock keeps out (a callback returned holding it) can never be woken: a deadlock once confirmed
+    const leak = cycleDeadlocked ? null : leakedLockWaiters(this.i32, this.layout, this.names.roles);
+    const leakSignature = leak ? `${leak.signature} ${leak.waiters.map((t) => this.lastProgress[t].v).join(',')}` : '';
+    if (!leak) this.leak = undefined;
+    else if (this.leak?.signature !== leakSignature) this.leak = { signature: leakSignature, since: nowMs };
+    const leakFor = leak && this.leak ? nowMs - this.leak.since : 0;
+    const leakDeadlocked = leak && leakFor >= LEAK_CONFIRM_MS ? leak.waiters : undefined;
+    const deadlocked = cycleDeadlocked ?? leakDeadlocked;
     const stuck = deadlocked ?? this.lastProgress.map((p, t) => (nowMs - p.at >= boundMs ? t : -1)).filter((t) => t >= 0);
     if (!stuck.length) return undefined;
     const sched = this.schedWithin(nowMs, boundMs);
@@ -374,7 +387,9 @@ export class Session {
         `${Math.round(x.waitMs)} ms waiting for one in the last ${boundMs} ms (stuck: T${stuck.join(', T')})`;
       return undefined;
     }
-    const forMs = Math.round(deadlocked ? cycleFor : nowMs - Math.min(...stuck.map((t) => this.lastProgress[t].at)));
+    const forMs = Math.round(
+      cycleDeadlocked ? cycleFor : leakDeadlocked ? leakFor : nowMs - Math.min(...stuck.map((t) => this.lastProgress[t].at)),
+    );
     const blockedForMs = this.blocked.map((b) => (b.addr ? nowMs - b.since : 0));
     // released while it waited: the lock changed hands (a slow holder, not one that never lets go)
     const released = this.blocked.map((b, t) => {
@@ -393,11 +408,12 @@ export class Session {
       epochNow() - this.startEpoch,
       this.options.seed,
       blockedForMs,
-      deadlocked,
+      cycleDeadlocked,
       this.options.rerun,
       inSameCallForMs,
       sched,
       released,
+      leakDeadlocked && leak ? leak.leak : undefined,
     );
     Atomics.add(this.i32, VIOLATIONS_WORD + VIOLATION_KINDS.indexOf(this.liveness.kind), 1);
     Atomics.add(this.i32, DETECTIONS_WORD + VIOLATION_KINDS.indexOf(this.liveness.kind), 1);
