@@ -108,9 +108,14 @@ function waitsForOf(states: ThreadState[], s: ThreadState | undefined): number[]
 /**
  * `tids` and every thread they wait for, transitively: the holders of the locks they are blocked
  * on (and the writers queued ahead of a reader), the DMA thread a device fence waits for. Whom a
- * queue or completion waits for is not known: any thread may be its waker.
+ * queue or completion waits for is not known: any thread may be its waker. Nor is whom a thread
+ * in none of these waits (retrying, spinning) waits for, while an invalidation is in progress
+ * (the header's H_INV_BEGUN ahead of H_INV_ENDED): a fault retries until the invalidation ends
+ * (KVM's mmu_invalidate_in_progress, an interval's odd sequence), and any thread may be running
+ * it, so any thread may be the one it waits for.
  */
 export function waitClosure(i32: Int32Array, lay: Layout, roles: string[], tids: number[]): number[] {
+  const invalidating = Atomics.load(i32, (L.BASE + L.H_INV_BEGUN) >> 2) !== Atomics.load(i32, (L.BASE + L.H_INV_ENDED) >> 2);
   const threads = lay.config.threads - 1;
   const states = Array.from({ length: threads }, (_, t) => threadState(i32, lay, t, roles));
   const seen = new Set<number>();
@@ -118,7 +123,8 @@ export function waitClosure(i32: Int32Array, lay: Layout, roles: string[], tids:
     if (seen.has(t) || !states[t]) return;
     seen.add(t);
     for (const v of waitsForOf(states, states[t])) visit(v);
-    if (states[t].waitKind === WAIT.waitqueue || states[t].waitKind === WAIT.completion) for (let u = 0; u < threads; u++) visit(u);
+    const kind = states[t].waitKind;
+    if (kind === WAIT.waitqueue || kind === WAIT.completion || (kind === 0 && invalidating)) for (let u = 0; u < threads; u++) visit(u);
     if (states[t].waitKind === WAIT.fence)
       for (let d = 0; d < threads; d++) if (addr.dmaseq(lay, d) + L.DS_SEQ === states[t].waitAddr) visit(d);
   };

@@ -25,12 +25,12 @@ import { Ctx } from '../model/ctx.js';
 import type { RenderNames } from '../oracle/events.js';
 import { schemaLines, type MirrorProtocol } from '../protocols/api.js';
 import { renderWitness } from '../oracle/witness.js';
-import { leakedLockWaiters, livenessWitness, waitClosure, waitForCycle } from '../oracle/watchdog.js';
+import { leakedLockWaiters, livenessWitness, lockNames, waitClosure, waitForCycle } from '../oracle/watchdog.js';
 import type { SchedTimes } from './schedstat.js';
 import { epochNow } from '../oracle/oracle.js';
 import { PluginError, callbackName } from '../protocols/call.js';
 import { DEFAULTS } from '../config/defaults.js';
-import { WAIT } from '../sync/env.js';
+import { WAIT, WAIT_NAMES } from '../sync/env.js';
 import type { RoleTask, RoleResult } from './thread.js';
 import type { ProtocolResult, RoleName, Witness } from '../api/types.js';
 import { readCoverage } from '../oracle/coverage.js';
@@ -69,6 +69,8 @@ export interface SessionOptions
   schedTimes?: (osTid: number) => SchedTimes | undefined;
 }
 
+/** T_ROLE of a role thread that has not instantiated yet (the session writes it; thread.ts prepare the role). */
+const NOT_STARTED = -1;
 /** How often the watchdog samples the threads' scheduling (ms). */
 const SCHED_SAMPLE_MS = 100;
 /** A waiter kept out by a leaked lock is judged when seen so at two watchdog steps at least this far apart (ms): the
@@ -149,6 +151,8 @@ export class Session {
       roles: [...roles, 'main'],
     };
     this.initState(options.seed);
+    // a role thread marks its role once it has instantiated (thread.ts prepare): until then, not started
+    for (let t = 0; t < this.n; t++) this.i32[(addr.thread(this.layout, t) + L.T_ROLE) >> 2] = NOT_STARTED;
     this.tasks = roles.map((role, tid) => ({
       memory: this.memory,
       module: options.module,
@@ -168,7 +172,7 @@ export class Session {
       ...(options.latestWitnessMs ? { latestWitnessMs: options.latestWitnessMs } : {}),
       lockTimeoutMs: options.lockTimeoutMs,
       sliceMs: options.sliceMs,
-      barrierTimeoutMs: DEFAULTS.barrierMs,
+      barrierTimeoutMs: 2 * DEFAULTS.barrierMs, // a last resort: the monitor's bound (DEFAULTS.barrierMs) comes first
       ...(options.mutation ? { mutation: options.mutation } : {}),
     }));
   }
@@ -218,6 +222,33 @@ export class Session {
     writeHeader(this.i32, this.layout, this.flags);
     if (this.wasm.setup() !== 0) throw new Error('hmmsim wasm setup() found no header of this layout version');
     this.initState(seed);
+  }
+
+  /** Threads whose worker has taken its task (it published its OS thread id, or marked its role). */
+  started(): number {
+    let count = 0;
+    for (let t = 0; t < this.n; t++) {
+      const rec = addr.thread(this.layout, t) >> 2;
+      if (Atomics.load(this.i32, rec + (L.T_ROLE >> 2)) !== NOT_STARTED || Atomics.load(this.i32, rec + (L.T_OS_TID >> 2)) !== 0) count++;
+    }
+    return count;
+  }
+
+  /** What thread `t` is doing, in words: for the harness error that names a thread it had to terminate. */
+  threadPhase(t: number): string {
+    const rec = addr.thread(this.layout, t) >> 2;
+    const role = this.names.roles[t];
+    if (Atomics.load(this.i32, rec + (L.T_ROLE >> 2)) === NOT_STARTED)
+      return Atomics.load(this.i32, rec + (L.T_OS_TID >> 2)) !== 0
+        ? `${role}: had not reached the start barrier (its worker was loading the protocol and the Wasm module)`
+        : `${role}: had not reached the start barrier (no worker had taken its task yet)`;
+    if (!this.t0) return `${role}: waiting at the start barrier`;
+    const cb = this.callbackOf(t);
+    const kind = Atomics.load(this.i32, rec + (L.T_WAIT_KIND >> 2));
+    const waitAddr = Atomics.load(this.i32, rec + (L.T_WAIT_ADDR >> 2));
+    const line = waitAddr - (waitAddr % L.LINE);
+    const name = lockNames(this.layout, this.options.proto).get(line) ?? `0x${waitAddr.toString(16)}`;
+    return `${role}: ${cb ? `in ${cb}(), ` : ''}${kind ? `blocked on ${WAIT_NAMES[kind] ?? 'a wait'} ${name}` : 'running (not in a wait)'}`;
   }
 
   /** Threads that reached the start barrier. */
