@@ -107,6 +107,34 @@ describe('watchdog and starvation', () => {
     expect(witness?.kind).toBe('stall');
   });
 
+  it('a lock holder named only by the lock word (starved before it recorded the lock as held) is waited for', async () => {
+    const h = await harness('kvm');
+    const s = h.s;
+    const i32 = s.i32;
+    const times = [
+      { cpuMs: 0, waitMs: 0 },
+      { cpuMs: 0, waitMs: 0 },
+    ];
+    (s.options as SessionOptions).schedTimes = (osTid) => (osTid === 7 || osTid === 8 ? { ...times[osTid - 7] } : undefined);
+    const record = (t: number) => (s.layout.threadsBase + t * L.THREAD_SIZE) >> 2;
+    s.i32[record(0) + (L.T_OS_TID >> 2)] = 7;
+    s.i32[record(1) + (L.T_OS_TID >> 2)] = 8;
+    // T0 sleeps on a mutex whose word says T1 holds it; T1's held list does not show it yet, and T1 gets no CPU
+    const lock = L.BASE + L.H_ANON_VMA_LOCK;
+    Atomics.store(i32, (lock + L.MX_STATE) >> 2, 2);
+    Atomics.store(i32, (lock + L.MX_OWNER) >> 2, 1 + 1);
+    i32[record(0) + (L.T_WAIT_ADDR >> 2)] = lock + L.MX_STATE;
+    i32[record(0) + (L.T_WAIT_KIND >> 2)] = 1;
+    s.go();
+    for (let k = 1; k <= 10; k++) {
+      await sleep(40);
+      [times[1].cpuMs, times[1].waitMs] = [times[1].cpuMs + 1, times[1].waitMs + 39];
+      if (k <= 4) Atomics.add(i32, record(1) + (L.T_PROGRESS >> 2), 1); // it finished an operation lately
+      expect(s.watchdog(200), `step ${k}`).toBeUndefined();
+    }
+    expect(s.starving).toBe(true);
+  });
+
   it('without scheduling to read, no progress for the bound is a stall as before', async () => {
     const h = await harness('kvm');
     const s = h.s;

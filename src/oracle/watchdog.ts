@@ -123,7 +123,14 @@ export function waitClosure(i32: Int32Array, lay: Layout, roles: string[], tids:
     if (seen.has(t) || !states[t]) return;
     seen.add(t);
     for (const v of waitsForOf(states, states[t])) visit(v);
+    // and the owner its lock word names: a holder starved between taking the lock and recording
+    // it in its held list is missing from the edges above
     const kind = states[t].waitKind;
+    if (kind === WAIT.mutex || kind === WAIT.read || kind === WAIT.write) {
+      const line = states[t].waitAddr - (states[t].waitAddr % L.LINE);
+      const owner = Atomics.load(i32, (line + (kind === WAIT.mutex ? L.MX_OWNER : L.RW_OWNER)) >> 2) - 1;
+      if (owner >= 0 && owner < threads) visit(owner);
+    }
     if (kind === WAIT.waitqueue || kind === WAIT.completion || (kind === 0 && invalidating)) for (let u = 0; u < threads; u++) visit(u);
     if (states[t].waitKind === WAIT.fence)
       for (let d = 0; d < threads; d++) if (addr.dmaseq(lay, d) + L.DS_SEQ === states[t].waitAddr) visit(d);
