@@ -23,8 +23,8 @@ import { srcuSynchronize } from './mm/srcu.js';
 import { callbackName } from '../protocols/call.js';
 import { BREACH, reportBreach } from '../oracle/contract.js';
 
-/** Widenings before a non-blockable invalidation that may sleep (up to 1 ms each), per thread: Ctx.widenNonblockable. */
-const NONBLOCK_SLEEPING_WIDENINGS = 32;
+/** Widenings before a non-blockable invalidation that may sleep (up to 0.5 ms each), per thread: Ctx.widenNonblockable. */
+const NONBLOCK_SLEEPING_WIDENINGS = 8;
 
 export type { MmOptions } from '../protocols/callbacks.js';
 
@@ -259,9 +259,9 @@ export class Ctx implements Tracer {
       }
       return false;
     };
-    // the first few wait up to a millisecond, sleeping in slices, so that a lock holder gets a CPU
+    // the first few wait up to half a millisecond, sleeping in slices, so that a lock holder gets a CPU
     // even on a loaded machine (the failure shows at the start of the run); the rest only spin
-    if (this.nonblockWidened++ < NONBLOCK_SLEEPING_WIDENINGS) return this.widenUntil(busy, 1);
+    if (this.nonblockWidened++ < NONBLOCK_SLEEPING_WIDENINGS) return this.widenUntil(busy, 0.5);
     const until = now() + maxUs * 0.001;
     while (!busy() && now() < until);
   }

@@ -151,8 +151,6 @@ export class Session {
       roles: [...roles, 'main'],
     };
     this.initState(options.seed);
-    // a role thread marks its role once it has instantiated (thread.ts prepare): until then, not started
-    for (let t = 0; t < this.n; t++) this.i32[(addr.thread(this.layout, t) + L.T_ROLE) >> 2] = NOT_STARTED;
     this.tasks = roles.map((role, tid) => ({
       memory: this.memory,
       module: options.module,
@@ -180,6 +178,8 @@ export class Session {
   /** The model's initial state: the mm, one mapping over every page, and the protocol's init() with `seed`. */
   private initState(seed: number): void {
     const options = this.options;
+    // a role thread marks its role once it has instantiated (thread.ts prepare): until then, not started
+    for (let t = 0; t < options.roles.length; t++) this.i32[(addr.thread(this.layout, t) + L.T_ROLE) >> 2] = NOT_STARTED;
     const proto = options.proto;
     this.wasm.mm_init();
     this.wasm.vma_set(0, this.layout.config.pages, L.VM_MAPPED | L.VM_READ | L.VM_WRITE);
