@@ -261,7 +261,10 @@ export class Ctx implements Tracer {
     };
     // the first few wait up to half a millisecond, sleeping in slices, so that a lock holder gets a CPU
     // even on a loaded machine (the failure shows at the start of the run); the rest only spin
-    if (this.nonblockWidened++ < NONBLOCK_SLEEPING_WIDENINGS) return this.widenUntil(busy, 0.5);
+    if (this.nonblockWidened++ < NONBLOCK_SLEEPING_WIDENINGS) {
+      this.widenUntil(busy, 0.5);
+      return;
+    }
     const until = now() + maxUs * 0.001;
     while (!busy() && now() < until);
   }
