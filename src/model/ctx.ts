@@ -23,9 +23,6 @@ import { srcuSynchronize } from './mm/srcu.js';
 import { callbackName } from '../protocols/call.js';
 import { BREACH, reportBreach } from '../oracle/contract.js';
 
-/** Widenings before a non-blockable invalidation that may sleep (up to 0.5 ms each), per thread: Ctx.widenNonblockable. */
-const NONBLOCK_SLEEPING_WIDENINGS = 8;
-
 export type { MmOptions } from '../protocols/callbacks.js';
 
 /**
@@ -231,44 +228,6 @@ export class Ctx implements Tracer {
   widenLock(): void {
     if (this.opts.role === 'driver') this.widen(0.25, 20);
   }
-
-  /**
-   * Directed widening before a non-blockable invalidation's start callbacks: spin up to `maxUs`
-   * (after the thread's first NONBLOCK_SLEEPING_WIDENINGS, which may sleep: the OOM reaper runs 4
-   * of these an operation, and a sleep on a loaded machine lasts milliseconds) until another
-   * thread holds one of the protocol's locks that these
-   * callbacks may try (the mm's, or one of `subs`'), so that their trylocks meet a busy lock and
-   * fail (-EAGAIN), as the kernel's OOM reaper does under contention. A protocol that mishandles
-   * the failure (a leaked lock, a leaked count) shows it sooner; a sound one gives up cleanly. It
-   * only delays the invalidator.
-   */
-  widenNonblockable(subs: readonly Sub[], maxUs = 50): void {
-    if (!this.opts.widen) return;
-    const { i32 } = this.env;
-    const lay = this.layout;
-    const subLines = lay.config.protoSubLines * L.LINE;
-    const tried = (lock: number) =>
-      (lock >= lay.protoMmBase && lock < lay.protoSubBase) ||
-      subs.some((sub) => lock >= addr.protoSub(lay, sub.id, 0) && lock < addr.protoSub(lay, sub.id, 0) + subLines);
-    const busy = () => {
-      for (let t = 0; t < lay.config.threads - 1; t++) {
-        if (t === this.env.tid) continue;
-        const rec = (lay.threadsBase + t * L.THREAD_SIZE) >> 2;
-        const n = Math.min(Atomics.load(i32, rec + (L.T_HELD_N >> 2)), L.HELD_MAX);
-        for (let k = 0; k < n; k++) if (tried(Atomics.load(i32, rec + (L.T_HELD >> 2) + k) & ~L.HELD_MODE_MASK)) return true;
-      }
-      return false;
-    };
-    // the first few wait up to half a millisecond, sleeping in slices, so that a lock holder gets a CPU
-    // even on a loaded machine (the failure shows at the start of the run); the rest only spin
-    if (this.nonblockWidened++ < NONBLOCK_SLEEPING_WIDENINGS) {
-      this.widenUntil(busy, 0.5);
-      return;
-    }
-    const until = now() + maxUs * 0.001;
-    while (!busy() && now() < until);
-  }
-  private nonblockWidened = 0;
 
   /**
    * Directed widening where a callback has found a subscription and is about to use it: while its

@@ -41,7 +41,6 @@ export function invalidateRangeStart(ctx: Ctx, start: number, end: number, event
     held = heldLocks(ctx);
     Atomics.add(ctx.env.i32, (L.BASE + L.H_INV_BEGUN) >> 2, 1);
     foundSubs(ctx, inv.subs, 1);
-    if (!blockable) ctx.widenNonblockable(inv.subs);
     try {
       ok = callProto(ctx, 'invalidateStart', () => ctx.proto.invalidateStart(ctx, inv));
     } finally {
