@@ -31,6 +31,11 @@ import { threadAddr } from './base';
     }
   }
   store<i32>(t + L.T_HELD_N, n > 0 ? n - 1 : 0);
+  // a leaked lock (T_LEAKED, oracle/contract.ts) stays marked while the thread holds it at all
+  const leaked = load<i32>(t + L.T_LEAKED);
+  if (leaked == 0 || (<u32>leaked & ~3) != addr) return;
+  for (let i = 0; i < lim - 1; i++) if ((<u32>load<i32>(t + L.T_HELD + (<u32>i << 2)) & ~3) == addr) return;
+  atomic.store<i32>(t + L.T_LEAKED, 0);
 }
 
 /** Mark `tid` as blocked on `addr` (kind 1 mutex, 2 rwsem read, 3 rwsem write, 4 waitqueue), or running (addr 0). */

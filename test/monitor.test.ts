@@ -75,6 +75,36 @@ describe('run monitor', () => {
     expect(barrierTimeoutError(30_000)).toBe('workers did not reach the start barrier within 30 s');
   });
 
+  it('workers that start slowly (a loaded machine) are waited for while they keep arriving; a stuck start fails, naming each thread', () => {
+    const f = fake(3);
+    let started = 0;
+    const phases = [
+      'invalidator: had not reached the start barrier (no worker had taken its task yet)',
+      'driver: waiting at the start barrier',
+    ];
+    const session = { ...f.session, started: () => started, threadPhase: (t: number) => phases[t] ?? '?' };
+    const m = new RunMonitor(session, f.settled, f.options());
+    // one more thread starts or reaches the barrier every 400 ms (the bound is 500 ms): no failure
+    for (let step = 1; step <= 4; step++) {
+      f.clock.t = step * 400;
+      if (step % 2) started++;
+      else f.state.ready++;
+      expect(m.poll(), `step ${step}`).toBe('starting');
+    }
+    // then nothing for longer than the bound: the barrier error, and once the harness timeout has
+    // passed, the threads that never returned, each with what it was doing
+    f.clock.t = 1600 + 501;
+    expect(m.poll()).toBe('stopping');
+    expect(m.harnessError).toBe(barrierTimeoutError(500));
+    f.settled[2] = f.result;
+    f.clock.t += 10 * 20 + 5000 + 1;
+    expect(m.poll()).toBe('done');
+    expect(m.harnessError).toBe(
+      `${barrierTimeoutError(500)}; T0, T1 did not stop within the harness timeout and were terminated: ` +
+        `T0 ${phases[0]}; T1 ${phases[1]}`,
+    );
+  });
+
   it('a protocol expected to deadlock gets one watchdog bound more; a stuck thread at the deadline is waited for', () => {
     const f = fake();
     const m = new RunMonitor(f.session, f.settled, f.options({ expect: { violates: ['deadlock'] } }));

@@ -43,6 +43,98 @@ describe('watchdog and starvation', () => {
     expect(witness?.text).toMatch(/scheduling in the last bound: T0 \d+ ms on a CPU, \d+ ms waiting for one; T1 \?/);
   });
 
+  it('a fault that retries while an invalidation is in progress waits for whoever runs it: a starved thread puts the stall off', async () => {
+    // T0 (driver) retries at full speed (it gets the CPU) and maps nothing; an invalidation is in
+    // progress (begun, not ended) and T1, which may be running it, waits for a CPU all along
+    const h = await harness('kvm');
+    const s = h.s;
+    const i32 = s.i32;
+    const times = [
+      { cpuMs: 0, waitMs: 0 },
+      { cpuMs: 0, waitMs: 0 },
+    ];
+    (s.options as SessionOptions).schedTimes = (osTid) => (osTid === 7 || osTid === 8 ? { ...times[osTid - 7] } : undefined);
+    const record = (t: number) => (s.layout.threadsBase + t * L.THREAD_SIZE) >> 2;
+    s.i32[record(0) + (L.T_OS_TID >> 2)] = 7;
+    s.i32[record(1) + (L.T_OS_TID >> 2)] = 8;
+    const [begun, ended] = [(L.BASE + L.H_INV_BEGUN) >> 2, (L.BASE + L.H_INV_ENDED) >> 2];
+    Atomics.store(i32, begun, 1);
+    Atomics.store(i32, ended, 0);
+    s.go();
+    const bound = 200;
+    // T1 still finishes an operation now and then on the little CPU it gets (an operation takes
+    // microseconds), then begins an invalidation and gets none: it is not stuck itself when T0 is
+    const step = async (invalidatorRuns: boolean, invalidatorProgress = false) => {
+      await sleep(40);
+      times[0].cpuMs += 40;
+      if (invalidatorRuns) times[1].cpuMs += 40;
+      else [times[1].cpuMs, times[1].waitMs] = [times[1].cpuMs + 1, times[1].waitMs + 39];
+      if (invalidatorProgress) Atomics.add(i32, record(1) + (L.T_PROGRESS >> 2), 1);
+      return s.watchdog(bound);
+    };
+    for (let k = 1; k <= 10; k++) expect(await step(false, k <= 4), `step ${k}`).toBeUndefined();
+    expect(s.starving).toBe(true);
+    expect(s.starvedSteps).toBeGreaterThan(0);
+    // the invalidation ends and the other thread goes on; T0 still maps nothing: the protocol's stall
+    Atomics.store(i32, ended, 1);
+    let witness: Witness | undefined;
+    for (let k = 0; k < 15 && !witness; k++) witness = await step(true, true);
+    expect(witness?.kind).toBe('stall');
+    expect(witness?.summary).toMatch(/T0 driver/);
+  });
+
+  it('a retry livelock with the invalidating thread on a CPU is a stall (an invalidation in progress or not)', async () => {
+    const h = await harness('kvm');
+    const s = h.s;
+    const times = [
+      { cpuMs: 0, waitMs: 0 },
+      { cpuMs: 0, waitMs: 0 },
+    ];
+    (s.options as SessionOptions).schedTimes = (osTid) => (osTid === 7 || osTid === 8 ? { ...times[osTid - 7] } : undefined);
+    const record = (t: number) => (s.layout.threadsBase + t * L.THREAD_SIZE) >> 2;
+    s.i32[record(0) + (L.T_OS_TID >> 2)] = 7;
+    s.i32[record(1) + (L.T_OS_TID >> 2)] = 8;
+    Atomics.store(s.i32, (L.BASE + L.H_INV_BEGUN) >> 2, 1);
+    s.go();
+    let witness: Witness | undefined;
+    for (let k = 0; k < 20 && !witness; k++) {
+      await sleep(40);
+      times[0].cpuMs += 40;
+      times[1].cpuMs += 40;
+      Atomics.add(s.i32, record(1) + (L.T_PROGRESS >> 2), 1); // the invalidator goes on
+      witness = s.watchdog(200);
+    }
+    expect(witness?.kind).toBe('stall');
+  });
+
+  it('a lock holder named only by the lock word (starved before it recorded the lock as held) is waited for', async () => {
+    const h = await harness('kvm');
+    const s = h.s;
+    const i32 = s.i32;
+    const times = [
+      { cpuMs: 0, waitMs: 0 },
+      { cpuMs: 0, waitMs: 0 },
+    ];
+    (s.options as SessionOptions).schedTimes = (osTid) => (osTid === 7 || osTid === 8 ? { ...times[osTid - 7] } : undefined);
+    const record = (t: number) => (s.layout.threadsBase + t * L.THREAD_SIZE) >> 2;
+    s.i32[record(0) + (L.T_OS_TID >> 2)] = 7;
+    s.i32[record(1) + (L.T_OS_TID >> 2)] = 8;
+    // T0 sleeps on a mutex whose word says T1 holds it; T1's held list does not show it yet, and T1 gets no CPU
+    const lock = L.BASE + L.H_ANON_VMA_LOCK;
+    Atomics.store(i32, (lock + L.MX_STATE) >> 2, 2);
+    Atomics.store(i32, (lock + L.MX_OWNER) >> 2, 1 + 1);
+    i32[record(0) + (L.T_WAIT_ADDR >> 2)] = lock + L.MX_STATE;
+    i32[record(0) + (L.T_WAIT_KIND >> 2)] = 1;
+    s.go();
+    for (let k = 1; k <= 10; k++) {
+      await sleep(40);
+      [times[1].cpuMs, times[1].waitMs] = [times[1].cpuMs + 1, times[1].waitMs + 39];
+      if (k <= 4) Atomics.add(i32, record(1) + (L.T_PROGRESS >> 2), 1); // it finished an operation lately
+      expect(s.watchdog(200), `step ${k}`).toBeUndefined();
+    }
+    expect(s.starving).toBe(true);
+  });
+
   it('without scheduling to read, no progress for the bound is a stall as before', async () => {
     const h = await harness('kvm');
     const s = h.s;

@@ -215,6 +215,7 @@ export const L = {
   T_SRCU: 240, // SRCU read side (model/mm/srcu.ts): odd while this thread is inside a read section
   T_SRCU_WAITERS: 244, // threads in srcuSynchronize sleeping on T_SRCU (the reader wakes them)
   T_OS_TID: 248, // Node on Linux: the worker's OS thread id (0 unknown): the watchdog reads its CPU time and run-queue wait
+  T_LEAKED: 252, // a lock a callback returned holding with nothing to release it (its T_HELD tag; 0 none): cleared once the thread holds it no more
   HELD_MAX: 8,
   HELD_MUTEX: 1,
   HELD_READ: 2,

@@ -63,3 +63,19 @@ export function reportBreach(ctx: BreachCtx, code: number, start: number, end: n
 export function heldLocks(ctx: BreachCtx): number {
   return Atomics.load(ctx.env.i32, (ctx.layout.threadsBase + ctx.env.tid * L.THREAD_SIZE + L.T_HELD_N) >> 2);
 }
+
+/**
+ * A callback returned holding locks it took and nothing will release them (a failed non-blockable
+ * start, an end, a populate): report the breach, and mark the first such lock in the thread's
+ * T_LEAKED, where the watchdog finds it (a waiter it keeps out can never be woken: a deadlock at
+ * once, docs/ARCHITECTURE.md, Oracle checks). `held`: the thread's held-lock count before the call.
+ * The mark is kept whatever the oracle setting, and cleared when the thread holds the lock no more
+ * (assembly/sync.ts heldPop).
+ */
+export function reportLeak(ctx: BreachCtx, held: number, start: number, end: number, device = -1): void {
+  const i32 = ctx.env.i32;
+  const rec = (ctx.layout.threadsBase + ctx.env.tid * L.THREAD_SIZE) >> 2;
+  if (held < L.HELD_MAX && Atomics.load(i32, rec + (L.T_LEAKED >> 2)) === 0)
+    Atomics.store(i32, rec + (L.T_LEAKED >> 2), i32[rec + ((L.T_HELD >> 2) + held)]);
+  reportBreach(ctx, BREACH.LOCK_HELD, start, end, device);
+}

@@ -22,6 +22,8 @@ export interface Capture {
   /** The thread that programmed the stale entry, or -1 (not a device entry, or unknown). */
   programmer: number;
   events: RawEvent[];
+  /** `events` is already the witness's selection (witness.ts selectWitnessEvents), not the whole snapshot. */
+  selected?: boolean;
   /** The most recent of its kind (kept besides the first ones when latestEveryMs is set). */
   latest?: boolean;
 }

@@ -108,9 +108,14 @@ function waitsForOf(states: ThreadState[], s: ThreadState | undefined): number[]
 /**
  * `tids` and every thread they wait for, transitively: the holders of the locks they are blocked
  * on (and the writers queued ahead of a reader), the DMA thread a device fence waits for. Whom a
- * queue or completion waits for is not known: any thread may be its waker.
+ * queue or completion waits for is not known: any thread may be its waker. Nor is whom a thread
+ * in none of these waits (retrying, spinning) waits for, while an invalidation is in progress
+ * (the header's H_INV_BEGUN ahead of H_INV_ENDED): a fault retries until the invalidation ends
+ * (KVM's mmu_invalidate_in_progress, an interval's odd sequence), and any thread may be running
+ * it, so any thread may be the one it waits for.
  */
 export function waitClosure(i32: Int32Array, lay: Layout, roles: string[], tids: number[]): number[] {
+  const invalidating = Atomics.load(i32, (L.BASE + L.H_INV_BEGUN) >> 2) !== Atomics.load(i32, (L.BASE + L.H_INV_ENDED) >> 2);
   const threads = lay.config.threads - 1;
   const states = Array.from({ length: threads }, (_, t) => threadState(i32, lay, t, roles));
   const seen = new Set<number>();
@@ -118,7 +123,15 @@ export function waitClosure(i32: Int32Array, lay: Layout, roles: string[], tids:
     if (seen.has(t) || !states[t]) return;
     seen.add(t);
     for (const v of waitsForOf(states, states[t])) visit(v);
-    if (states[t].waitKind === WAIT.waitqueue || states[t].waitKind === WAIT.completion) for (let u = 0; u < threads; u++) visit(u);
+    // and the owner its lock word names: a holder starved between taking the lock and recording
+    // it in its held list is missing from the edges above
+    const kind = states[t].waitKind;
+    if (kind === WAIT.mutex || kind === WAIT.read || kind === WAIT.write) {
+      const line = states[t].waitAddr - (states[t].waitAddr % L.LINE);
+      const owner = Atomics.load(i32, (line + (kind === WAIT.mutex ? L.MX_OWNER : L.RW_OWNER)) >> 2) - 1;
+      if (owner >= 0 && owner < threads) visit(owner);
+    }
+    if (kind === WAIT.waitqueue || kind === WAIT.completion || (kind === 0 && invalidating)) for (let u = 0; u < threads; u++) visit(u);
     if (states[t].waitKind === WAIT.fence)
       for (let d = 0; d < threads; d++) if (addr.dmaseq(lay, d) + L.DS_SEQ === states[t].waitAddr) visit(d);
   };
@@ -154,6 +167,71 @@ export function waitForCycle(i32: Int32Array, lay: Layout, roles: string[]): { t
     const c = dfs(t);
     if (c)
       return { tids: c, signature: c.map((u) => `${u}:${states[u].waitAddr}:${states[u].held.map((h) => h.addr).join('+')}`).join(' ') };
+  }
+  return null;
+}
+
+/** A lock that a callback returned holding with nothing to release it (contract.ts reportLeak). */
+export interface LeakedLock {
+  /** The thread that holds it. */
+  holder: number;
+  /** The lock's line, and the mode of the leaked hold (HELD_MUTEX, HELD_READ, HELD_WRITE). */
+  lockAddr: number;
+  mode: number;
+}
+
+/**
+ * Threads blocked on a lock that a leaked hold keeps them out of, now: they can never be woken.
+ * A mutex waiter behind a leaked mutex, a writer behind any leaked hold of its rwsem, a reader
+ * behind a leaked write hold or behind writers waiting on a rwsem with a leaked read hold (no
+ * writer can ever get in, so the read budget an up_write gives never comes). A lock whose word
+ * says a waiter could take it now is none of these. Only a protocol whose callback broke the
+ * contract (returned holding a lock it took) can leak a hold; a sound protocol never does.
+ */
+export function leakedLockWaiters(
+  i32: Int32Array,
+  lay: Layout,
+  roles: string[],
+): { waiters: number[]; leak: LeakedLock; signature: string } | null {
+  const threads = lay.config.threads - 1;
+  const leaks: LeakedLock[] = [];
+  for (let t = 0; t < threads; t++) {
+    const tag = Atomics.load(i32, (addr.thread(lay, t) + L.T_LEAKED) >> 2);
+    if (tag === 0) continue;
+    const lockAddr = tag & ~L.HELD_MODE_MASK;
+    // still held by it (the mark is cleared once it holds the lock no more; read racily, so check)
+    if (threadState(i32, lay, t, roles).held.some((h) => h.addr === lockAddr))
+      leaks.push({ holder: t, lockAddr, mode: tag & L.HELD_MODE_MASK });
+  }
+  if (!leaks.length) return null;
+  const states = Array.from({ length: threads }, (_, t) => threadState(i32, lay, t, roles));
+  const isLock = (k: number) => k === WAIT.mutex || k === WAIT.read || k === WAIT.write;
+  const lineOf = (a: number) => a - (a % L.LINE);
+  for (const leak of leaks) {
+    const blocked = states.filter((s) => isLock(s.waitKind) && lineOf(s.waitAddr) === leak.lockAddr);
+    if (
+      !blocked.length ||
+      lockWordState(
+        i32,
+        leak.lockAddr,
+        blocked.map((s) => s.waitKind),
+      ).enterable
+    )
+      continue;
+    const writersWait = Atomics.load(i32, (leak.lockAddr + L.RW_WWAIT) >> 2) > 0;
+    const keptOut = (s: ThreadState): boolean =>
+      s.waitKind === WAIT.mutex
+        ? leak.mode === L.HELD_MUTEX
+        : s.waitKind === WAIT.write
+          ? leak.mode !== L.HELD_MUTEX
+          : leak.mode === L.HELD_WRITE || (leak.mode === L.HELD_READ && writersWait);
+    const waiters = blocked.filter(keptOut).map((s) => s.tid);
+    if (waiters.length)
+      return {
+        waiters,
+        leak,
+        signature: `${leak.holder}:${leak.lockAddr}:${leak.mode} ${waiters.map((t) => `${t}:${states[t].waitKind}`).join(',')}`,
+      };
   }
   return null;
 }
@@ -213,6 +291,8 @@ export function livenessWitness(
   sched?: ({ cpuMs: number; waitMs: number } | undefined)[],
   /** Per thread: its lock was released (changed hands) while it was blocked on it. */
   released?: boolean[],
+  /** The leaked lock that keeps `stuck` out, when that is what ended the run (leakedLockWaiters). */
+  leak?: LeakedLock,
 ): Witness {
   const lnames = lockNames(lay, proto);
   const hungIn = (t: number, callback: string) => !!callback && (inSameCallForMs?.[t] ?? forMs) >= forMs / 2;
@@ -267,6 +347,7 @@ export function livenessWitness(
   // one whose holders wait on an event (waitsOnEvent) is a stall
   const deadlocked =
     cycle ??
+    (leak ? stuck : undefined) ??
     stuck.filter((t) => {
       if (!isLock(states[t]) || lockWord(lineOf(states[t].waitAddr)).enterable) return false;
       if (reachesCycle(t)) return true;
@@ -279,6 +360,11 @@ export function livenessWitness(
   const lines: string[] = [];
   if (cycle)
     lines.push(`wait-for cycle, unchanged for ${forMs} ms: ${[...cycle, cycle[0]].map((t) => `T${t} ${states[t].role}`).join(' -> ')}`);
+  if (leak)
+    lines.push(
+      `T${leak.holder} ${states[leak.holder].role} leaked ${nameOf(lnames, leak.lockAddr)} (${MODE[leak.mode]}): a callback returned holding it and ` +
+        `nothing will release it, so its waiters can never be woken`,
+    );
   for (const t of stuck) {
     const s = states[t];
     if (s.waitAddr) {
@@ -321,9 +407,12 @@ export function livenessWitness(
   const inCallback = stuck.filter((t) => hungIn(t, states[t].callback) && !states[t].waitAddr);
   const summary = cycle
     ? `${kind}: wait-for cycle ${cycle.map((t) => `T${t} ${states[t].role}`).join(' -> ')} unchanged for ${forMs} ms`
-    : inCallback.length
-      ? `${kind}: ${inCallback.map((t) => `T${t} ${states[t].role}: ${states[t].callback}() has not returned for ${fmtFor(forMs)}`).join('; ')}`
-      : `${kind}: ${stuck.map((t) => `T${t} ${states[t].role}`).join(', ')} made no progress for ${forMs} ms`;
+    : leak
+      ? `${kind}: ${stuck.map((t) => `T${t} ${states[t].role}`).join(', ')} blocked on ${nameOf(lnames, leak.lockAddr)}, ` +
+        `leaked by T${leak.holder} ${states[leak.holder].role} (a callback returned holding it)`
+      : inCallback.length
+        ? `${kind}: ${inCallback.map((t) => `T${t} ${states[t].role}: ${states[t].callback}() has not returned for ${fmtFor(forMs)}`).join('; ')}`
+        : `${kind}: ${stuck.map((t) => `T${t} ${states[t].role}`).join(', ')} made no progress for ${forMs} ms`;
   const text = `${proto.name}: ${summary}\n${lines.join('\n')}\nlast events:\n${formatLines(last)}\nrerun: hmmsim stress ${rerun} --seed ${seed}`;
   return { kind, thread: stuck[0], role: states[stuck[0]].role, atMs, page: -1, summary, events: last, text };
 }

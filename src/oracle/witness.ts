@@ -30,6 +30,15 @@ const isProgram = (e: RawEvent): boolean => e.type === EV.PROGRAM || (e.type ===
 /** The snapshot it came from: a walk, or a pfn cache's resolve. */
 const isWalk = (e: RawEvent): boolean => e.type === EV.WALK || (e.type === EV.PFNCACHE && e.b === PFNCACHE_OP.resolve);
 
+/**
+ * A capture reduced to the events its witness shows: what a role thread hands back to the main
+ * thread. A snapshot holds up to every ring's entries (80 K events at the defaults), and copying
+ * dozens of them between threads took seconds on a loaded machine, past the harness timeout.
+ */
+export function selectedCapture(c: Capture): Capture {
+  return c.selected ? c : { ...c, events: selectWitnessEvents(c), selected: true };
+}
+
 export function selectWitnessEvents(c: Capture): RawEvent[] {
   const evs = c.events;
   const det = evs.findIndex((e) => e.ticket === c.ticket);
@@ -230,7 +239,7 @@ export interface RenderOptions {
 }
 
 export function renderWitness(c: Capture, names: RenderNames, protocol: string, seed: number, opts: RenderOptions = {}): Witness {
-  const events = renderEvents(selectWitnessEvents(c), names);
+  const events = renderEvents(c.selected ? c.events : selectWitnessEvents(c), names);
   const at = opts.atStep ? `step ${c.atMs}` : `${c.atMs.toFixed(1)} ms`;
   const gens = c.genWant !== c.genHave && c.genHave >= 0 ? `, gen ${c.genWant} -> ${c.genHave}` : '';
   const freed = c.kind === 'notifier-use-after-free';

@@ -7,7 +7,7 @@ import { L, addr } from '../memory/layout.js';
 import { EV } from '../oracle/events.js';
 import type { RoleContext } from './role.js';
 import { callProto } from '../protocols/call.js';
-import { BREACH, heldLocks, reportBreach } from '../oracle/contract.js';
+import { heldLocks, reportLeak } from '../oracle/contract.js';
 import { snapshotDone } from '../oracle/coverage.js';
 import {
   LIFE,
@@ -82,7 +82,7 @@ function deviceFault(rc: RoleContext, sub: Sub, mine: Sub[]): boolean {
     sched?.attempt();
     const r = callProto(ctx, 'populate', () => proto.populate(ctx, sub, range));
     snapshotDone(ctx);
-    if (heldLocks(ctx) > held) reportBreach(ctx, BREACH.LOCK_HELD, start, start + len, rc.device);
+    if (heldLocks(ctx) > held) reportLeak(ctx, held, start, start + len, rc.device);
     if (r === 'retry') {
       sched?.retried(sub.id, start, start + len);
       stats.retries++;

@@ -22,7 +22,7 @@ export type MonitoredSession = Pick<
   Session,
   'n' | 'ready' | 'go' | 'stop' | 'stopped' | 'elapsedMs' | 'ops' | 'watchdog' | 'stuckForMs' | 'violationTotal'
 > &
-  Partial<Pick<Session, 'liveness' | 'livenessThreads' | 'callbackOf' | 'starving'>>;
+  Partial<Pick<Session, 'liveness' | 'livenessThreads' | 'callbackOf' | 'starving' | 'started' | 'threadPhase'>>;
 
 export interface MonitorOptions {
   /** Run this long (Infinity: until stopped). A protocol expected to deadlock or stall gets one watchdog bound more. */
@@ -31,7 +31,7 @@ export interface MonitorOptions {
   opsBudget: number;
   watchdogMs: number;
   stopOnViolation: boolean;
-  /** How long the threads may take to reach the start barrier. */
+  /** How long the threads may go without one more of them starting or reaching the start barrier. */
   barrierMs: number;
   /** The threads' wait slice: each sees the stop flag within one. */
   sliceMs: number;
@@ -42,7 +42,10 @@ export interface MonitorOptions {
 
 /** The harness's own error texts (they end up in ProtocolResult.error as "harness: ..."). */
 export const barrierTimeoutError = (barrierMs: number) => `workers did not reach the start barrier within ${barrierMs / 1000} s`;
-export const hungError = (tids: number[]) => `T${tids.join(', T')} did not stop within the harness timeout and were terminated`;
+/** Threads the harness terminated; `phase` says what each was doing (Session.threadPhase), where known. */
+export const hungError = (tids: number[], phase?: (tid: number) => string) =>
+  `T${tids.join(', T')} did not stop within the harness timeout and were terminated` +
+  (phase ? `: ${tids.map((t) => `T${t} ${phase(t)}`).join('; ')}` : '');
 
 /** After the stop flag: how long threads get to return before they are killed. */
 export const harnessTimeoutMs = (sliceMs: number) => sliceMs * 20 + 5000;
@@ -57,6 +60,8 @@ export class RunMonitor {
   private readonly now: () => number;
   private readonly startedAt: number;
   private stopAskedAt = 0;
+  /** The start barrier's progress (threads started + threads ready) and when it last moved. */
+  private barrierProgress: { value: number; at: number };
 
   constructor(
     readonly session: MonitoredSession,
@@ -65,6 +70,7 @@ export class RunMonitor {
   ) {
     this.now = options.now ?? (() => performance.now());
     this.startedAt = this.now();
+    this.barrierProgress = { value: 0, at: this.startedAt };
     const expect = options.expect;
     const liveness = expect !== 'sound' && expect.violates.some((k) => k === 'deadlock' || k === 'stall');
     // a deadlock or stall can only be judged after the watchdog's bound
@@ -86,8 +92,12 @@ export class RunMonitor {
         this.phase = 'running';
       } else if (this.anySettled()) {
         this.stop(); // a thread failed before the start: its error is in what it returned
-      } else if (now - this.startedAt > this.options.barrierMs) {
-        this.stop(barrierTimeoutError(this.options.barrierMs));
+      } else {
+        // on a loaded machine workers start slowly: only barrierMs without one more of them
+        // starting or reaching the barrier is a failure (a worker that hangs while starting)
+        const value = (session.started?.() ?? 0) + session.ready();
+        if (value !== this.barrierProgress.value) this.barrierProgress = { value, at: now };
+        if (now - this.barrierProgress.at > this.options.barrierMs) this.stop(barrierTimeoutError(this.options.barrierMs));
       }
     }
     if (this.phase === 'running' && this.shouldStop()) this.stop();
@@ -139,7 +149,10 @@ export class RunMonitor {
 
   private finish(): void {
     const hung = this.hung();
-    if (hung.length && !this.livenessNamed(hung)) this.harnessError ??= hungError(hung);
+    if (hung.length && !this.livenessNamed(hung)) {
+      const named = hungError(hung, this.session.threadPhase?.bind(this.session));
+      this.harnessError = this.harnessError ? `${this.harnessError}; ${named}` : named;
+    }
     this.phase = 'done';
   }
 

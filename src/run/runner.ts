@@ -320,8 +320,9 @@ export async function runOne(
   if (hung.length) {
     abort.abort(); // terminates the workers that did not stop
     await Promise.allSettled(promises);
-    // a callback the liveness witness names never returned: its thread's end is no crash
-    for (const t of hung) if (session.livenessThreads.includes(t)) settled[t] = undefined;
+    // terminated by the harness, not crashed: the monitor's harness error names them and what
+    // each was doing (or, a callback the liveness witness names, that witness is the verdict)
+    for (const t of hung) settled[t] = undefined;
   }
   const stats = settled.flatMap((r) => (r && !(r instanceof Error) && r.mutation ? [r.mutation] : []));
   return { result: session.summarize(settled, monitor.elapsedMs, monitor.harnessError), mutation: stats };

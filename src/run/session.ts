@@ -25,12 +25,12 @@ import { Ctx } from '../model/ctx.js';
 import type { RenderNames } from '../oracle/events.js';
 import { schemaLines, type MirrorProtocol } from '../protocols/api.js';
 import { renderWitness } from '../oracle/witness.js';
-import { livenessWitness, waitClosure, waitForCycle } from '../oracle/watchdog.js';
+import { leakedLockWaiters, livenessWitness, lockNames, waitClosure, waitForCycle } from '../oracle/watchdog.js';
 import type { SchedTimes } from './schedstat.js';
 import { epochNow } from '../oracle/oracle.js';
 import { PluginError, callbackName } from '../protocols/call.js';
 import { DEFAULTS } from '../config/defaults.js';
-import { WAIT } from '../sync/env.js';
+import { WAIT, WAIT_NAMES } from '../sync/env.js';
 import type { RoleTask, RoleResult } from './thread.js';
 import type { ProtocolResult, RoleName, Witness } from '../api/types.js';
 import { readCoverage } from '../oracle/coverage.js';
@@ -69,8 +69,13 @@ export interface SessionOptions
   schedTimes?: (osTid: number) => SchedTimes | undefined;
 }
 
+/** T_ROLE of a role thread that has not instantiated yet (the session writes it; thread.ts prepare the role). */
+const NOT_STARTED = -1;
 /** How often the watchdog samples the threads' scheduling (ms). */
 const SCHED_SAMPLE_MS = 100;
+/** A waiter kept out by a leaked lock is judged when seen so at two watchdog steps at least this far apart (ms): the
+ *  wait words, held lists and lock word are read one after another, so one reading alone could mix two moments. */
+const LEAK_CONFIRM_MS = 10;
 /** A thread that waited this many times longer for a CPU than it ran on one was starved. */
 const STARVED_WAIT_RATIO = 3;
 
@@ -115,6 +120,8 @@ export class Session {
   livenessThreads: number[] = [];
   /** The wait-for cycle last seen, and since when (performance.now()). */
   private cycle: { signature: string; since: number } | undefined;
+  /** Waiters kept out by a leaked lock last seen (leakedLockWaiters), and since when. */
+  private leak: { signature: string; since: number } | undefined;
   /** Per thread: scheduling samples (SchedTimes, every SCHED_SAMPLE_MS) covering the last watchdog bound. */
   private sched: ({ at: number } & SchedTimes)[][] = [];
   private schedSampledAt = -Infinity;
@@ -163,7 +170,7 @@ export class Session {
       ...(options.latestWitnessMs ? { latestWitnessMs: options.latestWitnessMs } : {}),
       lockTimeoutMs: options.lockTimeoutMs,
       sliceMs: options.sliceMs,
-      barrierTimeoutMs: DEFAULTS.barrierMs,
+      barrierTimeoutMs: 2 * DEFAULTS.barrierMs, // a last resort: the monitor's bound (DEFAULTS.barrierMs) comes first
       ...(options.mutation ? { mutation: options.mutation } : {}),
     }));
   }
@@ -171,6 +178,8 @@ export class Session {
   /** The model's initial state: the mm, one mapping over every page, and the protocol's init() with `seed`. */
   private initState(seed: number): void {
     const options = this.options;
+    // a role thread marks its role once it has instantiated (thread.ts prepare): until then, not started
+    for (let t = 0; t < options.roles.length; t++) this.i32[(addr.thread(this.layout, t) + L.T_ROLE) >> 2] = NOT_STARTED;
     const proto = options.proto;
     this.wasm.mm_init();
     this.wasm.vma_set(0, this.layout.config.pages, L.VM_MAPPED | L.VM_READ | L.VM_WRITE);
@@ -213,6 +222,33 @@ export class Session {
     writeHeader(this.i32, this.layout, this.flags);
     if (this.wasm.setup() !== 0) throw new Error('hmmsim wasm setup() found no header of this layout version');
     this.initState(seed);
+  }
+
+  /** Threads whose worker has taken its task (it published its OS thread id, or marked its role). */
+  started(): number {
+    let count = 0;
+    for (let t = 0; t < this.n; t++) {
+      const rec = addr.thread(this.layout, t) >> 2;
+      if (Atomics.load(this.i32, rec + (L.T_ROLE >> 2)) !== NOT_STARTED || Atomics.load(this.i32, rec + (L.T_OS_TID >> 2)) !== 0) count++;
+    }
+    return count;
+  }
+
+  /** What thread `t` is doing, in words: for the harness error that names a thread it had to terminate. */
+  threadPhase(t: number): string {
+    const rec = addr.thread(this.layout, t) >> 2;
+    const role = this.names.roles[t];
+    if (Atomics.load(this.i32, rec + (L.T_ROLE >> 2)) === NOT_STARTED)
+      return Atomics.load(this.i32, rec + (L.T_OS_TID >> 2)) !== 0
+        ? `${role}: had not reached the start barrier (its worker was loading the protocol and the Wasm module)`
+        : `${role}: had not reached the start barrier (no worker had taken its task yet)`;
+    if (!this.t0) return `${role}: waiting at the start barrier`;
+    const cb = this.callbackOf(t);
+    const kind = Atomics.load(this.i32, rec + (L.T_WAIT_KIND >> 2));
+    const waitAddr = Atomics.load(this.i32, rec + (L.T_WAIT_ADDR >> 2));
+    const line = waitAddr - (waitAddr % L.LINE);
+    const name = lockNames(this.layout, this.options.proto).get(line) ?? `0x${waitAddr.toString(16)}`;
+    return `${role}: ${cb ? `in ${cb}(), ` : ''}${kind ? `blocked on ${WAIT_NAMES[kind] ?? 'a wait'} ${name}` : 'running (not in a wait)'}`;
   }
 
   /** Threads that reached the start barrier. */
@@ -351,7 +387,15 @@ export class Session {
     if (!cycle) this.cycle = undefined;
     else if (this.cycle?.signature !== signature) this.cycle = { signature, since: nowMs };
     const cycleFor = cycle && this.cycle ? nowMs - this.cycle.since : 0;
-    const deadlocked = cycle && cycleFor >= (this.options.deadlockMs ?? DEFAULTS.deadlockMs) ? cycle.tids : undefined;
+    const cycleDeadlocked = cycle && cycleFor >= (this.options.deadlockMs ?? DEFAULTS.deadlockMs) ? cycle.tids : undefined;
+    // waiters a leaked lock keeps out (a callback returned holding it) can never be woken: a deadlock once confirmed
+    const leak = cycleDeadlocked ? null : leakedLockWaiters(this.i32, this.layout, this.names.roles);
+    const leakSignature = leak ? `${leak.signature} ${leak.waiters.map((t) => this.lastProgress[t].v).join(',')}` : '';
+    if (!leak) this.leak = undefined;
+    else if (this.leak?.signature !== leakSignature) this.leak = { signature: leakSignature, since: nowMs };
+    const leakFor = leak && this.leak ? nowMs - this.leak.since : 0;
+    const leakDeadlocked = leak && leakFor >= LEAK_CONFIRM_MS ? leak.waiters : undefined;
+    const deadlocked = cycleDeadlocked ?? leakDeadlocked;
     const stuck = deadlocked ?? this.lastProgress.map((p, t) => (nowMs - p.at >= boundMs ? t : -1)).filter((t) => t >= 0);
     if (!stuck.length) return undefined;
     const sched = this.schedWithin(nowMs, boundMs);
@@ -374,7 +418,9 @@ export class Session {
         `${Math.round(x.waitMs)} ms waiting for one in the last ${boundMs} ms (stuck: T${stuck.join(', T')})`;
       return undefined;
     }
-    const forMs = Math.round(deadlocked ? cycleFor : nowMs - Math.min(...stuck.map((t) => this.lastProgress[t].at)));
+    const forMs = Math.round(
+      cycleDeadlocked ? cycleFor : leakDeadlocked ? leakFor : nowMs - Math.min(...stuck.map((t) => this.lastProgress[t].at)),
+    );
     const blockedForMs = this.blocked.map((b) => (b.addr ? nowMs - b.since : 0));
     // released while it waited: the lock changed hands (a slow holder, not one that never lets go)
     const released = this.blocked.map((b, t) => {
@@ -393,11 +439,12 @@ export class Session {
       epochNow() - this.startEpoch,
       this.options.seed,
       blockedForMs,
-      deadlocked,
+      cycleDeadlocked,
       this.options.rerun,
       inSameCallForMs,
       sched,
       released,
+      leakDeadlocked && leak ? leak.leak : undefined,
     );
     Atomics.add(this.i32, VIOLATIONS_WORD + VIOLATION_KINDS.indexOf(this.liveness.kind), 1);
     Atomics.add(this.i32, DETECTIONS_WORD + VIOLATION_KINDS.indexOf(this.liveness.kind), 1);

@@ -16,6 +16,7 @@ import type { MirrorProtocol } from '../protocols/api.js';
 import type { EventName, RoleName, ViolationKind } from '../api/types.js';
 import type { RoleContext, RoleStats } from '../roles/role.js';
 import { PluginError } from '../protocols/call.js';
+import { selectedCapture } from '../oracle/witness.js';
 import { cpuOp } from '../roles/cpu.js';
 import { invalidatorOp } from '../roles/invalidator.js';
 import { driverOp } from '../roles/driver.js';
@@ -98,7 +99,7 @@ export class RoleRun {
       stats: this.stats,
       violations: this.oracle?.counts ?? {},
       firstViolationMs: this.oracle?.firstAtMs ?? null,
-      captures: this.oracle?.captures ?? [],
+      captures: (this.oracle?.captures ?? []).map(selectedCapture),
       ...(this.liveness ? { liveness: this.liveness } : {}),
       ...(this.mutation ? { mutation: this.mutation.result() } : {}),
     };
@@ -159,11 +160,15 @@ export class RoleRun {
   barrier(): boolean {
     const i32 = this.i32;
     Atomics.add(i32, READY_WORD, 1);
-    const deadline = performance.now() + this.task.barrierTimeoutMs;
+    // the main thread gives up (and sets the stop flag) once the threads stop arriving for its
+    // bound (monitor.ts); this thread's own bound, as a last resort, restarts whenever one arrives
+    let deadline = performance.now() + this.task.barrierTimeoutMs;
+    let ready = Atomics.load(i32, READY_WORD);
     while (Atomics.load(i32, GO_WORD) === 0) {
       if (Atomics.load(i32, STOP_WORD) !== 0) return false;
-      if (performance.now() > deadline)
-        throw new Error(`T${this.task.tid}: start barrier timed out after ${this.task.barrierTimeoutMs} ms`);
+      const now = performance.now();
+      if (Atomics.load(i32, READY_WORD) !== ready) [ready, deadline] = [Atomics.load(i32, READY_WORD), now + this.task.barrierTimeoutMs];
+      if (now > deadline) throw new Error(`T${this.task.tid}: start barrier timed out after ${this.task.barrierTimeoutMs} ms`);
       Atomics.wait(i32, GO_WORD, 0, 50);
     }
     this.startEpoch = new Float64Array(this.task.memory.buffer, addr.header(L.H_START_EPOCH), 1)[0] || epochNow(); // written before go

@@ -14,7 +14,7 @@ import { EV, INV_EVENTS, type InvEvent } from '../../oracle/events.js';
 import type { Ctx } from '../ctx.js';
 import type { Invalidation } from '../range.js';
 import { callProto } from '../../protocols/call.js';
-import { BREACH, breachDetails, heldLocks, reportBreach } from '../../oracle/contract.js';
+import { BREACH, breachDetails, heldLocks, reportBreach, reportLeak } from '../../oracle/contract.js';
 import { WINDOW, countWindow, windowsAtCallbacksDone } from '../../oracle/coverage.js';
 import { srcuReadLock, srcuReadUnlock } from './srcu.js';
 import { foundSubs, subLinked } from './lifetime.js';
@@ -51,7 +51,7 @@ export function invalidateRangeStart(ctx: Ctx, start: number, end: number, event
   }
   if (!ok) {
     ctx.trace(EV.INV_START, start, end, INV_EVENTS.indexOf(event), blockable ? 1 : 0, 0);
-    if (heldLocks(ctx) > held) reportBreach(ctx, BREACH.LOCK_HELD, start, end); // no end will release it
+    if (heldLocks(ctx) > held) reportLeak(ctx, held, start, end); // no end will release it
     if (!blockable) {
       Atomics.add(ctx.env.i32, (L.BASE + L.H_INV_ENDED) >> 2, 1);
       countWindow(ctx, WINDOW.NONBLOCK_FAILED);
@@ -108,7 +108,7 @@ export function invalidateRangeEnd(ctx: Ctx, inv: Invalidation): void {
   }
   Atomics.add(ctx.env.i32, (L.BASE + L.H_INV_ENDED) >> 2, 1);
   ctx.trace(EV.INV_END, inv.start, inv.end);
-  if (held !== undefined && heldLocks(ctx) > held) reportBreach(ctx, BREACH.LOCK_HELD, inv.start, inv.end);
+  if (held !== undefined && heldLocks(ctx) > held) reportLeak(ctx, held, inv.start, inv.end);
   // a protection change is done: no device entry may allow more than the new PTE
   if (ctx.opts.oracle && inv.event === 'protection')
     for (const d of devicesOf(inv)) {
