@@ -43,9 +43,11 @@ function trimmed(text) {
   if (lines.length <= maxLines) return lines.join('\n');
   const head = Math.ceil(maxLines * 0.3);
   const tail = maxLines - head - 1;
-  return [...lines.slice(0, head), `   ... (${lines.length - head - tail} lines cut here by scripts/history-witnesses.mjs) ...`, ...lines.slice(-tail)].join(
-    '\n',
-  );
+  return [
+    ...lines.slice(0, head),
+    `   ... (${lines.length - head - tail} lines cut here by scripts/history-witnesses.mjs) ...`,
+    ...lines.slice(-tail),
+  ].join('\n');
 }
 
 /** test/corpus/NAME-KIND-HASH.json for this protocol, if any. */

@@ -20,7 +20,13 @@ function controlledCell(row) {
 
 /** @param {Record<string, number>} coverage */
 function windows(coverage) {
-  const short = { aba: 'aba', 'inval-during-snapshot': 'snap', 'inval-during-walk': 'walk', 'zap-during-dma': 'dma', 'nonblock-failed': 'nonblock' };
+  const short = {
+    aba: 'aba',
+    'inval-during-snapshot': 'snap',
+    'inval-during-walk': 'walk',
+    'zap-during-dma': 'dma',
+    'nonblock-failed': 'nonblock',
+  };
   return Object.entries(short)
     .filter(([k]) => k in coverage)
     .map(([k, s]) => `${s} ${n(coverage[k])}`)
@@ -44,7 +50,9 @@ export function historyMarkdown(res) {
     '| bug | commit | free-running found | median ms | max ms | controlled pct | controlled random |',
     '| --- | --- | ---: | ---: | ---: | --- | --- |',
   ];
-  const names = [...new Set([...res.free.map((/** @type {any} */ r) => r.protocol), ...res.controlled.map((/** @type {any} */ r) => r.protocol)])];
+  const names = [
+    ...new Set([...res.free.map((/** @type {any} */ r) => r.protocol), ...res.controlled.map((/** @type {any} */ r) => r.protocol)]),
+  ];
   for (const name of names) {
     const f = res.free.find((/** @type {any} */ r) => r.protocol === name);
     const pct = res.controlled.find((/** @type {any} */ r) => r.protocol === name && r.strategy === 'pct');
@@ -59,7 +67,7 @@ export function historyMarkdown(res) {
       '',
       'Each fix: one free-running run (seed 1) and controlled schedules (pct, seed 1). Windows: how often each race window was hit ' +
         '(aba, an invalidation inside a snapshot-to-check window; snap and walk, callbacks done during a held snapshot or a walk; dma, a zap during ' +
-        'an in-flight DMA; nonblock, a failed non-blockable start). hmm-eagain-leak-fix keeps hmm-v5.2\'s race and declares its kinds.',
+        "an in-flight DMA; nonblock, a failed non-blockable start). hmm-eagain-leak-fix keeps hmm-v5.2's race and declares its kinds.",
       '',
       '| fix | expect | verdict | ops | ops/s | device faults | invalidations | windows hit | violations | controlled schedules, violations |',
       '| --- | --- | --- | ---: | ---: | ---: | ---: | --- | --- | --- |',

@@ -239,8 +239,7 @@ export class Ctx implements Tracer {
    * the remover waits for a lock this thread holds).
    */
   widenRemoval(sub: Sub, maxMs = 2, stop?: () => boolean): void {
-    if (subClosing(this, sub))
-      this.widenUntil(() => !subClosing(this, sub) || srcuWaitedOn(this) || stop?.() === true, maxMs);
+    if (subClosing(this, sub)) this.widenUntil(() => !subClosing(this, sub) || srcuWaitedOn(this) || stop?.() === true, maxMs);
   }
 
   /**

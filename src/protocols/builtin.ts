@@ -54,15 +54,18 @@ export const BUILTIN_PROTOCOLS = Object.keys(BUILTIN_FOLDERS) as BuiltinName[];
 export const ALL_PROTOCOLS: BuiltinName[] = BUILTIN_PROTOCOLS.filter((name) => BUILTIN_FOLDERS[name] !== 'history');
 
 /** History entries placed by hand below (beside a twin outside history/, or after the commit's first pair). */
-const HISTORY_PLACED: string[] = ['odp-nonblock-rwsem-leak-fix', 'hmm-eagain-leak-fix', 'hmm-mirror-eagain-lost', 'hmm-mirror-eagain-lost-fix'];
+const HISTORY_PLACED: string[] = [
+  'odp-nonblock-rwsem-leak-fix',
+  'hmm-eagain-leak-fix',
+  'hmm-mirror-eagain-lost',
+  'hmm-mirror-eagain-lost-fix',
+];
 
 /** `--protocol history`: the kernel's fixed races, each bug beside its fix. */
 export const HISTORY_PROTOCOLS: BuiltinName[] = [
   'odp-nonblock-rwsem-leak',
   'odp-nonblock-rwsem-leak-fix',
-  ...BUILTIN_PROTOCOLS.filter(
-    (name) => BUILTIN_FOLDERS[name] === 'history' && !HISTORY_PLACED.includes(name),
-  ),
+  ...BUILTIN_PROTOCOLS.filter((name) => BUILTIN_FOLDERS[name] === 'history' && !HISTORY_PLACED.includes(name)),
   'hmm-eagain-leak', // the zoo's, beside its fix
   'hmm-eagain-leak-fix',
   // the same commit's second error flow
