@@ -49,6 +49,26 @@ describe('history pairs: the bug is caught, its fix is clean', () => {
   }
 });
 
+describe("5a136b4ae327's second error flow: a mirror's -EAGAIN on a non-blockable range", () => {
+  it('hmm-mirror-eagain-lost: the start hides the failed trylock, and the device keeps the pages', async () => {
+    let p = (await runStress({ protocol: 'hmm-mirror-eagain-lost', seed: 5, durationMs: 3000, stopOnViolation: true })).protocols[0];
+    for (let seed = 6; seed <= 7 && p.verdict !== 'pass' && !p.error; seed++)
+      p = (await runStress({ protocol: 'hmm-mirror-eagain-lost', seed, durationMs: 3000, stopOnViolation: true })).protocols[0];
+    expect(p.error).toBeUndefined();
+    expect(p.verdict).toBe('pass');
+    // the OOM reaper's start failed to take the mirror's lock, and the core went on as if it had not
+    const w = p.witnesses[0].text;
+    expect(w).toMatch(/inv_start \[[^\]]*\) clear non-blockable/);
+    expect(w).toMatch(/trylock failed sub\d+\.user_lock/);
+  });
+  it('hmm-mirror-eagain-lost-fix: the -EAGAIN is returned (the reaper skips the chunk), and nothing is caught', async () => {
+    const p = (await runStress({ protocol: 'hmm-mirror-eagain-lost-fix', seed: 5, durationMs: 3000 })).protocols[0];
+    expect(p.error).toBeUndefined();
+    expect(p.violations).toEqual({});
+    expect(p.coverage?.['nonblock-failed'] ?? 0).toBeGreaterThan(0);
+  });
+});
+
 describe('notifierChain: the kernel pairing rules', () => {
   it('refuses a subscriber whose start may fail and that has an end, under end-pairing', () => {
     const sub = { name: 'x', startMayFail: true, invalidateRangeStart: () => false, invalidateRangeEnd: () => {} };
