@@ -45,7 +45,8 @@ export function historyMarkdown(res) {
       `${res.elapsedS} s in all. Free-running: seeds 1..${res.seeds}, widening on, the default 2 s watchdog, a ${res.capMs} ms cap, ` +
       'ms to the first violation (a stall or deadlock is judged one watchdog bound after it begins). Controlled: schedules to the first ' +
       'violation, seeds 1, 1001, ..., as `stress --mode controlled --seed S --stop-on-violation` counts them, found/seeds: median / worst; ' +
-      `a bug that controlled mode does not find yet (test/controlled.test.ts, NOT_YET: ${res.notYet.join(', ') || 'none'}) gets fewer schedules a seed.`,
+      `a bug that controlled mode does not find yet (test/controlled.test.ts, NOT_YET: ${res.notYet.join(', ') || 'none'}) gets fewer schedules a seed.` +
+      (res.note ? ` ${res.note}` : ''),
     '',
     '| bug | commit | free-running found | median ms | max ms | controlled pct | controlled random |',
     '| --- | --- | ---: | ---: | ---: | --- | --- |',
