@@ -51,15 +51,14 @@ describe('history pairs: the bug is caught, its fix is clean', () => {
 
 describe("5a136b4ae327's second error flow: a mirror's -EAGAIN on a non-blockable range", () => {
   it('hmm-mirror-eagain-lost: the start hides the failed trylock, and the device keeps the pages', async () => {
-    let p = (await runStress({ protocol: 'hmm-mirror-eagain-lost', seed: 5, durationMs: 3000, stopOnViolation: true })).protocols[0];
-    for (let seed = 6; seed <= 7 && p.verdict !== 'pass' && !p.error; seed++)
-      p = (await runStress({ protocol: 'hmm-mirror-eagain-lost', seed, durationMs: 3000, stopOnViolation: true })).protocols[0];
+    // the contract breach is the lost -EAGAIN itself: a start that returned success with device entries still valid
+    const run = async (seed: number) => (await runStress({ protocol: 'hmm-mirror-eagain-lost', seed, durationMs: 3000 })).protocols[0];
+    let p = await run(5);
+    for (let seed = 6; seed <= 7 && !p.error && !p.violations.contract; seed++) p = await run(seed);
     expect(p.error).toBeUndefined();
     expect(p.verdict).toBe('pass');
-    // the OOM reaper's start failed to take the mirror's lock, and the core went on as if it had not
-    const w = p.witnesses[0].text;
-    expect(w).toMatch(/inv_start \[[^\]]*\) clear non-blockable/);
-    expect(w).toMatch(/trylock failed sub\d+\.user_lock/);
+    expect(p.violations.contract ?? 0).toBeGreaterThan(0);
+    expect(p.witnesses.some((w) => /inv_start \[[^\]]*\) clear non-blockable/.test(w.text))).toBe(true);
   });
   it('hmm-mirror-eagain-lost-fix: the -EAGAIN is returned (the reaper skips the chunk), and nothing is caught', async () => {
     const p = (await runStress({ protocol: 'hmm-mirror-eagain-lost-fix', seed: 5, durationMs: 3000 })).protocols[0];
