@@ -23,6 +23,7 @@ import { Executor } from '../dist/schedule/executor.js';
 import { protocolOf, runStored } from '../dist/schedule/replay.js';
 import { workloadOf } from '../dist/schedule/schedule.js';
 import { Session } from '../dist/run/session.js';
+import { protocolRoles } from '../dist/config/defaults.js';
 
 const CORPUS = new URL('./corpus/', import.meta.url).pathname;
 
@@ -35,6 +36,13 @@ async function firstFailure(protocol: string, schedules = 400): Promise<Witness>
 }
 
 const asFailure = (w: Witness, where = 'test'): StoredFailure => ({ schedule: w.schedule!, witness: w, where });
+
+// Kernel-history bugs controlled mode does not find yet (so no corpus entry either):
+// kvm-unpaired-range-end's only sign is a stall in which the stuck driver retries while every
+// other thread runs on: liveness counted in steps does not judge that yet (docs/cli.md, "Controlled mode")
+// nouveau-exclusive-folio-leak, xen-gntdev-unmap-wait: not found in 400 schedules of seed 1 yet;
+// their signs are a leaked folio lock / a notifier waiting on another device (stall, deadlock)
+const NOT_YET = ['kvm-unpaired-range-end', 'nouveau-exclusive-folio-leak', 'xen-gntdev-unmap-wait'];
 
 describe('controlled mode finds every broken protocol (pct, seed 1)', async () => {
   const all = await listProtocols();
@@ -53,20 +61,6 @@ describe('controlled mode finds every broken protocol (pct, seed 1)', async () =
 
 describe('controlled mode finds the kernel-history bugs (pct, else random; seed 1)', async () => {
   const all = await listProtocols();
-  // kvm-unpaired-range-end's only sign is a stall in which the stuck driver retries while every
-  // other thread runs on: liveness counted in steps does not judge that yet (docs/cli.md, "Controlled mode")
-  // interval-remove-race: its window is opened by free-running mode's directed widening (docs/history.md)
-  // amdgpu-userptr-shared-range: needs two validator threads on one range (the protocol's own
-  // roles), and controlled mode still runs the caller's roles
-  // nouveau-exclusive-folio-leak, xen-gntdev-unmap-wait: not found in 400 schedules of seed 1 yet;
-  // their signs are a leaked folio lock / a notifier waiting on another device (stall, deadlock)
-  const NOT_YET = [
-    'kvm-unpaired-range-end',
-    'interval-remove-race',
-    'amdgpu-userptr-shared-range',
-    'nouveau-exclusive-folio-leak',
-    'xen-gntdev-unmap-wait',
-  ];
   for (const p of all.filter((x) => x.expect !== 'sound' && (HISTORY_PROTOCOLS as readonly string[]).includes(x.name))) {
     it.skipIf(NOT_YET.includes(p.name))(
       p.name,
@@ -84,6 +78,34 @@ describe('controlled mode finds the kernel-history bugs (pct, else random; seed 
       120_000,
     );
   }
+});
+
+describe('controlled mode: widening as steps and scheduling points (pct alone, default depth, seed 1)', () => {
+  // interval-remove-race: ctx.widenUntil defers to the other threads for a number of steps, so the
+  // removal meets an active invalidation and inv_end's window; kvm-gpc-refresh: ctx.widen in the
+  // window between the cache invalidation and the in-progress count is a scheduling point
+  for (const name of ['interval-remove-race', 'kvm-gpc-refresh'])
+    it(name, async () => {
+      const r = await runStress({ protocol: name, mode: 'controlled', strategy: 'pct', seed: 1, schedules: 400, stopOnViolation: true });
+      const p = r.protocols[0];
+      expect(p.error).toBeUndefined();
+      expect(p.verdict).toBe('pass');
+      expect(p.controlled!.firstViolationSchedule).not.toBeNull();
+    }, 60_000);
+});
+
+describe("controlled mode deals a protocol's own roles, as free-running mode does", () => {
+  it('amdgpu-userptr-shared-range runs two validator threads; the schedule records them and replays byte for byte', async () => {
+    const w = await firstFailure('amdgpu-userptr-shared-range');
+    expect(w.schedule!.config.roles).toEqual(['cpu', 'invalidator', 'driver', 'driver', 'dma']);
+    // the rerun command needs no --threads: a run without it deals the same roles
+    expect(w.text).not.toMatch(/--threads/);
+    const [r] = await replay([asFailure(w)]);
+    expect(r.identical).toBe(true);
+    // one definition for both modes: --threads (or roles) wins over the protocol's own
+    expect(protocolRoles({ threads: 4 }, { driver: 2 })).toEqual(['invalidator', 'driver', 'dma', 'cpu']);
+    expect(protocolRoles({}, undefined)).toEqual(['invalidator', 'driver', 'dma', 'cpu']);
+  }, 60_000);
 });
 
 describe('controlled mode: sound protocols stay clean', async () => {
@@ -185,8 +207,9 @@ describe('regression corpus', () => {
   it('every shipped schedule still shows its violation (hmmsim replay test/corpus)', async () => {
     const results = await replay(CORPUS, { corpus: true });
     const names = new Set(results.map((r) => r.protocol));
+    // every broken protocol controlled mode finds: the zoo's and the kernel-history bugs'
     for (const p of await listProtocols())
-      if (p.expect !== 'sound' && (ALL_PROTOCOLS as readonly string[]).includes(p.name)) expect(names.has(p.name)).toBe(true);
+      if (p.expect !== 'sound' && !NOT_YET.includes(p.name)) expect(names.has(p.name), p.name).toBe(true);
     for (const r of results) expect({ where: r.where, ok: r.ok, kind: r.kind }).toEqual({ where: r.where, ok: true, kind: r.recordedKind });
   }, 120_000);
 

@@ -6,7 +6,7 @@
  */
 import { Executor, loadProtocol } from '../../dist/schedule/executor.js';
 import { CONTROLLED_DEFAULTS, stepsFor } from '../../dist/schedule/run.js';
-import { DEFAULTS, dealRoles } from '../../dist/config/defaults.js';
+import { DEFAULTS, protocolRoles } from '../../dist/config/defaults.js';
 import { DEFAULT_EVENTS } from '../../dist/api/types.js';
 
 /**
@@ -17,9 +17,9 @@ import { DEFAULT_EVENTS } from '../../dist/api/types.js';
  * @param {number[]} seeds
  * @param {number} max
  */
-export async function schedulesToFirst(protocol, strategy, seeds, max) {
+export async function schedulesToFirst(protocol, strategy, seeds, max, depth = CONTROLLED_DEFAULTS.depth) {
   const p = await loadProtocol(protocol);
-  const roles = dealRoles(DEFAULTS.threads);
+  const roles = protocolRoles({}, p.proto.roles); // its own roles, as a run without --threads deals
   const pages = CONTROLLED_DEFAULTS.pages;
   const w = {
     roles,
@@ -28,7 +28,7 @@ export async function schedulesToFirst(protocol, strategy, seeds, max) {
     devices: DEFAULTS.devices,
     subsPerDevice: Math.min(DEFAULTS.subsPerDevice, pages / 64),
   };
-  const { depth, steps, boundSteps } = CONTROLLED_DEFAULTS;
+  const { steps, boundSteps } = CONTROLLED_DEFAULTS;
   const exec = new Executor(roles.length);
   /** @type {{ seed: number, first: number | null, ms: number | null, kind: string | null }[]} */
   const out = [];

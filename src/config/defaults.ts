@@ -29,3 +29,18 @@ export function dealRoles(threads: number, roles?: Partial<Record<RoleName, numb
   const order: RoleName[] = ['invalidator', 'driver', 'dma', 'cpu'];
   return Array.from({ length: threads }, (_, i) => order[i % order.length]);
 }
+
+/**
+ * The role threads one protocol runs with: a protocol's own roles (MirrorProtocol.roles, every
+ * role it does not name one thread) when the caller gave neither threads nor roles, else the
+ * caller's (`dealRoles(threads, roles)`). Free-running and controlled mode both deal with this.
+ */
+export function protocolRoles(
+  caller: { threads?: number; roles?: Partial<Record<RoleName, number>> },
+  own: Partial<Record<RoleName, number>> | undefined,
+  threads = caller.threads ?? DEFAULTS.threads,
+): RoleName[] {
+  if (caller.threads === undefined && caller.roles === undefined && own)
+    return dealRoles(0, Object.fromEntries(ROLE_NAMES.map((r) => [r, own[r] ?? 1])));
+  return dealRoles(threads, caller.roles);
+}

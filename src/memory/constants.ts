@@ -320,6 +320,7 @@ export const CTL = {
   // the schedule server (schedule/serve.ts): every word but EPOCH is zeroed before each schedule
   EPOCH: 8, // schedules asked for so far (main bumps it to start the next; SERVE_QUIT: the workers leave)
   DONE: 10, // threads finished with this schedule (main waits for all)
+  DEFER_UNTIL: 11, // the latest T_DEFER_UNTIL set in this schedule (no thread defers at a step past it)
   THREADS_BASE: 16, // per-thread words, T_STRIDE each
   T_STRIDE: 16,
   T_GATE: 0, // 1: this thread may run (futex word of the hand-off)
@@ -334,6 +335,7 @@ export const CTL = {
   T_EXITED: 9,
   T_OPS: 10, // operations it ran in this schedule (written when it finished)
   T_POSTED: 11, // 1: it posted its result (captures, a liveness witness or an error) on its port
+  T_DEFER_UNTIL: 12, // widening (schedule/controller.ts widen): not picked before this step while another thread can run
   MAX_THREADS: 16,
   // per thread t, MAX_THREADS words: every thread's T_OWN_STEPS when t last finished an operation
   // (t is stalled once every other live thread has run boundSteps points since)

@@ -49,7 +49,7 @@ export interface CtxOptions {
   /** The role of this thread (widening applies to the driver's fault path). */
   role?: string;
   /** Controlled mode: the scheduler asked at every traced operation (schedule/controller.ts). */
-  sched?: { point(kind: number): void };
+  sched?: { point(kind: number): void; widen(cond: () => boolean, maxMs: number): void };
 }
 
 export const ERRNO = { EFAULT: L.EFAULT, EPERM: L.EPERM, EBUSY: L.EBUSY, EAGAIN: L.EAGAIN, ENOMEM: L.ENOMEM } as const;
@@ -226,7 +226,7 @@ export class Ctx implements Tracer {
    * the lock, so this changes what they retry, never what they map.
    */
   widenLock(): void {
-    if (this.opts.role === 'driver') this.widen(0.25, 20);
+    if (this.opts.role === 'driver') this.spin(0.25, 20);
   }
 
   /**
@@ -253,9 +253,14 @@ export class Ctx implements Tracer {
   /**
    * Directed widening: with widenWindows, wait until `cond()` (read untraced words only), at most
    * `maxMs`: a short spin, then sleeps of 50 µs, so that the thread it waits for gets a CPU even
-   * on a loaded machine.
+   * on a loaded machine. Controlled mode counts it in steps: the thread defers to the others until
+   * `cond()` or a number of steps per millisecond (schedule/controller.ts widen).
    */
   widenUntil(cond: () => boolean, maxMs = 1): void {
+    if (this.sched) {
+      this.sched.widen(cond, maxMs);
+      return;
+    }
     if (!this.opts.widen) return;
     const spinUntil = now() + 0.02;
     const until = now() + maxMs;
@@ -266,7 +271,19 @@ export class Ctx implements Tracer {
     }
   }
 
+  /**
+   * A race window in a protocol's code (the model's own windows use spin()): free-running mode
+   * busy-waits a seeded few microseconds there (spin, with widenWindows); controlled mode makes it
+   * a scheduling point, so that a schedule can preempt the thread inside the window even when no
+   * traced operation lies in it (an unlock is traced before the release, a lock after the acquire).
+   */
   widen(p = 0.25, maxUs = 20): void {
+    if (this.sched) this.sched.point(0);
+    else this.spin(p, maxUs);
+  }
+
+  /** A seeded busy-wait of up to `maxUs` µs (times 1..4), with probability `p` (only with widenWindows). */
+  spin(p = 0.25, maxUs = 20): void {
     if (!this.opts.widen || !this.rng.chance(p)) return;
     const until = now() + this.rng.int(maxUs) * 0.001 * (1 + this.rng.int(4));
     while (now() < until);
@@ -319,7 +336,7 @@ export class Ctx implements Tracer {
           continue;
         }
         stop = -1;
-        this.widen(1, 50);
+        this.spin(1, 50);
         continue;
       }
       if (ret !== L.NEED_FAULT) break;
@@ -366,7 +383,7 @@ export class Ctx implements Tracer {
     }
     // between the snapshot and the driver's check is where the seed's race lives
     if (ret === 0) {
-      this.widen(0.5, 50);
+      this.spin(0.5, 50);
       this.widenAba();
     }
     return ret;
@@ -408,7 +425,7 @@ export class Ctx implements Tracer {
   programDevice(sub: Sub, range: HmmRange): void {
     if (this.hook !== null) this.hook.before(CTX_TARGETS.program, OPS.program);
     touchSub(this, sub.id);
-    this.widen();
+    this.spin();
     snapshotDone(this);
     const ret = this.wasm.dev_program(sub.device, range.addr, this.env.tid, this.opts.oracle ? 1 : 0);
     if (this.ev) {

@@ -13,7 +13,7 @@ import { resolveProtocols } from '../config/protocols.js';
 import { LIMITS, withinLimit, type IntLimit } from '../config/limits.js';
 import { ALL_PROTOCOLS, BUILTIN_PROTOCOLS, HISTORY_PROTOCOLS, builtinUrl } from '../protocols/builtin.js';
 import { ConfigError } from '../api/errors.js';
-import { DEFAULTS, dealRoles } from '../config/defaults.js';
+import { DEFAULTS, dealRoles, protocolRoles } from '../config/defaults.js';
 export { DEFAULTS, dealRoles };
 import { VERSION } from '../api/version.js';
 import { Session, layoutConfigFor, verdictOf } from './session.js';
@@ -122,9 +122,7 @@ export async function prepareRun(opts: StressOptions): Promise<PreparedRun> {
     if (!roles.includes(r)) throw new ConfigError(`every role needs a thread (missing ${r}): use --threads 4 or more`);
   const loaded = await loadProtocols(opts.protocol);
   const n = roles.length;
-  const ownRoles = opts.threads === undefined && opts.roles === undefined;
-  const rolesFor = (proto: MirrorProtocol): RoleName[] =>
-    ownRoles && proto.roles ? dealRoles(0, Object.fromEntries(ROLE_NAMES.map((r) => [r, proto.roles?.[r] ?? 1]))) : roles;
+  const rolesFor = (proto: MirrorProtocol): RoleName[] => (proto.roles ? protocolRoles(opts, proto.roles, threads) : roles);
   // check the memory budget once, up front, with the largest protocol state
   const layoutFor = (proto: MirrorProtocol, roleThreads = n): LayoutConfig =>
     layoutConfigFor(proto, { pages, devices, subsPerDevice, roleThreads });

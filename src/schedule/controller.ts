@@ -30,8 +30,17 @@ const RANDOM_SWITCH_ONE_IN = 4;
 const LIVENESS_EVERY = 16;
 const WASM_STOP = (L.BASE + L.H_STOP) >> 2;
 
-/** Point kinds: a yield lowers the running thread under PCT (the end of an op, a retry). */
-export const POINT = { op: 0, yield: 1 } as const;
+/**
+ * Point kinds: a yield lowers the running thread under PCT (the end of an op, a retry); a defer
+ * (step-counted widening, widen() below) hands the token to another runnable thread under either
+ * strategy.
+ */
+export const POINT = { op: 0, yield: 1, defer: 2 } as const;
+
+/** Directed widening in steps: a free-running widening of up to 1 ms waits here up to this many steps. */
+export const WIDEN_STEPS_PER_MS = 25;
+/** ... re-checking its condition after every this many steps of the other threads. */
+const WIDEN_RECHECK_STEPS = 4;
 
 export class Controller {
   private readonly ctl: Int32Array;
@@ -127,8 +136,26 @@ export class Controller {
       this.lower(this.me, 1 + randomPick(this.config.seed ^ 0x5bd1e995, step, 4 * this.n));
     }
     if (kind === POINT.yield && this.config.strategy === 'pct') this.lower(this.me);
+    if (kind === POINT.defer) ctl[CTL.DEFER_UNTIL] = ctl[this.t(this.me, CTL.T_DEFER_UNTIL)] = step + WIDEN_RECHECK_STEPS;
     const next = this.choose(step, this.me, kind);
     if (next !== this.me) this.handTo(step, next);
+  }
+
+  /**
+   * Directed widening counted in steps (Ctx.widenUntil: free-running mode spins there): the
+   * running thread defers to the others until `cond()` holds (it
+   * reads shared memory untraced) or WIDEN_STEPS_PER_MS steps for each of the `maxMs` a
+   * free-running thread would wait have passed. Deferring, it is not picked for
+   * WIDEN_RECHECK_STEPS steps (unless no other thread can run), then runs again with its own
+   * priority and re-checks: the others advance a few points at a time, as they do beside a
+   * spinning thread, so the condition is seen soon after it first holds. Every hand-off is a
+   * recorded switch, which a replay follows.
+   */
+  widen(cond: () => boolean, maxMs: number): void {
+    const ctl = this.ctl;
+    if (ctl[CTL.STATUS] !== CTL_STATUS.running || cond()) return;
+    const until = ctl[CTL.STEP] + Math.ceil(maxMs * WIDEN_STEPS_PER_MS);
+    while (ctl[CTL.STATUS] === CTL_STATUS.running && ctl[CTL.STEP] < until && !cond()) this.point(POINT.defer);
   }
 
   /** The end of a role operation: progress, then a yield point. */
@@ -284,6 +311,16 @@ export class Controller {
     const state = new Array<number>(this.n);
     let any = false;
     for (let t = 0; t < this.n; t++) any = (state[t] = this.runnable(t, step)) !== 0 || any;
+    // a widening thread sits out its few steps while another thread can run
+    let deferred = false;
+    if (ctl[CTL.DEFER_UNTIL] > step)
+      for (let t = 0; t < this.n; t++)
+        if (state[t] && ctl[this.t(t, CTL.T_DEFER_UNTIL)] > step) {
+          deferred = true;
+          state[t] = 0;
+        }
+    if (deferred && !state.some((x) => x !== 0))
+      for (let t = 0; t < this.n; t++) state[t] = ctl[this.t(t, CTL.T_DEFER_UNTIL)] > step ? this.runnable(t, step) : 0;
     if (!any) {
       // nothing can run: the waiter that has waited longest on a queue/completion/fence times out
       let best = -1;

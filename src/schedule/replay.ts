@@ -97,7 +97,7 @@ export async function protocolOf(f: StoredFailure): Promise<LoadedProtocol> {
 export async function runStored(exec: Executor, p: LoadedProtocol, s: Schedule, switches = s.switches, lenient = false): Promise<Outcome> {
   const w = workloadOf(s);
   const cfg = replayConfig(s, stepsFor(p, s.config.steps, s.config.boundSteps), lenient, switches);
-  const seedRun = rerunCommand(s.protocol, w, { ...cfg, strategy: s.strategy, steps: s.config.steps });
+  const seedRun = rerunCommand(s.protocol, w, { ...cfg, strategy: s.strategy, steps: s.config.steps }, p.proto.roles);
   const rerun = s.shrunk ? `hmmsim replay <this report> (shrunk from: ${seedRun})` : seedRun;
   return exec.run(p, w, cfg, rerun);
 }

@@ -5,7 +5,7 @@
  */
 import { ConfigError } from '../api/errors.js';
 import { VERSION } from '../api/version.js';
-import { DEFAULTS, dealRoles } from '../config/defaults.js';
+import { DEFAULTS, dealRoles, protocolRoles } from '../config/defaults.js';
 import { ALL_PROTOCOLS, BUILTIN_PROTOCOLS, HISTORY_PROTOCOLS } from '../protocols/builtin.js';
 import { resolveProtocols } from '../config/protocols.js';
 import { verdictOf } from '../oracle/verdict.js';
@@ -86,13 +86,16 @@ export async function runControlled(opts: StressOptions): Promise<RunResult> {
     recordEvents: true,
     widenWindows: false,
   };
-  const exec = new Executor(roles.length);
+  // a protocol's own roles (MirrorProtocol.roles) apply when the caller named neither threads nor roles, as when free-running
+  const rolesOf = (p: LoadedProtocol) => (p.proto.roles ? protocolRoles(opts, p.proto.roles) : roles);
+  const exec = new Executor(Math.max(roles.length, ...loaded.map((p) => rolesOf(p).length)));
   const results: ProtocolResult[] = [];
   try {
     for (const p of loaded) {
       if (opts.signal?.aborted) break;
       // a protocol's own event mix (MirrorProtocol.events) applies when the caller named none, as when free-running
-      const w = opts.events === undefined && p.proto.events ? { ...workload, events: p.proto.events } : workload;
+      const events = opts.events === undefined && p.proto.events ? p.proto.events : workload.events;
+      const w: Workload = { ...workload, roles: rolesOf(p), events };
       results.push(await runProtocol(exec, p, w, { strategy, depth, steps, boundSteps, seed, schedules, durationMs }, opts));
     }
   } finally {
@@ -137,7 +140,7 @@ async function runProtocol(exec: Executor, p: LoadedProtocol, w: Workload, plan:
       boundSteps: plan.boundSteps,
       threads: w.roles.length,
     };
-    const out = await exec.run(p, w, cfg, rerunCommand(p.spec, w, { ...cfg, steps: plan.steps }));
+    const out = await exec.run(p, w, cfg, rerunCommand(p.spec, w, { ...cfg, steps: plan.steps }, p.proto.roles));
     done++;
     ops += out.ops;
     points += out.steps;

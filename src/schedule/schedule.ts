@@ -4,19 +4,23 @@
  */
 import { ConfigError } from '../api/errors.js';
 import { VERSION } from '../api/version.js';
-import { DEFAULTS } from '../config/defaults.js';
-import { DEFAULT_EVENTS, EVENT_NAMES, ROLE_NAMES, type Schedule } from '../api/types.js';
+import { DEFAULTS, protocolRoles } from '../config/defaults.js';
+import { DEFAULT_EVENTS, EVENT_NAMES, ROLE_NAMES, type RoleName, type Schedule } from '../api/types.js';
 import type { Workload } from './executor.js';
 import type { ControlConfig } from './strategy.js';
 
 const DEF = { pages: 64, depth: 10, steps: 2000, boundSteps: 1000 };
 
-/** `hmmsim stress --mode controlled ... --seed S --schedules 1`: runs exactly this schedule again. */
-export function rerunCommand(spec: string, w: Workload, cfg: ControlConfig): string {
+/**
+ * `hmmsim stress --mode controlled ... --seed S --schedules 1`: runs exactly this schedule again.
+ * `own`: the protocol's own roles (MirrorProtocol.roles), which a run without --threads deals.
+ */
+export function rerunCommand(spec: string, w: Workload, cfg: ControlConfig, own?: Partial<Record<RoleName, number>>): string {
   const parts = ['hmmsim stress --mode controlled', `--protocol ${spec}`];
   if (cfg.strategy === 'random') parts.push('--strategy random');
   else if (cfg.depth !== DEF.depth) parts.push(`--depth ${cfg.depth}`);
-  if (w.roles.length !== DEFAULTS.threads) parts.push(`--threads ${w.roles.length}`);
+  const same = (a: RoleName[], b: RoleName[]) => a.length === b.length && a.every((r, i) => r === b[i]);
+  if (!same(w.roles, protocolRoles({}, own))) parts.push(`--threads ${w.roles.length}`);
   if (w.events.join(',') !== DEFAULT_EVENTS.join(',')) parts.push(`--events ${w.events.join(',')}`);
   if (w.pages !== DEF.pages) parts.push(`--pages ${w.pages}`);
   if (w.devices !== DEFAULTS.devices) parts.push(`--devices ${w.devices}`);

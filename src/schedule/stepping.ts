@@ -38,7 +38,7 @@ export function replayBudget(proto: MirrorProtocol, s: Schedule): number {
 export function replayPlan(s: Schedule, proto: MirrorProtocol): ReplayPlan {
   const workload = workloadOf(s);
   const config = replayConfig(s, replayBudget(proto, s));
-  const seedRun = rerunCommand(s.protocol, workload, { ...config, strategy: s.strategy, steps: s.config.steps });
+  const seedRun = rerunCommand(s.protocol, workload, { ...config, strategy: s.strategy, steps: s.config.steps }, proto.roles);
   return { workload, config, rerun: s.shrunk ? `hmmsim replay <this report> (shrunk from: ${seedRun})` : seedRun };
 }
 

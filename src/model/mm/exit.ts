@@ -41,7 +41,7 @@ export function exitMmap(ctx: Ctx): boolean {
     waitMmUsers(ctx);
     const released = mmuNotifierRelease(ctx);
     ctx.trace(EV.MM_EXIT, 1, pages);
-    ctx.widen(1, 100); // exit_mmap takes a while: a fault path racing with it has time to act
+    ctx.spin(1, 100); // exit_mmap takes a while: a fault path racing with it has time to act
     teardown(ctx, released);
     ctx.trace(EV.MM_EXIT, 2, pages);
   } finally {

@@ -75,7 +75,7 @@ export function invalidateRangeStart(ctx: Ctx, start: number, end: number, event
   }
   ctx.trace(EV.INV_CALLBACKS_DONE, start, end);
   windowsAtCallbacksDone(ctx, start, end);
-  ctx.widen();
+  ctx.spin();
   return inv;
 }
 

@@ -39,6 +39,13 @@ import interval, { invalidate } from '../kernel/interval-v5.5.js';
 export const REMOVAL_WIDEN_MS = 50;
 export const SEQ_WIDEN_MS = 50;
 
+/**
+ * A widening bound: `ms` free-running; controlled mode, which counts widening in scheduling steps
+ * (docs/cli.md, "Controlled mode") and has no loaded machine to make up for, keeps the 2 ms its
+ * schedules (and the corpus) were recorded with.
+ */
+export const widenMs = (ctx: Ctx, ms: number): number => (ctx.sched ? 2 : ms);
+
 /** mn_itree_inv_end, with the deferred list. */
 export function invalidateEnd(ctx: Ctx, _inv: Invalidation): void {
   const subscriptions = ctx.mm;
@@ -56,7 +63,7 @@ export function invalidateEnd(ctx: Ctx, _inv: Invalidation): void {
       // the window of the commit's diagram (seq moved, the interval still in the tree), widened
       // here, in the code both twins share: up to REMOVAL_WIDEN_MS for the remover, woken by the
       // seq, to be scheduled and return; it ends at once when the remover waits for this lock (the fix)
-      ctx.widenRemoval(sub, REMOVAL_WIDEN_MS, () => subscriptions.lock.contended());
+      ctx.widenRemoval(sub, widenMs(ctx, REMOVAL_WIDEN_MS), () => subscriptions.lock.contended());
       ctx.intervalUnlink(sub); // interval_tree_remove
     }
     subscriptions.deferred_list.set(0);
@@ -107,7 +114,7 @@ export function removeBegin(ctx: Ctx, sub: Sub): number {
   // The invalidation that made the seq odd may take milliseconds (a DMA fence, frees) on a loaded
   // machine; a wait that gave up earlier would sleep on the wq, which the end wakes only after it
   // has unlocked, and the window would be missed.
-  if (seq) ctx.widenUntilChanged(subscriptions.invalidate_seq, seq, SEQ_WIDEN_MS);
+  if (seq) ctx.widenUntilChanged(subscriptions.invalidate_seq, seq, widenMs(ctx, SEQ_WIDEN_MS));
   return seq;
 }
 
