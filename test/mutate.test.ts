@@ -26,7 +26,7 @@ function hmmsim(args: string[]) {
 describe('mutate()', () => {
   it('reports a redundant lock as survived, and says its run reached it', async () => {
     const protocol = fx('mutate-redundant-lock-plugin.mjs');
-    const r = await mutate({ protocol, only: 'stats_lock', durationMs: 400, discoveryMs: 300, seed: 3 });
+    const r = await mutate({ protocol, only: 'skip-lock stats_lock', durationMs: 400, discoveryMs: 300, seed: 3 });
     expect(['pass', 'inconclusive']).toContain(r.baseline.verdict); // clean (inconclusive: a short run missed a race window)
     expect(r.baseline.sites.map((s) => s.description)).toContain('populate: skip-lock stats_lock (1st)');
     expect(r.mutants.map((m) => [m.description, m.outcome])).toEqual([['populate: skip-lock stats_lock (1st)', 'survived']]);
@@ -69,6 +69,26 @@ describe('mutate()', () => {
       expect(m.killMs).not.toBeNull();
     }
   }, 60_000);
+
+  it("catches a plain word's lost update when the lock around it is skipped", async () => {
+    // two invalidators: one's end (its lock skipped) and the other's start change the plain count at once
+    const r = await mutate({
+      protocol: fx('mutate-plain-word-plugin.mjs'),
+      events: ['munmap', 'migrate'],
+      pages: 64,
+      roles: { invalidator: 2, driver: 1, dma: 1, cpu: 1 },
+      only: 'invalidateEnd: skip-lock lock',
+      durationMs: 6000,
+      discoveryMs: 400,
+      watchdogMs: 1000,
+      seed: 5,
+    });
+    expect(['pass', 'inconclusive']).toContain(r.baseline.verdict);
+    expect(r.mutants.map((m) => [m.description, m.outcome])).toEqual([['invalidateEnd: skip-lock lock (1st)', 'killed']]);
+    expect(r.mutants[0].kinds.some((k) => ['stall', 'device-pte-during-invalidation', 'use-after-free', 'contract'].includes(k))).toBe(
+      true,
+    );
+  }, 40_000);
 
   it('reports a read that never differs, and a snapshot that only makes the fault retry, as equivalent', async () => {
     const r = await mutate({
@@ -163,7 +183,7 @@ describe('hmmsim mutate', () => {
   it('prints the table and score, writes JSON and JUnit (one testcase per mutant)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hmmsim-mutate-'));
     const plugin = fx('mutate-redundant-lock-plugin.mjs');
-    const args = ['mutate', '-p', plugin, '--only', 'stats_lock', '--duration', '300ms', '--seed', '5', '-q'];
+    const args = ['mutate', '-p', plugin, '--only', 'skip-lock stats_lock', '--duration', '300ms', '--seed', '5', '-q'];
     const r = hmmsim([...args, '--json', join(dir, 'm.json'), '--junit', join(dir, 'm.xml')]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/populate: skip-lock stats_lock \(1st\)\s+survived/);

@@ -336,6 +336,8 @@ export const CTL = {
   T_OPS: 10, // operations it ran in this schedule (written when it finished)
   T_POSTED: 11, // 1: it posted its result (captures, a liveness witness or an error) on its port
   T_DEFER_UNTIL: 12, // widening (schedule/controller.ts widen): not picked before this step while another thread can run
+  T_WAIT_UNTIMED: 13, // 1: its wait has no timeout (a queue wait the kernel never times out): no step bound ends it
+  T_WOKEN: 14, // 1: the word it waits on changed at some point since it blocked (it may have missed the change since)
   MAX_THREADS: 16,
   // per thread t, MAX_THREADS words: every thread's T_OWN_STEPS when t last finished an operation
   // (t is stalled once every other live thread has run boundSteps points since)

@@ -48,8 +48,17 @@ export interface CtxOptions {
   fault?: (page: number, write: boolean) => number;
   /** The role of this thread (widening applies to the driver's fault path). */
   role?: string;
-  /** Controlled mode: the scheduler asked at every traced operation (schedule/controller.ts). */
-  sched?: { point(kind: number): void; widen(cond: () => boolean, maxMs: number): void };
+  /**
+   * Controlled mode: the scheduler asked at every traced operation (schedule/controller.ts); widening
+   * counted in steps; the driver tells it when each attempt of a fault begins and when one retried
+   * (its livelock check).
+   */
+  sched?: {
+    point(kind: number): void;
+    widen(cond: () => boolean, maxMs: number): void;
+    attempt(): void;
+    retried(sub: number, start: number, end: number): void;
+  };
 }
 
 export const ERRNO = { EFAULT: L.EFAULT, EPERM: L.EPERM, EBUSY: L.EBUSY, EAGAIN: L.EAGAIN, ENOMEM: L.ENOMEM } as const;
@@ -227,6 +236,11 @@ export class Ctx implements Tracer {
    */
   widenLock(): void {
     if (this.opts.role === 'driver') this.spin(0.25, 20);
+  }
+
+  /** Invalidations begun so far (H_INV_BEGUN): a directed widening waits for it to move. */
+  invalidationsBegun(): number {
+    return Atomics.load(this.env.i32, (L.BASE + L.H_INV_BEGUN) >> 2);
   }
 
   /**

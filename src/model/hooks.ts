@@ -49,6 +49,8 @@ export interface OpHook {
   stale(target: HookTarget): number;
   /** A skipped lockless retry check would have failed (ctx.hmmRangeFault, after the walk). */
   effect?(): void;
+  /** Between a plain word's load and its store (state.ts PlainWord): where a missing lock loses an update. */
+  between?(target: HookTarget): void;
 }
 
 const spec = (method: string, cls: OpClass, mode = 0, tries = false): OpSpec => ({ method, cls, mode, tries });
@@ -115,6 +117,10 @@ export function chainHooks(first: OpHook, second: OpHook): OpHook {
     effect() {
       first.effect?.();
       second.effect?.();
+    },
+    between(target) {
+      first.between?.(target);
+      second.between?.(target);
     },
   };
 }

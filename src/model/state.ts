@@ -13,10 +13,16 @@ import type { SyncEnv } from '../sync/env.js';
 import { OPS, PERFORM, STALE, type HookTarget, type OpHook, type OpSpec } from './hooks.js';
 import { PfnCache } from './pfn-cache.js';
 
-/** What a declared state field is. Each field gets its own 64-byte line. */
-export type FieldType = 'word' | 'mutex' | 'rwsem' | 'seqcount' | 'waitqueue' | 'completion' | 'pfncache';
+/**
+ * What a declared state field is. Each field gets its own 64-byte line.
+ *   word    a shared int whose set / add / or / cmpxchg are each one atomic step (atomic_t, WRITE_ONCE)
+ *   plain   a plain int that the kernel changes only under a lock (`x++` under a spinlock): a read
+ *           is one load, but add / or / set-after-read are a load, then a store, with a window
+ *           between them, so that two updates not excluded by their lock can lose one (PlainWord)
+ */
+export type FieldType = 'word' | 'plain' | 'mutex' | 'rwsem' | 'seqcount' | 'waitqueue' | 'completion' | 'pfncache';
 export type StateSchema = Record<string, FieldType>;
-export const FIELD_TYPES: FieldType[] = ['word', 'mutex', 'rwsem', 'seqcount', 'waitqueue', 'completion', 'pfncache'];
+export const FIELD_TYPES: FieldType[] = ['word', 'plain', 'mutex', 'rwsem', 'seqcount', 'waitqueue', 'completion', 'pfncache'];
 
 /** A protocol's three state declarations: per mm (one of each), per subscription, per hmm_range. */
 export interface StateSchemas {
@@ -44,9 +50,9 @@ export interface Tracer {
 
 /** One shared Int32 word (its own line). Every read/change but peek() is a witness event. */
 export class Word implements HookTarget {
-  private readonly idx: number;
+  protected readonly idx: number;
   constructor(
-    private readonly t: Tracer,
+    protected readonly t: Tracer,
     readonly addr: number,
     readonly code: number,
     /** Scope and declared name: "mm.invalidate_seq", "sub.user_lock", "range.valid". */
@@ -99,6 +105,46 @@ export class Word implements HookTarget {
     const old = Atomics.compareExchange(this.t.env.i32, this.idx, expected, replacement);
     if (old === expected) this.t.trace(EV.WORD_SET, this.code, old, replacement);
     return old;
+  }
+}
+
+/**
+ * A plain (lock-protected, non-atomic) int: `x++`, `x |= b`, `x = y` as C compiles them under a
+ * spinlock. Every change is a load, then a store of the value computed from it: between the two,
+ * a mutation hook's `between` (the window a skipped lock opens, widened in a mutant's run);
+ * free-running, only the few instructions between them. Under its lock nothing can come
+ * between; without it, a concurrent change is overwritten (a lost update, as in C). A read
+ * is one load (READ_ONCE of an aligned int is never torn); controlled mode sees one scheduling
+ * point per operation, as for a Word (its trace event, after the store).
+ */
+export class PlainWord extends Word {
+  /** The store half of a read-modify-write: `next(old)` is stored over whatever is there now. */
+  private update(old: number, next: number): number {
+    const hook = this.t.hook;
+    if (hook !== null) hook.between?.(this);
+    Atomics.store(this.t.env.i32, this.idx, next);
+    this.t.trace(EV.WORD_SET, this.code, old, next);
+    return old;
+  }
+  override set(v: number): number {
+    if (this.t.hook !== null && this.t.hook.before(this, OPS.set) !== PERFORM) return this.peek();
+    return this.update(this.peek(), v);
+  }
+  override add(d: number): number {
+    if (this.t.hook !== null && this.t.hook.before(this, OPS.add) !== PERFORM) return this.peek() + d;
+    const old = this.peek();
+    return this.update(old, (old + d) | 0) + d;
+  }
+  override or(bits: number): number {
+    if (this.t.hook !== null && this.t.hook.before(this, OPS.or) !== PERFORM) return this.peek() | bits;
+    const old = this.peek();
+    return this.update(old, old | bits) | bits;
+  }
+  override cmpxchg(expected: number, replacement: number): number {
+    if (this.t.hook !== null && this.t.hook.before(this, OPS.cmpxchg) !== PERFORM) return expected;
+    const old = this.peek();
+    if (old !== expected) return old;
+    return this.update(old, replacement);
   }
 }
 
@@ -232,6 +278,9 @@ export function buildState(
     switch (type) {
       case 'word':
         st[name] = new Word(t, a, code, field);
+        break;
+      case 'plain':
+        st[name] = new PlainWord(t, a, code, field);
         break;
       case 'mutex':
         st[name] = new TracedMutex(t, a, code, label, field);

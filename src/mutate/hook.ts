@@ -8,6 +8,7 @@
  *   stale-read               the read returns the word's value when the callback began
  *   drop-write, no-wait, drop-zap, drop-fence   the operation is skipped
  *   no-retry-check           hmmRangeFault runs without the lockless check
+ *   drop-release             the release does nothing: the lock stays held (a leak)
  *
  * A mutant's run also counts the times the mutation changed what the protocol saw (a stale
  * read that differed from the word, a wait that would have blocked, a dropped check that would
@@ -25,6 +26,11 @@ export interface MutationScope {
   readonly ranges: readonly { state: State }[];
   /** A seeded busy-wait (only when the run widens windows): see Ctx.widen. */
   widen(p: number, maxUs: number): void;
+  /** Directed widening: wait until `cond()`, at most `maxMs` (only when the run widens windows): see Ctx.widenUntil. */
+  widenUntil(cond: () => boolean, maxMs: number): void;
+  /** Invalidations begun so far (Ctx.invalidationsBegun). */
+  invalidationsBegun(): number;
+  readonly rng: { chance(p: number): boolean };
 }
 
 interface Frame {
@@ -53,6 +59,14 @@ const WIDEN_US = 50;
 /** skip-lock: before each operation inside a section of the mutated lock, on every thread. */
 const WIDEN_SECTION_P = 0.5;
 const WIDEN_SECTION_US = 50;
+/**
+ * Directed widening, with this chance and at most this long: wait for an invalidation to begin.
+ * skip-lock: before the device is programmed in a section whose lock this thread skipped (the
+ * invalidation the lock would have kept out between the fault's check and its device update);
+ * stale-read in populate: right after the callback's snapshot (the change the stale value hides).
+ */
+const PROGRAM_WAIT_P = 0.5;
+const PROGRAM_WAIT_MS = 2;
 /** Operations after which a populate call whose view the mutation changed did more than retry. */
 const ESCAPES = new Set(['write', 'zap', 'program']);
 
@@ -83,7 +97,12 @@ export class MutationHook implements OpHook {
     this.frames.push(frame);
     if (site && this.operator === 'stale-read' && callback === site.callback) {
       frame.snapshot = this.snapshot(site.field);
-      this.scope.widen(WIDEN_P, WIDEN_US); // the window a stale read opens begins here
+      // the window a stale read opens begins here; in a fault, wait (sometimes) for an invalidation
+      // to begin after the snapshot: the change the stale value hides
+      if (callback === 'populate' && this.scope.rng.chance(PROGRAM_WAIT_P)) {
+        const begun = this.scope.invalidationsBegun();
+        this.scope.widenUntil(() => this.scope.invalidationsBegun() !== begun, PROGRAM_WAIT_MS);
+      } else this.scope.widen(WIDEN_P, WIDEN_US);
     }
   }
 
@@ -102,7 +121,7 @@ export class MutationHook implements OpHook {
     const frame = this.frames[this.frames.length - 1];
     const site = this.site;
     if (site !== null && frame !== undefined) this.watch(frame, site, target, op);
-    if (op.cls === 'unlock') return this.pendingReleases > 0 ? this.release(target, op.mode) : PERFORM;
+    if (op.cls === 'unlock' && this.pendingReleases > 0 && this.release(target, op.mode) === SKIP) return SKIP;
     if (frame === undefined || op.cls === 'wake' || op.cls === 'program') return PERFORM;
     const pos = frame.pos++;
     if (site === null) {
@@ -148,6 +167,16 @@ export class MutationHook implements OpHook {
     return now;
   }
 
+  /**
+   * Between a plain word's load and its store (state.ts PlainWord): inside a section of a
+   * skip-lock mutant's lock (taken or skipped, on any thread), widened, so that an update the
+   * skipped lock no longer excludes comes between them and one of the two is lost.
+   */
+  between(_target: HookTarget): void {
+    const frame = this.frames[this.frames.length - 1];
+    if (frame !== undefined && frame.guarded > 0) this.scope.widen(WIDEN_SECTION_P, WIDEN_SECTION_US);
+  }
+
   /** ctx.hmmRangeFault: the dropped lockless check would have failed. */
   effect(): void {
     const frame = this.frames[this.frames.length - 1];
@@ -178,7 +207,10 @@ export class MutationHook implements OpHook {
   private watch(frame: Frame, site: Site, target: HookTarget, op: OpSpec): void {
     if (frame.effective && ESCAPES.has(op.cls)) frame.escaped = true;
     if (this.operator !== 'skip-lock' || target.field !== site.field) {
-      if (frame.guarded > 0 && op.cls !== 'unlock') this.scope.widen(WIDEN_SECTION_P, WIDEN_SECTION_US);
+      if (frame.guarded > 0 && op.cls === 'program' && this.pendingReleases > 0 && this.scope.rng.chance(PROGRAM_WAIT_P)) {
+        const begun = this.scope.invalidationsBegun();
+        this.scope.widenUntil(() => this.scope.invalidationsBegun() !== begun, PROGRAM_WAIT_MS);
+      } else if (frame.guarded > 0 && op.cls !== 'unlock') this.scope.widen(WIDEN_SECTION_P, WIDEN_SECTION_US);
       return;
     }
     if (op.cls === 'lock') frame.guarded++;

@@ -19,7 +19,7 @@
 import { availableParallelism } from 'node:os';
 import { ConfigError } from '../api/errors.js';
 import { VERSION } from '../api/version.js';
-import type { ProtocolResult, RoleName, StressOptions } from '../api/types.js';
+import { DEFAULT_EVENTS, type EventName, type ProtocolResult, type RoleName, type StressOptions } from '../api/types.js';
 import { createPool, prepareRun, runOne } from '../run/runner.js';
 import { ambiguousNames, describeSite, mergeSites, operatorFor, type Operator, type Site, type SiteRecord } from './sites.js';
 
@@ -46,6 +46,15 @@ export const MUTATE_ROLES: Partial<Record<RoleName, number>> = { invalidator: 2,
 /** mutate()'s subscriptions per device unless given: 32-page intervals, so that more
  *  invalidations span two of them (the second zap and fence of one invalidation). */
 export const MUTATE_SUBS_PER_DEVICE = 8;
+
+/**
+ * mutate()'s invalidation mix unless the caller names events (or the protocol has its own mix):
+ * the default events with the OOM reaper's non-blockable invalidations weighted up to 4 in 10
+ * (an invalidator picks uniformly from this list), so that the -EAGAIN path, where a reaper's
+ * trylock finds a lock held, is reached hundreds of times a run, not a few dozen.
+ */
+export const MUTATE_OOM_WEIGHT = 4;
+export const MUTATE_EVENTS: EventName[] = [...DEFAULT_EVENTS, ...Array<EventName>(MUTATE_OOM_WEIGHT - 1).fill('oom')];
 
 /** The equivalence rule "never differed" needs at least this many reaches of the mutated read ... */
 export const NEVER_DIFFERED_MIN_REACHED = 1000;
@@ -129,7 +138,11 @@ export async function mutate(opts: MutateOptions): Promise<MutationReport> {
   const subsPerDevice = opts.subsPerDevice ?? (opts.pages === undefined || opts.pages >= 256 ? MUTATE_SUBS_PER_DEVICE : undefined);
   const workload = { ...(roles0 ? { roles: roles0 } : {}), ...(subsPerDevice !== undefined ? { subsPerDevice } : {}) };
   const prepared = await prepareRun({ ...opts, ...workload, stopOnViolation: false });
-  const { loaded, roles, layoutFor, config, runOpts } = prepared;
+  const { loaded, roles, layoutFor, config } = prepared;
+  // an OOM-heavy mix unless the caller named events (a protocol's own mix still wins: eventsGiven stays false)
+  // and, for a protocol that can remove and re-create its subscriptions, subscriptions that come and go
+  const mix: EventName[] = loaded[0].proto.intervalRemove ? [...MUTATE_EVENTS, 'interval'] : MUTATE_EVENTS;
+  const runOpts = opts.events === undefined ? { ...prepared.runOpts, events: mix } : prepared.runOpts;
   const l = loaded[0];
   const layout = layoutFor(l.proto);
   const jobs = opts.jobs ?? Math.max(1, Math.floor(availableParallelism() / roles.length));
@@ -193,7 +206,7 @@ export async function mutate(opts: MutateOptions): Promise<MutationReport> {
       seed: runOpts.seed,
       jobs,
       baseline,
-      config: { ...config, durationMsPerMutant: runOpts.durationMs },
+      config: { ...config, events: runOpts.events, durationMsPerMutant: runOpts.durationMs },
       mutants: list,
       killed,
       survived,

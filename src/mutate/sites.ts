@@ -17,6 +17,7 @@ export const OPERATORS = [
   'drop-fence',
   'no-mmap-lock',
   'no-retry-check',
+  'drop-release',
 ] as const;
 export type Operator = (typeof OPERATORS)[number];
 
@@ -68,6 +69,9 @@ export function operatorFor(callback: string, cls: OpClass, field: string): Oper
     case 'lock':
       if (field === 'mmap_lock') return callback === 'populate' ? 'no-mmap-lock' : null;
       return 'skip-lock';
+    case 'unlock':
+      if (field === 'mmap_lock') return callback === 'populate' ? 'drop-release' : null;
+      return 'drop-release';
     case 'read':
       return 'stale-read';
     case 'write':
@@ -112,7 +116,7 @@ export function describeSite(site: Site, operator: Operator, method: string, amb
   const plain = method === 'lock' || method === 'mmap_read_lock' || site.cls !== 'lock';
   const what = plain ? ` (${ordinal(site.n)})` : ` (${ordinal(site.n)}, ${method})`;
   const target = site.cls === 'zap' || site.cls === 'fence' || site.cls === 'retry-check' ? '' : ` ${fieldName(site.field, ambiguous)}`;
-  const op = site.cls === 'write' ? ` ${method}` : '';
+  const op = site.cls === 'write' || site.cls === 'unlock' ? ` ${method}` : '';
   return `${site.callback}: ${operator}${target}${op}${what}`;
 }
 

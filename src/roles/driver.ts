@@ -76,12 +76,15 @@ function deviceFault(rc: RoleContext, sub: Sub, mine: Sub[]): boolean {
   const range = ctx.range;
   range.setup(start, start + len, write, true, sub.id, rc.device);
   let mapped = false;
+  const sched = ctx.sched;
   for (;;) {
     const held = heldLocks(ctx);
+    sched?.attempt();
     const r = callProto(ctx, 'populate', () => proto.populate(ctx, sub, range));
     snapshotDone(ctx);
     if (heldLocks(ctx) > held) reportBreach(ctx, BREACH.LOCK_HELD, start, start + len, rc.device);
     if (r === 'retry') {
+      sched?.retried(sub.id, start, start + len);
       stats.retries++;
       Atomics.add(ctx.env.i32, (addr.thread(ctx.layout, ctx.tid) + L.T_RETRIES) >> 2, 1);
       ctx.trace(EV.POPULATE, sub.id, start, start + len, 1, write ? 1 : 0);
@@ -106,10 +109,16 @@ function deviceFault(rc: RoleContext, sub: Sub, mine: Sub[]): boolean {
   // every 64th operation (every 4th in controlled mode, whose schedules are a few dozen operations long)
   if (proto.subscriptionRemove && proto.subscriptionAdd && (stats.ops & (ctx.sched ? 3 : 63)) === (ctx.sched ? 3 : 63)) {
     const s = rng.pick(mine);
-    ctx.trace(EV.SUB_REMOVE, s.id);
-    callProto(ctx, 'subscriptionRemove', () => proto.subscriptionRemove!(ctx, s));
-    callProto(ctx, 'subscriptionAdd', () => proto.subscriptionAdd!(ctx, s));
-    ctx.trace(EV.SUB_ADD, s.id);
+    // with subscriptions that come and go, only a live one is re-registered (held, so that it is not removed meanwhile)
+    if (!rc.lifetime || subGet(ctx, s))
+      try {
+        ctx.trace(EV.SUB_REMOVE, s.id);
+        callProto(ctx, 'subscriptionRemove', () => proto.subscriptionRemove!(ctx, s));
+        callProto(ctx, 'subscriptionAdd', () => proto.subscriptionAdd!(ctx, s));
+        ctx.trace(EV.SUB_ADD, s.id);
+      } finally {
+        if (rc.lifetime) subPut(ctx, s);
+      }
   }
   return mapped;
 }

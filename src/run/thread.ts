@@ -116,7 +116,7 @@ export class RoleRun {
       const snapshot = task.endSnapshot;
       c.onEnd = (status, stuck) => {
         if (snapshot) new Uint8Array(snapshot).set(new Uint8Array(task.memory.buffer, 0, snapshot.byteLength));
-        this.liveness = controlledLiveness(control, i32, layout, proto, status, stuck, c.step());
+        this.liveness = controlledLiveness(control, i32, layout, proto, status, stuck, c.step(), c.livelock);
       };
     }
     const controller = this.controller;

@@ -16,13 +16,51 @@
  */
 import { CTL, CTL_STATUS, L } from '../memory/constants.js';
 import type { HmmWasm } from '../memory/wasm.js';
-import { Stopped } from '../sync/env.js';
+import { Stopped, WAIT } from '../sync/env.js';
 import { type ControlConfig, changePoints, randomPick } from './strategy.js';
 
 /** Wait kinds (sync/env.ts WAIT) that a timeout ends instead of a deadlock: queues, completions, fences. */
 const TIMED_KINDS = new Set([4, 5, 7]);
 /** Wait kinds on locks (mutex, rwsem read/write, seqcount read_begin). */
 const isLockWait = (kind: number) => kind >= 1 && kind <= 3;
+/**
+ * Wait kinds whose word a thread in another operation changes within that operation: locks,
+ * queues and completions (without a timeout), seqcounts, SRCU grace periods, folio locks and page
+ * references. Not device fences, pfn-cache fences or mm users (a new mm may come from a later one).
+ */
+const RELEASED_WITHIN_OP = new Set<number>([
+  WAIT.mutex,
+  WAIT.read,
+  WAIT.write,
+  WAIT.waitqueue,
+  WAIT.completion,
+  WAIT.seqcount,
+  WAIT.srcu,
+  WAIT.frameLock,
+  WAIT.pageRefs,
+]);
+/**
+ * A fault retried this many times with no invalidation in progress or begun during the attempt
+ * (the last attempt begun after every other thread finished an operation) is a livelock.
+ */
+const LIVELOCK_RETRIES = 3;
+const INV_BEGUN = (L.BASE + L.H_INV_BEGUN) >> 2;
+const INV_ENDED = (L.BASE + L.H_INV_ENDED) >> 2;
+
+/** What a livelocked fault retried on, for its witness (liveness.ts). */
+export interface Livelock {
+  sub: number;
+  start: number;
+  end: number;
+  /** Retries of this fault, and those with no invalidation in progress or begun during their attempt. */
+  retries: number;
+  quiet: number;
+  /** The step of its first quiet retry. */
+  since: number;
+  /** The mm's invalidations begun and ended (equal: none in progress). */
+  begun: number;
+  ended: number;
+}
 
 /** Random strategy: at a point, a new pick one time in this many (else the running thread goes on). */
 const RANDOM_SWITCH_ONE_IN = 4;
@@ -53,6 +91,17 @@ export class Controller {
   stuck: number[] = [];
   /** Called by the thread that ends the schedule, before any other thread runs again (renders a liveness witness). */
   onEnd?: (status: number, stuck: number[]) => void;
+  /** Set when this thread's fault ended the schedule as a retry livelock (retried()). */
+  livelock?: Livelock;
+  // this thread's current fault (attempt(), retried()): the mm's invalidation counts when its
+  // attempt began, its retries, and its quiet retries since the step `quietSince`
+  private attemptBegun = 0;
+  private attemptQuiet = false;
+  private attemptStep = 0;
+  private retries = 0;
+  private quietRetries = 0;
+  private quietSince = 0;
+  private clearedStep = -1;
 
   constructor(
     buffer: SharedArrayBuffer,
@@ -165,14 +214,58 @@ export class Controller {
     ctl[this.t(this.me, CTL.T_PROGRESS_STEP)] = ctl[CTL.STEP];
     const snap = CTL.SNAP_BASE + this.me * CTL.MAX_THREADS;
     for (let u = 0; u < this.n; u++) ctl[snap + u] = ctl[this.t(u, CTL.T_OWN_STEPS)];
+    this.retries = this.quietRetries = 0;
     this.point(POINT.yield);
+  }
+
+  /** The driver begins an attempt of its fault (before populate): what the mm's invalidations are then. */
+  attempt(): void {
+    const begun = Atomics.load(this.i32, INV_BEGUN);
+    this.attemptBegun = begun;
+    this.attemptQuiet = begun === Atomics.load(this.i32, INV_ENDED);
+    this.attemptStep = this.ctl[CTL.STEP];
+  }
+
+  /**
+   * The driver's populate returned 'retry' for [start, end) of subscription `sub`. A sound
+   * protocol retries because an invalidation ran: one in progress when the attempt began, or one
+   * begun during it. A retry with neither is quiet; a fault that retried quietly LIVELOCK_RETRIES
+   * times, the last attempt begun after every other live thread had finished an operation since
+   * the first (whatever a thread held in an operation then is released), has nothing left that
+   * could let it through: a retry livelock (a stall), judged at once.
+   */
+  retried(sub: number, start: number, end: number): void {
+    const ctl = this.ctl;
+    if (ctl[CTL.STATUS] !== CTL_STATUS.running) return;
+    this.retries++;
+    if (!this.attemptQuiet || Atomics.load(this.i32, INV_BEGUN) !== this.attemptBegun) return;
+    const step = ctl[CTL.STEP];
+    if (this.quietRetries++ === 0) {
+      this.quietSince = step;
+      this.clearedStep = -1;
+    }
+    if (this.clearedStep < 0 && this.othersProgressedSince(this.quietSince)) this.clearedStep = step;
+    if (this.clearedStep < 0 || this.attemptStep < this.clearedStep || this.quietRetries < LIVELOCK_RETRIES) return;
+    const begun = Atomics.load(this.i32, INV_BEGUN);
+    const ended = Atomics.load(this.i32, INV_ENDED);
+    this.livelock = { sub, start, end, retries: this.retries, quiet: this.quietRetries, since: this.quietSince, begun, ended };
+    this.stuck = [this.me];
+    this.endAndStop(CTL_STATUS.stall);
+  }
+
+  /** Every other live thread finished an operation after `step`. */
+  private othersProgressedSince(step: number): boolean {
+    const ctl = this.ctl;
+    for (let u = 0; u < this.n; u++)
+      if (u !== this.me && !ctl[this.t(u, CTL.T_EXITED)] && ctl[this.t(u, CTL.T_PROGRESS_STEP)] <= step) return false;
+    return true;
   }
 
   /**
    * block() in controlled mode: wait for the word at byte `addr` to differ from `expected`. The
    * thread yields; it runs again once the word changed ('ok') or its wait timed out ('timeout').
    */
-  block(addr: number, expected: number, kind: number): 'ok' | 'timeout' {
+  block(addr: number, expected: number, kind: number, untimed = false): 'ok' | 'timeout' {
     const ctl = this.ctl;
     if (ctl[CTL.STATUS] !== CTL_STATUS.running) throw new Stopped();
     const idx = addr >> 2;
@@ -184,6 +277,8 @@ export class Controller {
     ctl[this.t(this.me, CTL.T_WAIT_KIND)] = kind;
     ctl[this.t(this.me, CTL.T_WAIT_SINCE)] = step;
     ctl[this.t(this.me, CTL.T_TIMED_OUT)] = 0;
+    ctl[this.t(this.me, CTL.T_WAIT_UNTIMED)] = untimed ? 1 : 0;
+    ctl[this.t(this.me, CTL.T_WOKEN)] = 0;
     this.wasm?.set_waiting(this.me, addr, kind);
     try {
       this.checkEnd(step);
@@ -247,6 +342,54 @@ export class Controller {
       this.stuck = stalled;
       this.endAndStop(CTL_STATUS.stall);
     }
+    const group = this.stuckGroup(step);
+    if (group.length) {
+      this.stuck = group;
+      this.endAndStop(group.some((t) => isLockWait(ctl[this.t(t, CTL.T_WAIT_KIND)])) ? CTL_STATUS.deadlock : CTL_STATUS.stall);
+    }
+  }
+
+  /**
+   * Threads blocked while the others run on: each has waited `boundSteps` points, without a
+   * timeout, on a word that has not changed since (RELEASED_WITHIN_OP: something another thread
+   * releases within an operation), and every other live thread finished an operation after the
+   * last of them blocked, so whatever those threads held then is released. Nobody left will wake
+   * them: they wait on each other (a notifier waiting for pages whose holder waits for that
+   * notifier), or on something a finished operation kept (a leaked folio lock).
+   */
+  private stuckGroup(step: number): number[] {
+    const ctl = this.ctl;
+    const bound = this.config.boundSteps;
+    const group: number[] = [];
+    for (let t = 0; t < this.n; t++) {
+      const w = ctl[this.t(t, CTL.T_WAIT_IDX)];
+      if (!w || ctl[this.t(t, CTL.T_EXITED)] || ctl[this.t(t, CTL.T_WOKEN)] || this.timed(t)) continue;
+      if (step - ctl[this.t(t, CTL.T_WAIT_SINCE)] < bound || !RELEASED_WITHIN_OP.has(ctl[this.t(t, CTL.T_WAIT_KIND)])) continue;
+      if (Atomics.load(this.i32, w - 1) === ctl[this.t(t, CTL.T_WAIT_EXPECT)]) group.push(t);
+    }
+    // a driver may keep pages referenced across its operations (until its next fault), so a wait
+    // for page references counts only while the thread that last took one is in the group too
+    for (let pruned = true; pruned; ) {
+      pruned = false;
+      for (const t of group) {
+        if (ctl[this.t(t, CTL.T_WAIT_KIND)] !== WAIT.pageRefs) continue;
+        const refBy = Atomics.load(this.i32, ctl[this.t(t, CTL.T_WAIT_IDX)] - 1 + ((L.F_REF_BY - L.F_REFCOUNT) >> 2)) - 1;
+        if (group.includes(refBy)) continue;
+        group.splice(group.indexOf(t), 1);
+        pruned = true;
+        break;
+      }
+    }
+    if (!group.length) return group;
+    let latest = 0;
+    for (const t of group) latest = Math.max(latest, ctl[this.t(t, CTL.T_WAIT_SINCE)]);
+    let others = 0;
+    for (let u = 0; u < this.n; u++) {
+      if (group.includes(u) || ctl[this.t(u, CTL.T_EXITED)]) continue;
+      if (ctl[this.t(u, CTL.T_PROGRESS_STEP)] <= latest) return [];
+      others++;
+    }
+    return others ? group : [];
   }
 
   /** Threads `t` waits for: the holders of the lock it is blocked on, and (a reader) the writers queued ahead of it. */
@@ -287,14 +430,22 @@ export class Controller {
     return walk(t);
   }
 
+  /** Whether `t`'s wait is one a step bound may end (a queue, completion or fence wait given a timeout). */
+  private timed(t: number): boolean {
+    return TIMED_KINDS.has(this.ctl[this.t(t, CTL.T_WAIT_KIND)]) && !this.ctl[this.t(t, CTL.T_WAIT_UNTIMED)];
+  }
+
   /** 1 runnable, 2 runnable because its wait timed out, 0 not runnable. */
   private runnable(t: number, step: number): number {
     const ctl = this.ctl;
     if (ctl[this.t(t, CTL.T_EXITED)]) return 0;
     const w = ctl[this.t(t, CTL.T_WAIT_IDX)];
     if (w === 0) return 1;
-    if (Atomics.load(this.i32, w - 1) !== ctl[this.t(t, CTL.T_WAIT_EXPECT)]) return 1;
-    if (TIMED_KINDS.has(ctl[this.t(t, CTL.T_WAIT_KIND)]) && step - ctl[this.t(t, CTL.T_WAIT_SINCE)] >= this.config.boundSteps) return 2;
+    if (Atomics.load(this.i32, w - 1) !== ctl[this.t(t, CTL.T_WAIT_EXPECT)]) {
+      ctl[this.t(t, CTL.T_WOKEN)] = 1;
+      return 1;
+    }
+    if (this.timed(t) && step - ctl[this.t(t, CTL.T_WAIT_SINCE)] >= this.config.boundSteps) return 2;
     return 0;
   }
 
@@ -325,7 +476,7 @@ export class Controller {
       // nothing can run: the waiter that has waited longest on a queue/completion/fence times out
       let best = -1;
       for (let t = 0; t < this.n; t++) {
-        if (ctl[this.t(t, CTL.T_EXITED)] || !ctl[this.t(t, CTL.T_WAIT_IDX)] || !TIMED_KINDS.has(ctl[this.t(t, CTL.T_WAIT_KIND)])) continue;
+        if (ctl[this.t(t, CTL.T_EXITED)] || !ctl[this.t(t, CTL.T_WAIT_IDX)] || !this.timed(t)) continue;
         if (best < 0 || ctl[this.t(t, CTL.T_WAIT_SINCE)] < ctl[this.t(best, CTL.T_WAIT_SINCE)]) best = t;
       }
       if (best < 0) {

@@ -8,6 +8,7 @@ import { livenessWitness } from '../oracle/watchdog.js';
 import type { MirrorProtocol } from '../protocols/api.js';
 import type { RoleName, Witness } from '../api/types.js';
 import type { ControlConfig } from './strategy.js';
+import type { Livelock } from './controller.js';
 
 /** What a role thread gets in controlled mode. */
 export interface ControlTask {
@@ -26,6 +27,7 @@ export function controlledLiveness(
   status: number,
   stuck: number[],
   step: number,
+  livelock?: Livelock,
 ): Witness | undefined {
   if ((status !== CTL_STATUS.deadlock && status !== CTL_STATUS.stall) || !stuck.length) return undefined;
   const ctl = new Int32Array(control.buffer);
@@ -39,7 +41,8 @@ export function controlledLiveness(
     return ctl[base + CTL.T_WAIT_IDX] ? step - ctl[base + CTL.T_WAIT_SINCE] : 0;
   };
   const blocked = control.roles.map((_, t) => since(t));
-  const forSteps = control.config.boundSteps;
+  // a retry livelock is judged at once (controller.ts retried()): it made no progress since its fault began
+  const forSteps = livelock ? step - ctl[CTL.THREADS_BASE + stuck[0] * CTL.T_STRIDE + CTL.T_PROGRESS_STEP] : control.config.boundSteps;
   // a deadlock is judged here on steps, not on the watchdog's samples: mark the stuck lock waiters as blocked the whole bound
   for (const t of stuck) if (status === CTL_STATUS.deadlock) blocked[t] = Math.max(blocked[t], forSteps);
   const w = livenessWitness(i32, layout, proto, names, stuck, forSteps, step, control.config.seed, blocked);
@@ -49,6 +52,18 @@ export function controlledLiveness(
     unit(s)
       .replace(/^(deadlock|stall):/, `${kind}:`)
       .replace(/\nrerun: .*$/, `\nrerun: ${control.rerun}`);
-  const text = fix(w.text.replace(/^[^:]+: (deadlock|stall):/, `${proto.name}: ${kind}:`));
+  let text = fix(w.text.replace(/^[^:]+: (deadlock|stall):/, `${proto.name}: ${kind}:`));
+  if (livelock) {
+    // the retry livelock (controller.ts retried()): what the fault retried on, under the headline
+    const hex = (n: number) => `0x${n.toString(16)}`;
+    const t = stuck[0];
+    const line =
+      `T${t} ${names.roles[t]} retry livelock: its device fault [${hex(livelock.start)},${hex(livelock.end)}) of sub${livelock.sub} ` +
+      `retried ${livelock.retries} times, ${livelock.quiet} of them since step ${livelock.since} ` +
+      'with no invalidation in progress or begun ' +
+      `during the attempt (invalidations begun ${livelock.begun}, ended ${livelock.ended}), while every other thread finished operations`;
+    const nl = text.indexOf('\n');
+    text = nl < 0 ? `${text}\n${line}` : `${text.slice(0, nl)}\n${line}${text.slice(nl)}`;
+  }
   return { ...w, kind, summary: fix(w.summary), text, atMs: step };
 }

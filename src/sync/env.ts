@@ -18,8 +18,11 @@ export interface SyncEnv {
   lockTimeoutMs: number;
   /** Longest single Atomics.wait, ms: how quickly a blocked thread notices the stop flag. */
   sliceMs: number;
-  /** Controlled mode (schedule/controller.ts): waits become yields to the scheduler. */
-  sched?: { block(addr: number, expected: number, kind: number): 'ok' | 'timeout' };
+  /**
+   * Controlled mode (schedule/controller.ts): waits become yields to the scheduler. `untimed`: the
+   * caller gave no timeout (the kernel's wait has none), so the scheduler never ends it by one.
+   */
+  sched?: { block(addr: number, expected: number, kind: number, untimed?: boolean): 'ok' | 'timeout' };
 }
 
 /** Wait kinds recorded in T_WAIT_KIND for diagnostics. */
@@ -102,8 +105,8 @@ export const canBlock: boolean = (() => {
  * performance.now()) has passed; throws Stopped when the run is stopping. Callers loop:
  * re-check their condition after every return.
  */
-export function block(env: SyncEnv, addr: number, expected: number, kind: number, deadline: number): 'ok' | 'timeout' {
-  if (env.sched !== undefined) return env.sched.block(addr, expected, kind);
+export function block(env: SyncEnv, addr: number, expected: number, kind: number, deadline: number, untimed?: boolean): 'ok' | 'timeout' {
+  if (env.sched !== undefined) return env.sched.block(addr, expected, kind, untimed);
   if (!canBlock) throw new Error('hmmsim: cannot block on this thread (browser main thread): use tryLock or an async path');
   if (Atomics.load(env.i32, STOP_WORD) !== 0) throw new Stopped();
   const left = deadline - now();

@@ -29,7 +29,7 @@ export class WaitQueue {
     for (;;) {
       const s = Atomics.load(this.env.i32, this.idx);
       if (cond()) return true;
-      if (block(this.env, this.addr + L.WQ_SEQ, s, this.kind, deadline) === 'timeout') return cond();
+      if (block(this.env, this.addr + L.WQ_SEQ, s, this.kind, deadline, timeoutMs === undefined) === 'timeout') return cond();
     }
   }
 

@@ -1,6 +1,6 @@
 /**
  * mutate.ts — `hmmsim mutate`: mutation testing of one protocol (docs/mutation.md). Every
- * reached lock, read, write, wait, zap, fence, mmap lock and retry check is weakened in turn
+ * reached lock, release, read, write, wait, zap, fence, mmap lock and retry check is weakened in turn
  * under the same workload; the report says which weakenings hmmsim catches.
  */
 import { Option, type Command } from 'commander';
@@ -32,7 +32,7 @@ export function addMutateCommand(program: Command, state: CommandState): void {
   program
     .command('mutate')
     .description(
-      'mutation testing: weaken each lock, read, write, wait, zap, fence, mmap lock and retry check the protocol reaches, ' +
+      'mutation testing: weaken each lock, release, read, write, wait, zap, fence, mmap lock and retry check the protocol reaches, ' +
         'one at a time, under the same workload; report which mutants hmmsim kills and the mutation score',
     )
     .requiredOption('-p, --protocol <spec>', 'one built-in name or a path to a plugin module (./x.mjs)')
@@ -47,7 +47,10 @@ export function addMutateCommand(program: Command, state: CommandState): void {
       ),
     )
     .addOption(
-      new Option('-e, --events <list>', `invalidation events to mix: ${EVENT_NAMES.join(',')} (default all)`).argParser(parseEvents),
+      new Option(
+        '-e, --events <list>',
+        `invalidation events to mix: ${EVENT_NAMES.join(',')} (default: the default mix with oom 4 in 10, plus interval where the protocol can remove subscriptions)`,
+      ).argParser(parseEvents),
     )
     .addOption(
       new Option(

@@ -3,7 +3,9 @@
  * (Documentation/mm/hmm.rst).
  *
  * mm state (struct mmu_notifier_subscriptions):
- *   lock                       spinlock (here a mutex) protecting the two words below
+ *   lock                       spinlock (here a mutex) protecting the two words below, which are
+ *                              plain unsigned longs (mn_itree_is_invalidating asserts the lock):
+ *                              declared 'plain', so that an update outside it can be lost
  *   invalidate_seq             even = idle, odd = an invalidation is active; starts at 2
  *   active_invalidate_ranges   invalidations between start and end
  *   wq                         read_begin sleeps here until the active invalidation ends
@@ -79,7 +81,7 @@ const protocol: MirrorProtocol = {
   name: 'interval-v5.5',
   description: "mmu_interval_notifier (Linux 5.5+): per-interval sequence count, read_begin waits, read_retry under the driver's lock",
   expect: 'sound',
-  mmState: { lock: 'mutex', invalidate_seq: 'word', active_invalidate_ranges: 'word', wq: 'waitqueue' },
+  mmState: { lock: 'mutex', invalidate_seq: 'plain', active_invalidate_ranges: 'plain', wq: 'waitqueue' },
   subState: { invalidate_seq: 'word', user_lock: 'mutex' },
   history: {
     commit: '99cb252f5e68',

@@ -2,7 +2,8 @@
  * kvm — KVM's secondary MMU (virt/kvm/kvm_main.c, arch/x86/kvm/mmu): mmu_invalidate_seq and
  * mmu_invalidate_in_progress under kvm->mmu_lock.
  *
- * mm state (struct kvm): mmu_lock, mmu_invalidate_seq, mmu_invalidate_in_progress
+ * mm state (struct kvm): mmu_lock, mmu_invalidate_seq, mmu_invalidate_in_progress (plain longs
+ * changed only under mmu_lock: 'plain', so that an update outside it can be lost)
  */
 import type { MirrorProtocol } from '../api.js';
 import type { Ctx } from '../../model/ctx.js';
@@ -39,7 +40,7 @@ const protocol: MirrorProtocol = {
   name: 'kvm',
   description: 'KVM (mmu_invalidate_seq + mmu_invalidate_in_progress under mmu_lock): retry the fault if either moved',
   expect: 'sound',
-  mmState: { mmu_lock: 'mutex', mmu_invalidate_seq: 'word', mmu_invalidate_in_progress: 'word' },
+  mmState: { mmu_lock: 'mutex', mmu_invalidate_seq: 'plain', mmu_invalidate_in_progress: 'plain' },
 
   invalidateStart,
   invalidateEnd,

@@ -3,9 +3,11 @@
  * drivers/infiniband/core/umem_odp.c): a per-mm umem_rwsem held for read across each
  * invalidation, and per-umem notifiers_seq / notifiers_count under umem_mutex.
  *
- * mm state (ib_ucontext_per_mm):  umem_rwsem  — read-held from invalidate_range_start to _end;
- *                                               umem add/remove take it for write
- * per umem (ib_umem_odp):         umem_mutex, notifiers_seq, notifiers_count,
+ * mm state (ib_ucontext_per_mm):  umem_rwsem  — read-held from invalidate_range_start to _end,
+ *                                               across each walk of the umem tree; umem add/remove
+ *                                               (and a umem's release and creation) take it for write
+ * per umem (ib_umem_odp):         umem_mutex, notifiers_seq, notifiers_count (plain ints changed
+ *                                 under umem_mutex, or under umem_rwsem for write at the add: 'plain'),
  *                                 notifier_completion (faults wait here while count > 0)
  */
 import type { MirrorProtocol } from '../api.js';
@@ -19,12 +21,14 @@ export function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {
   const per_mm = ctx.mm;
   if (inv.blockable) per_mm.umem_rwsem.downRead();
   else if (!per_mm.umem_rwsem.downReadTrylock()) return false;
-  for (let i = 0; i < inv.subs.length; i++) {
-    const umem = inv.subs[i];
+  // rbt_ib_umem_for_each_in_range: the umem tree as it is under umem_rwsem (umems come and go)
+  const umems = ctx.subsIn(inv.start, inv.end);
+  for (let i = 0; i < umems.length; i++) {
+    const umem = umems[i];
     // invalidate_range_start_trampoline -> ib_umem_notifier_start_account + driver zap (MTTs)
     if (inv.blockable) umem.state.umem_mutex.lock();
     else if (!umem.state.umem_mutex.tryLock()) {
-      for (let j = 0; j < i; j++) notifier_end_account(inv.subs[j]); // undo, then -EAGAIN
+      for (let j = 0; j < i; j++) notifier_end_account(umems[j]); // undo, then -EAGAIN
       per_mm.umem_rwsem.upRead();
       return false;
     }
@@ -46,7 +50,8 @@ export function notifier_end_account(umem: Sub): void {
 
 /** ib_umem_notifier_invalidate_range_end */
 export function invalidateEnd(ctx: Ctx, inv: Invalidation): void {
-  for (const umem of inv.subs) notifier_end_account(umem);
+  // the same umems as the start found: umem_rwsem has been read-held since, so the tree has not changed
+  for (const umem of ctx.subsIn(inv.start, inv.end)) notifier_end_account(umem);
   ctx.mm.umem_rwsem.upRead();
 }
 
@@ -60,7 +65,7 @@ const protocol: MirrorProtocol = {
   description: 'RDMA ODP (Linux 5.4): umem_rwsem read-held across invalidations, per-umem notifiers_seq/notifiers_count under umem_mutex',
   expect: 'sound',
   mmState: { umem_rwsem: 'rwsem' },
-  subState: { umem_mutex: 'mutex', notifiers_seq: 'word', notifiers_count: 'word', notifier_completion: 'completion' },
+  subState: { umem_mutex: 'mutex', notifiers_seq: 'plain', notifiers_count: 'plain', notifier_completion: 'completion' },
 
   init(ctx) {
     for (const umem of ctx.subs) umem.state.notifier_completion.completeAll();
@@ -100,6 +105,32 @@ const protocol: MirrorProtocol = {
     ctx.mm.umem_rwsem.downWrite();
     umem.state.notifiers_seq.inc();
     ctx.mm.umem_rwsem.upWrite();
+  },
+
+  /**
+   * ib_umem_odp_release (the 'interval' event: the MR is destroyed and its umem freed when this
+   * returns): unmap its pages from the device under umem_mutex, then take it out of the umem tree
+   * under umem_rwsem for write, which waits for every invalidation that found it (they read-hold
+   * umem_rwsem from start to end) to end.
+   */
+  intervalRemove(ctx, umem) {
+    umem.state.umem_mutex.lock();
+    ctx.zapDevice(umem, umem.start, umem.end); // ib_umem_odp_unmap_dma_pages
+    ctx.deviceFence(umem.device);
+    umem.state.umem_mutex.unlock();
+    ctx.mm.umem_rwsem.downWrite();
+    ctx.intervalUnlink(umem); // interval_tree_remove
+    ctx.mm.umem_rwsem.upWrite();
+  },
+  /** ib_umem_odp_get -> ib_init_umem_odp: a new umem (zeroed), put in the umem tree under umem_rwsem for write. */
+  intervalInsert(ctx, umem) {
+    if (!ctx.mmgetNotZero()) return false; // the process holds its mm while it registers an MR
+    umem.state.notifier_completion.completeAll(); // no invalidation counted on it yet
+    ctx.mm.umem_rwsem.downWrite();
+    ctx.intervalLink(umem); // interval_tree_insert
+    ctx.mm.umem_rwsem.upWrite();
+    ctx.mmput();
+    return true;
   },
 };
 
