@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { textReport, markdownReport } from './lib/report.mjs';
 import { evaluateTargets } from './lib/targets.mjs';
 import { renderChart } from './lib/chart.mjs';
+import { historySection, spliceHistory } from './lib/history-table.mjs';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
 const args = process.argv.slice(2);
@@ -36,6 +37,12 @@ const only = opt('--only')?.split(',') ?? ['micro', 'throughput', 'pages', 'dete
 const seeds = opt('--seeds') ? Number(opt('--seeds')) : undefined;
 const outDir = opt('--out') ?? join(HERE, 'results');
 const log = (s) => process.stderr.write(s + '\n');
+/** The new PERFORMANCE.md text, with the kernel-history section of the old one (bench/history.mjs) carried over. */
+const withHistory = (/** @type {string} */ md) => {
+  const path = join(HERE, 'PERFORMANCE.md');
+  const kept = existsSync(path) ? historySection(readFileSync(path, 'utf8')) : '';
+  return kept ? spliceHistory(md, kept) : md;
+};
 
 if (!existsSync(join(HERE, '..', 'dist', 'memory', 'wasm.js')) || !existsSync(join(HERE, '..', 'build', 'hmmsim.wasm'))) {
   console.error('hmmsim bench: dist/ or build/hmmsim.wasm is missing: run `npm run build` (npm install does it) first');
@@ -56,7 +63,7 @@ if (args.includes('--report-only')) {
     const limitsPath = join(HERE, 'lib', 'limits.md');
     writeAtomic(
       join(HERE, 'PERFORMANCE.md'),
-      markdownReport(res, { limits: existsSync(limitsPath) ? readFileSync(limitsPath, 'utf8') : '' }),
+      withHistory(markdownReport(res, { limits: existsSync(limitsPath) ? readFileSync(limitsPath, 'utf8') : '' })),
     );
   }
   process.stdout.write(textReport(res) + '\n');
@@ -135,7 +142,7 @@ try {
 if (!quick && !args.includes('--no-md')) {
   const limitsPath = join(HERE, 'lib', 'limits.md');
   const limits = existsSync(limitsPath) ? readFileSync(limitsPath, 'utf8') : '';
-  writeAtomic(join(HERE, 'PERFORMANCE.md'), markdownReport(res, { limits }));
+  writeAtomic(join(HERE, 'PERFORMANCE.md'), withHistory(markdownReport(res, { limits })));
 }
 
 process.stdout.write(textReport(res) + '\n');

@@ -49,6 +49,25 @@ describe('history pairs: the bug is caught, its fix is clean', () => {
   }
 });
 
+describe("5a136b4ae327's second error flow: a mirror's -EAGAIN on a non-blockable range", () => {
+  it('hmm-mirror-eagain-lost: the start hides the failed trylock, and the device keeps the pages', async () => {
+    // the contract breach is the lost -EAGAIN itself: a start that returned success with device entries still valid
+    const run = async (seed: number) => (await runStress({ protocol: 'hmm-mirror-eagain-lost', seed, durationMs: 3000 })).protocols[0];
+    let p = await run(5);
+    for (let seed = 6; seed <= 7 && !p.error && !p.violations.contract; seed++) p = await run(seed);
+    expect(p.error).toBeUndefined();
+    expect(p.verdict).toBe('pass');
+    expect(p.violations.contract ?? 0).toBeGreaterThan(0);
+    expect(p.witnesses.some((w) => /inv_start \[[^\]]*\) clear non-blockable/.test(w.text))).toBe(true);
+  });
+  it('hmm-mirror-eagain-lost-fix: the -EAGAIN is returned (the reaper skips the chunk), and nothing is caught', async () => {
+    const p = (await runStress({ protocol: 'hmm-mirror-eagain-lost-fix', seed: 5, durationMs: 3000 })).protocols[0];
+    expect(p.error).toBeUndefined();
+    expect(p.violations).toEqual({});
+    expect(p.coverage?.['nonblock-failed'] ?? 0).toBeGreaterThan(0);
+  });
+});
+
 describe('notifierChain: the kernel pairing rules', () => {
   it('refuses a subscriber whose start may fail and that has an end, under end-pairing', () => {
     const sub = { name: 'x', startMayFail: true, invalidateRangeStart: () => false, invalidateRangeEnd: () => {} };

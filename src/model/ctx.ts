@@ -19,7 +19,7 @@ import { snapshotDone, walkWindow, zapWindow } from '../oracle/coverage.js';
 import type { MirrorCallbacks, MmOptions } from '../protocols/callbacks.js';
 import { type PageGrab, grabFlags, releasePages, waitPageRefs } from './mm/frame-refs.js';
 import { intervalLink, intervalUnlink, mmgetNotZero, mmput, subClosing, subLinked, touchSub } from './mm/lifetime.js';
-import { srcuSynchronize } from './mm/srcu.js';
+import { srcuSynchronize, srcuWaitedOn } from './mm/srcu.js';
 import { callbackName } from '../protocols/call.js';
 import { BREACH, reportBreach } from '../oracle/contract.js';
 
@@ -248,10 +248,12 @@ export class Ctx implements Tracer {
    * owner is removing it (model/mm/lifetime.ts CLOSING or REMOVED), spin (untraced) until it is
    * freed, at most `maxMs`. A protocol that waits before freeing (a grace period, a lock the
    * callback holds) is only delayed; one that does not frees it here, and the use that follows is
-   * caught.
+   * caught. The wait also ends when a synchronizer sleeps on this thread's SRCU read section (a
+   * remover waiting for the grace period frees nothing before it), or when `stop()` says so (say,
+   * the remover waits for a lock this thread holds).
    */
-  widenRemoval(sub: Sub, maxMs = 2): void {
-    if (subClosing(this, sub)) this.widenUntil(() => !subClosing(this, sub), maxMs);
+  widenRemoval(sub: Sub, maxMs = 2, stop?: () => boolean): void {
+    if (subClosing(this, sub)) this.widenUntil(() => !subClosing(this, sub) || srcuWaitedOn(this) || stop?.() === true, maxMs);
   }
 
   /**

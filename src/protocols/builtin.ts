@@ -41,6 +41,8 @@ export const BUILTIN_FOLDERS = {
   'amdgpu-userptr-shared-range': 'history',
   'amdgpu-userptr-shared-range-fix': 'history',
   'hmm-eagain-leak-fix': 'history',
+  'hmm-mirror-eagain-lost': 'history',
+  'hmm-mirror-eagain-lost-fix': 'history',
 } as const;
 
 export type BuiltinName = keyof typeof BUILTIN_FOLDERS;
@@ -51,15 +53,24 @@ export const BUILTIN_PROTOCOLS = Object.keys(BUILTIN_FOLDERS) as BuiltinName[];
 /** `--protocol all` and the default campaign: every built-in outside history/ (as before it existed). */
 export const ALL_PROTOCOLS: BuiltinName[] = BUILTIN_PROTOCOLS.filter((name) => BUILTIN_FOLDERS[name] !== 'history');
 
+/** History entries placed by hand below (beside a twin outside history/, or after the commit's first pair). */
+const HISTORY_PLACED: string[] = [
+  'odp-nonblock-rwsem-leak-fix',
+  'hmm-eagain-leak-fix',
+  'hmm-mirror-eagain-lost',
+  'hmm-mirror-eagain-lost-fix',
+];
+
 /** `--protocol history`: the kernel's fixed races, each bug beside its fix. */
 export const HISTORY_PROTOCOLS: BuiltinName[] = [
   'odp-nonblock-rwsem-leak',
   'odp-nonblock-rwsem-leak-fix',
-  ...BUILTIN_PROTOCOLS.filter(
-    (name) => BUILTIN_FOLDERS[name] === 'history' && name !== 'odp-nonblock-rwsem-leak-fix' && name !== 'hmm-eagain-leak-fix',
-  ),
+  ...BUILTIN_PROTOCOLS.filter((name) => BUILTIN_FOLDERS[name] === 'history' && !HISTORY_PLACED.includes(name)),
   'hmm-eagain-leak', // the zoo's, beside its fix
   'hmm-eagain-leak-fix',
+  // the same commit's second error flow
+  'hmm-mirror-eagain-lost',
+  'hmm-mirror-eagain-lost-fix',
 ];
 
 /** URL of a built-in protocol's compiled module. */

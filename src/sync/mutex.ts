@@ -70,4 +70,9 @@ export class Mutex {
   isLocked(): boolean {
     return Atomics.load(this.env.i32, (this.addr + L.MX_STATE) >> 2) !== 0;
   }
+
+  /** Locked, and some thread may be waiting for it (state 2). Untraced: for directed widening. */
+  contended(): boolean {
+    return Atomics.load(this.env.i32, (this.addr + L.MX_STATE) >> 2) === 2;
+  }
 }

@@ -31,6 +31,12 @@ export function srcuReadUnlock(ctx: Ctx): void {
   if (Atomics.load(ctx.env.i32, (word - L.T_SRCU + L.T_SRCU_WAITERS) >> 2) !== 0) Atomics.notify(ctx.env.i32, word >> 2);
 }
 
+/** A synchronizer is asleep on this thread's read section (untraced: for directed widening). */
+export function srcuWaitedOn(ctx: Ctx): boolean {
+  const word = srcuWord(ctx, ctx.tid);
+  return Atomics.load(ctx.env.i32, (word - L.T_SRCU + L.T_SRCU_WAITERS) >> 2) !== 0;
+}
+
 /**
  * synchronize_srcu: wait until every read section that other threads were inside when it was
  * called has ended (bounded by the lock timeout, like every wait). Must not be called inside a

@@ -31,7 +31,7 @@ import type { MirrorProtocol } from '../api.js';
 import type { Ctx } from '../../model/ctx.js';
 import type { Sub, Invalidation } from '../../model/range.js';
 import interval, { invalidate, invalidateEnd } from '../kernel/interval-v5.5.js';
-import { insertLocked } from './interval-remove-race.js';
+import { REMOVAL_WIDEN_MS, insertLocked, widenMs } from './interval-remove-race.js';
 
 /**
  * hmm_invalidate_range_start for each hmm found on the list. `get`: the fix's
@@ -47,8 +47,10 @@ export function hmmInvalidateStart(ctx: Ctx, inv: Invalidation, get: ((hmm: Sub)
   subscriptions.lock.unlock();
   for (const hmm of found) {
     // between finding the notifier and touching the hmm (the commit's window), widened in code
-    // both twins share, when its removal is under way
-    ctx.widenRemoval(hmm);
+    // both twins share, when its removal is under way: up to REMOVAL_WIDEN_MS, for the remover's
+    // zap, DMA fence and unhash (it ends at once when the fix's remover waits for this SRCU read
+    // section: ctx.widenRemoval)
+    ctx.widenRemoval(hmm, widenMs(ctx, REMOVAL_WIDEN_MS));
     if (get && !get(hmm)) continue; // being freed: its mirror is gone
     const ok = invalidate(ctx, hmm, inv, cur);
     if (get) hmm.state.kref.dec();

@@ -30,6 +30,22 @@ import type { Ctx } from '../../model/ctx.js';
 import type { Sub, Invalidation } from '../../model/range.js';
 import interval, { invalidate } from '../kernel/interval-v5.5.js';
 
+/**
+ * Bounds of the directed widenings in this pair and hmm-notifier-free (ms). Both twins run them;
+ * the fix is only delayed, and less: each wait ends as soon as its remover is seen waiting for the
+ * waiter. Bounds of 2 ms let about one 2 s run in 20 miss the race on a loaded machine, where the
+ * thread to wait for may not get a CPU for milliseconds (docs/history.md).
+ */
+export const REMOVAL_WIDEN_MS = 50;
+export const SEQ_WIDEN_MS = 50;
+
+/**
+ * A widening bound: `ms` free-running; controlled mode, which counts widening in scheduling steps
+ * (docs/cli.md, "Controlled mode") and has no loaded machine to make up for, keeps the 2 ms its
+ * schedules (and the corpus) were recorded with.
+ */
+export const widenMs = (ctx: Ctx, ms: number): number => (ctx.sched ? 2 : ms);
+
 /** mn_itree_inv_end, with the deferred list. */
 export function invalidateEnd(ctx: Ctx, _inv: Invalidation): void {
   const subscriptions = ctx.mm;
@@ -45,8 +61,9 @@ export function invalidateEnd(ctx: Ctx, _inv: Invalidation): void {
     for (const sub of ctx.subs) {
       if (!(deferred & (1 << sub.id))) continue;
       // the window of the commit's diagram (seq moved, the interval still in the tree), widened
-      // here, in the code both twins share
-      ctx.widenRemoval(sub);
+      // here, in the code both twins share: up to REMOVAL_WIDEN_MS for the remover, woken by the
+      // seq, to be scheduled and return; it ends at once when the remover waits for this lock (the fix)
+      ctx.widenRemoval(sub, widenMs(ctx, REMOVAL_WIDEN_MS), () => subscriptions.lock.contended());
       ctx.intervalUnlink(sub); // interval_tree_remove
     }
     subscriptions.deferred_list.set(0);
@@ -93,8 +110,11 @@ export function removeBegin(ctx: Ctx, sub: Sub): number {
     seq = subscriptions.invalidate_seq.read();
   } else ctx.intervalUnlink(sub); // interval_tree_remove
   subscriptions.lock.unlock();
-  // widening: the wait's first check comes right after mn_itree_inv_end moves the seq (both twins)
-  if (seq) ctx.widenUntilChanged(subscriptions.invalidate_seq, seq, 2);
+  // widening: the wait's first check comes right after mn_itree_inv_end moves the seq (both twins).
+  // The invalidation that made the seq odd may take milliseconds (a DMA fence, frees) on a loaded
+  // machine; a wait that gave up earlier would sleep on the wq, which the end wakes only after it
+  // has unlocked, and the window would be missed.
+  if (seq) ctx.widenUntilChanged(subscriptions.invalidate_seq, seq, widenMs(ctx, SEQ_WIDEN_MS));
   return seq;
 }
 
