@@ -9,6 +9,7 @@
 // A broken protocol that controlled mode does not find in 1,000 schedules of seed 1 under either
 // strategy is reported and left out (controlled.test.ts lists those it does not find yet).
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runStress, listProtocols, shrink } from '../dist/index.js';
@@ -16,6 +17,8 @@ import { corpusName } from '../dist/schedule/corpus.js';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'corpus');
 const only = process.argv.slice(2);
+/** Entries written, formatted at the end as the repository's formatter wants them (format:check). */
+const written = [];
 mkdirSync(dir, { recursive: true });
 const entryProtocol = (f) => JSON.parse(readFileSync(join(dir, f), 'utf8')).protocols[0].name;
 for (const f of readdirSync(dir)) if (f.endsWith('.json') && (!only.length || only.includes(entryProtocol(f)))) rmSync(join(dir, f));
@@ -44,8 +47,13 @@ for (const p of await listProtocols()) {
     protocols: [{ name: p.name, expect: p.expect, witnesses: [s.witness] }],
   };
   writeFileSync(join(dir, name), JSON.stringify(entry, null, 2) + '\n');
+  written.push(join(dir, name));
   console.log(
     `${name}: ${s.witness.kind}, ${s.schedule.strategy}, ${s.switchesBefore} -> ${s.switchesAfter} switches, ${s.witness.events.length} events (${s.runs} replays)`,
   );
 }
 if (missed.length) console.log(`not found, not stored: ${missed.join(', ')}`);
+if (written.length)
+  execFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'node_modules', '.bin', 'biome'), ['format', '--write', ...written], {
+    stdio: 'ignore',
+  });
