@@ -75,6 +75,9 @@ describe('watchdog and starvation', () => {
     for (let k = 1; k <= 10; k++) expect(await step(false, k <= 4), `step ${k}`).toBeUndefined();
     expect(s.starving).toBe(true);
     expect(s.starvedSteps).toBeGreaterThan(0);
+    // the monitor's last look at the run's extended end, T1 still starved: left unjudged, and said so
+    expect(await (async () => (await step(false), s.watchdog(bound, true)))()).toBeUndefined();
+    expect(s.unjudgedStarved).toMatch(/^T1 /);
     // the invalidation ends and the other thread goes on; T0 still maps nothing: the protocol's stall
     Atomics.store(i32, ended, 1);
     let witness: Witness | undefined;

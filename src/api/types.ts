@@ -188,8 +188,10 @@ export interface ProtocolResult {
   /** Race-window coverage: how many times each dangerous interleaving happened (oracle/coverage.ts). */
   coverage?: Record<string, number>;
   /** No progress that the watchdog did not judge a stall because the machine starved a thread of
-   *  CPU (Node on Linux): how many watchdog steps, and the first such thread's scheduling. */
-  starvation?: { steps: number; first: string };
+   *  CPU (Node on Linux): how many watchdog steps, and the first such thread's scheduling;
+   *  `unjudged` when threads were still stuck behind a starved one when the run ended (its
+   *  scheduling then): the machine kept them from progressing, so no stall was judged. */
+  starvation?: { steps: number; first: string; unjudged?: string };
   /** Events recorded in the run (the event ticket's advance; 0 with recordEvents off). */
   events?: number;
   /** Operations per role. */

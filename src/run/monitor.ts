@@ -127,7 +127,7 @@ export class RunMonitor {
     // and two more while the judgement waits for a starved thread to get a CPU (session.ts, watchdog)
     const stuck = session.stuckForMs() >= Math.min(250, options.watchdogMs / 4);
     const extended = this.durationMs + options.watchdogMs * (session.starving ? 3 : 1);
-    // still starved then: judged on wall time after all (a thread that never returns must not hang the run)
+    // still starved then: the run ends all the same, that no progress left unjudged (starvation.unjudged)
     if (stuck && session.starving && elapsed >= extended) session.watchdog(options.watchdogMs, true);
     return !(stuck && elapsed < extended);
   }

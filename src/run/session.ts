@@ -131,6 +131,8 @@ export class Session {
   starving = false;
   /** The first starved thread's scheduling, as the report says it. */
   private firstStarved = '';
+  /** No progress still unjudged when the run ended, because a thread it waited on was starved then too. */
+  unjudgedStarved = '';
 
   /** Lay out and initialise memory and protocol state. Throws PluginError if the protocol's init() throws. */
   constructor(readonly options: SessionOptions) {
@@ -360,8 +362,9 @@ export class Session {
    * on a CPU (an operation takes microseconds, a witness snapshot milliseconds) and waited for one
    * an eighth of the bound and STARVED_WAIT_RATIO times as long, or got under a twentieth while it
    * was in none of hmmsim's waits, the machine (or the runtime) starved it; that is not the
-   * protocol's stall, and it is judged again at the next step (`force`: judged now all the same,
-   * the monitor's last word at the run's extended deadline)
+   * protocol's stall, and it is judged again at the next step (`force`: the monitor's last look,
+   * at the run's extended deadline: still starved then, it is left unjudged and the report says
+   * so, RunResult starvation.unjudged; the run ends either way)
    * (docs/ARCHITECTURE.md, Oracle checks: liveness).
    * A wait-for cycle is a deadlock whatever the load.
    */
@@ -410,12 +413,16 @@ export class Session {
     };
     const starvedTid = deadlocked ? undefined : waitClosure(this.i32, this.layout, this.names.roles, stuck).find(starved);
     this.starving = starvedTid !== undefined;
-    if (starvedTid !== undefined && !force) {
+    if (starvedTid !== undefined) {
       const x = sched[starvedTid]!;
-      this.starvedSteps++;
-      this.firstStarved ||=
+      const why =
         `T${starvedTid} ${this.names.roles[starvedTid]} at ${Math.round(this.elapsedMs())} ms: ${Math.round(x.cpuMs)} ms on a CPU, ` +
         `${Math.round(x.waitMs)} ms waiting for one in the last ${boundMs} ms (stuck: T${stuck.join(', T')})`;
+      this.starvedSteps++;
+      this.firstStarved ||= why;
+      // still starved at the run's extended end: the machine, not the protocol, kept it from
+      // progressing, so it is not judged a stall; the report says so (starvation.unjudged)
+      if (force) this.unjudgedStarved = why;
       return undefined;
     }
     const forMs = Math.round(
@@ -522,7 +529,15 @@ export class Session {
       verdict: verdictOf(expect, violations, error, coverage),
       coverage,
       events: this.eventsRecorded(),
-      ...(this.starvedSteps ? { starvation: { steps: this.starvedSteps, first: this.firstStarved } } : {}),
+      ...(this.starvedSteps
+        ? {
+            starvation: {
+              steps: this.starvedSteps,
+              first: this.firstStarved,
+              ...(this.unjudgedStarved ? { unjudged: this.unjudgedStarved } : {}),
+            },
+          }
+        : {}),
       ops,
       opsPerSec: Math.round(ops / (Math.max(elapsedMs, 1) / 1000)),
       retries,
