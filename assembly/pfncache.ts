@@ -63,8 +63,13 @@ export function pfncache_pfn(cache: u32): i32 {
 function cacheStale(page: u32, pfn: u32, gen: i32): bool {
   const f = frameAddr(pfn);
   if (atomic.load<i32>(f + L.F_GEN) != gen || atomic.load<i32>(f + L.F_OWNER) != <i32>page + 1) return true;
-  if (atomic.load<i32>(INVAL_BASE + page * 4) != 0) return false;
+  // the PTE first, then the mark: an invalidation raises the page's mark before it changes the PTE
+  // and lowers it at its end, so a changed PTE read here with a clear mark read after it means the
+  // change's invalidation has ended. Read the other way round, a use that read the mark just
+  // before an invalidation's callbacks were done and the PTE just after its change saw "clear"
+  // and "changed" inside the window (a false use-after-free of a sound protocol).
   const pte = pte_get(page);
+  if (atomic.load<i32>(INVAL_BASE + page * 4) != 0) return false;
   return (pte & L.PTE_TYPE_MASK) != L.PTE_PRESENT || ptePfn(pte) != pfn;
 }
 
