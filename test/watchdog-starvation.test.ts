@@ -10,6 +10,19 @@ import type { Witness } from '../dist/api/types.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** T0 and T1's scheduling fed by hand (their OS thread ids 7 and 8): the times to advance, and a thread's record index. */
+function scheduleTwoThreads(s: Awaited<ReturnType<typeof harness>>['s']) {
+  const times = [
+    { cpuMs: 0, waitMs: 0 },
+    { cpuMs: 0, waitMs: 0 },
+  ];
+  (s.options as SessionOptions).schedTimes = (osTid) => (osTid === 7 || osTid === 8 ? { ...times[osTid - 7] } : undefined);
+  const record = (t: number) => (s.layout.threadsBase + t * L.THREAD_SIZE) >> 2;
+  s.i32[record(0) + (L.T_OS_TID >> 2)] = 7;
+  s.i32[record(1) + (L.T_OS_TID >> 2)] = 8;
+  return { times, record };
+}
+
 describe('watchdog and starvation', () => {
   it('puts off a stall while the stuck thread waits for a CPU, declares it once the thread ran and still made no progress', async () => {
     const h = await harness('kvm');
@@ -49,14 +62,7 @@ describe('watchdog and starvation', () => {
     const h = await harness('kvm');
     const s = h.s;
     const i32 = s.i32;
-    const times = [
-      { cpuMs: 0, waitMs: 0 },
-      { cpuMs: 0, waitMs: 0 },
-    ];
-    (s.options as SessionOptions).schedTimes = (osTid) => (osTid === 7 || osTid === 8 ? { ...times[osTid - 7] } : undefined);
-    const record = (t: number) => (s.layout.threadsBase + t * L.THREAD_SIZE) >> 2;
-    s.i32[record(0) + (L.T_OS_TID >> 2)] = 7;
-    s.i32[record(1) + (L.T_OS_TID >> 2)] = 8;
+    const { times, record } = scheduleTwoThreads(s);
     const [begun, ended] = [(L.BASE + L.H_INV_BEGUN) >> 2, (L.BASE + L.H_INV_ENDED) >> 2];
     Atomics.store(i32, begun, 1);
     Atomics.store(i32, ended, 0);
@@ -89,14 +95,7 @@ describe('watchdog and starvation', () => {
   it('a retry livelock with the invalidating thread on a CPU is a stall (an invalidation in progress or not)', async () => {
     const h = await harness('kvm');
     const s = h.s;
-    const times = [
-      { cpuMs: 0, waitMs: 0 },
-      { cpuMs: 0, waitMs: 0 },
-    ];
-    (s.options as SessionOptions).schedTimes = (osTid) => (osTid === 7 || osTid === 8 ? { ...times[osTid - 7] } : undefined);
-    const record = (t: number) => (s.layout.threadsBase + t * L.THREAD_SIZE) >> 2;
-    s.i32[record(0) + (L.T_OS_TID >> 2)] = 7;
-    s.i32[record(1) + (L.T_OS_TID >> 2)] = 8;
+    const { times, record } = scheduleTwoThreads(s);
     Atomics.store(s.i32, (L.BASE + L.H_INV_BEGUN) >> 2, 1);
     s.go();
     let witness: Witness | undefined;
@@ -114,14 +113,7 @@ describe('watchdog and starvation', () => {
     const h = await harness('kvm');
     const s = h.s;
     const i32 = s.i32;
-    const times = [
-      { cpuMs: 0, waitMs: 0 },
-      { cpuMs: 0, waitMs: 0 },
-    ];
-    (s.options as SessionOptions).schedTimes = (osTid) => (osTid === 7 || osTid === 8 ? { ...times[osTid - 7] } : undefined);
-    const record = (t: number) => (s.layout.threadsBase + t * L.THREAD_SIZE) >> 2;
-    s.i32[record(0) + (L.T_OS_TID >> 2)] = 7;
-    s.i32[record(1) + (L.T_OS_TID >> 2)] = 8;
+    const { times, record } = scheduleTwoThreads(s);
     // T0 sleeps on a mutex whose word says T1 holds it; T1's held list does not show it yet, and T1 gets no CPU
     const lock = L.BASE + L.H_ANON_VMA_LOCK;
     Atomics.store(i32, (lock + L.MX_STATE) >> 2, 2);
