@@ -130,6 +130,38 @@ describe('watchdog and starvation', () => {
     expect(s.starving).toBe(true);
   });
 
+  it('a waiter put on a CPU again and again to look at its condition is not starved, however long it queued in all', async () => {
+    // T0 (driver) sleeps on a wait queue and makes no progress; each wake-up queues behind the
+    // run's busy threads (39 times as long in the run queue as on a CPU: the old rule's
+    // "starved"), but it runs every few ms and finds its condition false: the protocol's stall.
+    // The same waiter put on a CPU only a few times, each after a long queue, is starved.
+    for (const [runsPerStep, expected] of [
+      [20, 'stall'],
+      [0.25, undefined],
+    ] as const) {
+      const h = await harness('kvm');
+      const s = h.s;
+      const { times, record } = scheduleTwoThreads(s);
+      const runs = [0, 0];
+      (s.options as SessionOptions).schedTimes = (osTid) =>
+        osTid === 7 || osTid === 8 ? { ...times[osTid - 7], runs: Math.floor(runs[osTid - 7]) } : undefined;
+      s.i32[record(0) + (L.T_WAIT_KIND >> 2)] = 4; // a wait queue
+      s.go();
+      let witness: Witness | undefined;
+      for (let k = 0; k < 16 && !witness; k++) {
+        await sleep(40);
+        [times[0].cpuMs, times[0].waitMs] = [times[0].cpuMs + 1, times[0].waitMs + 39];
+        runs[0] += runsPerStep;
+        times[1].cpuMs += 40;
+        Atomics.add(s.i32, record(1) + (L.T_PROGRESS >> 2), 1); // T1 goes on
+        witness = s.watchdog(200);
+      }
+      expect(witness?.kind, `${runsPerStep} runs a step`).toBe(expected);
+      if (expected === undefined) expect(s.starving).toBe(true);
+      else expect(witness?.summary).toMatch(/T0 driver/);
+    }
+  });
+
   it('without scheduling to read, no progress for the bound is a stall as before', async () => {
     const h = await harness('kvm');
     const s = h.s;

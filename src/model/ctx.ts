@@ -243,6 +243,11 @@ export class Ctx implements Tracer {
     return Atomics.load(this.env.i32, (L.BASE + L.H_INV_BEGUN) >> 2);
   }
 
+  /** Invalidations ended so far (H_INV_ENDED; a failed non-blockable start counts as ended): equal to begun when none is in progress. */
+  invalidationsEnded(): number {
+    return Atomics.load(this.env.i32, (L.BASE + L.H_INV_ENDED) >> 2);
+  }
+
   /**
    * Directed widening where a callback has found a subscription and is about to use it: while its
    * owner is removing it (model/mm/lifetime.ts CLOSING or REMOVED), spin (untraced) until it is

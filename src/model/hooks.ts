@@ -51,6 +51,15 @@ export interface OpHook {
   effect?(): void;
   /** Between a plain word's load and its store (state.ts PlainWord): where a missing lock loses an update. */
   between?(target: HookTarget): void;
+  /**
+   * A device access is in flight (roles/dma.ts, between its two halves, free-running): `zapped()`
+   * says its device entry has been zapped since it was read, `freed()` that its frame has been
+   * freed. Defined only where the hook may hold the access there (a dropped fence's window); the
+   * DMA engine then splits each access in two to call it.
+   */
+  inFlight?(zapped: () => boolean, freed: () => boolean): void;
+  /** A trylock on `target` just failed: the callback takes its failure path (an -EAGAIN). */
+  failed?(target: HookTarget): void;
 }
 
 const spec = (method: string, cls: OpClass, mode = 0, tries = false): OpSpec => ({ method, cls, mode, tries });

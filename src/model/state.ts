@@ -198,8 +198,10 @@ function tracedMethod(base: SyncMethod, m: TracedMethod): SyncMethod {
       t.beforeWait(typeof a === 'function' ? (a as () => boolean) : () => (this as unknown as { done(): boolean }).done());
     const r = base.call(this, a, b);
     if (waits) t.trace(ev, this.code, r ? 1 : 0);
-    else if (tries) t.trace(ev, this.code, mode, r ? 0 : 1);
-    else t.trace(ev, this.code, mode);
+    else if (tries) {
+      t.trace(ev, this.code, mode, r ? 0 : 1);
+      if (!r && t.hook !== null) t.hook.failed?.(this);
+    } else t.trace(ev, this.code, mode);
     return r;
   };
 }

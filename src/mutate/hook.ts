@@ -10,6 +10,12 @@
  *   no-retry-check           hmmRangeFault runs without the lockless check
  *   drop-release             the release does nothing: the lock stays held (a leak)
  *
+ * Widening in a mutant's run (docs/mutation.md, "Sites and operators") stretches the window the
+ * mutation opens: at the site; inside the sections of a skipped lock; a DMA held in flight across
+ * its entry's zap (drop-fence); and, for a site the discovery run reached only after a failed
+ * trylock, inside every section of that lock, so that the trylock fails more often, and a fault
+ * that begins between two invalidations, where what the failure path left behind shows.
+ *
  * A mutant's run also counts the times the mutation changed what the protocol saw (a stale
  * read that differed from the word, a wait that would have blocked, a dropped check that would
  * have failed), and for each such populate call whether it only retried: the equivalence rules
@@ -30,6 +36,8 @@ export interface MutationScope {
   widenUntil(cond: () => boolean, maxMs: number): void;
   /** Invalidations begun so far (Ctx.invalidationsBegun). */
   invalidationsBegun(): number;
+  /** Invalidations ended so far (Ctx.invalidationsEnded). */
+  invalidationsEnded(): number;
   readonly rng: { chance(p: number): boolean };
 }
 
@@ -47,6 +55,12 @@ interface Frame {
   snapshot: Map<HookTarget, number> | null;
   /** skip-lock: this thread is inside a section of the mutated lock (taken or skipped). */
   guarded: number;
+  /** A site on a failed trylock's path: this thread is inside a section of that lock. */
+  tried: number;
+  /** A trylock failed in this call: the lock's field (the discovery run records it with the sites after). */
+  failedTry: string | null;
+  /** The mutant's operation was reached in this call. */
+  fired: boolean;
   /** The mutation changed what this call saw ... */
   effective: boolean;
   /** ... and the call then wrote protocol state, zapped or programmed the device. */
@@ -69,6 +83,25 @@ const WIDEN_PLAIN_P = 1;
  */
 const PROGRAM_WAIT_P = 0.5;
 const PROGRAM_WAIT_MS = 2;
+/**
+ * drop-fence: directed widening on the DMA engine, with this chance per access: hold the access in
+ * flight (a slow transfer) until an invalidation zaps its entry (at most DMA_ZAP_WAIT_MS), then
+ * until its frame is freed (at most DMA_FREE_WAIT_MS). A fence waits for such an access, so with
+ * the fence in place the free never comes first (the hold times out); without it, the transfer
+ * outlives its frame. That is the window of a fence after the second interval's zap: a DMA into
+ * that interval begun after the first fence.
+ */
+const DMA_HOLD_P = 0.5;
+const DMA_ZAP_WAIT_MS = 0.3;
+const DMA_FREE_WAIT_MS = 2;
+/**
+ * A site on a failed trylock's path (an -EAGAIN undo): what such a mutation leaves behind (a
+ * sequence left odd, a count not undone) lasts until the next invalidation repairs or hides it,
+ * so with this chance a fault waits, at most this long, for a moment with no invalidation in
+ * progress before it begins.
+ */
+const BETWEEN_INVALIDATIONS_P = 0.5;
+const BETWEEN_INVALIDATIONS_MS = 0.5;
 /** Operations after which a populate call whose view the mutation changed did more than retry. */
 const ESCAPES = new Set(['write', 'zap', 'program']);
 
@@ -91,12 +124,35 @@ export class MutationHook implements OpHook {
   ) {
     this.site = 'site' in task ? task.site : null;
     this.operator = 'site' in task ? task.operator : null;
+    if (this.operator !== 'drop-fence') this.inFlight = undefined;
   }
+
+  /** A DMA access in flight, in a drop-fence mutant's run: hold it (sometimes) across its entry's zap (DMA_HOLD_P). */
+  inFlight?: (zapped: () => boolean, freed: () => boolean) => void = (zapped, freed) => {
+    if (!this.scope.rng.chance(DMA_HOLD_P)) return;
+    this.scope.widenUntil(zapped, DMA_ZAP_WAIT_MS);
+    if (zapped()) this.scope.widenUntil(freed, DMA_FREE_WAIT_MS);
+  };
 
   enter(callback: string): void {
     const site = this.site;
-    const frame: Frame = { callback, pos: 0, counts: null, snapshot: null, guarded: 0, effective: false, escaped: false };
+    const frame: Frame = {
+      callback,
+      pos: 0,
+      counts: null,
+      snapshot: null,
+      guarded: 0,
+      tried: 0,
+      failedTry: null,
+      fired: false,
+      effective: false,
+      escaped: false,
+    };
     this.frames.push(frame);
+    if (site?.afterFailedTry !== undefined && callback === 'populate' && this.scope.rng.chance(BETWEEN_INVALIDATIONS_P)) {
+      const scope = this.scope;
+      scope.widenUntil(() => scope.invalidationsBegun() === scope.invalidationsEnded(), BETWEEN_INVALIDATIONS_MS);
+    }
     if (site && this.operator === 'stale-read' && callback === site.callback) {
       frame.snapshot = this.snapshot(site.field);
       // the window a stale read opens begins here; in a fault, wait (sometimes) for an invalidation
@@ -110,6 +166,9 @@ export class MutationHook implements OpHook {
 
   exit(result?: unknown): void {
     const frame = this.frames.pop();
+    // a mutation on a failed trylock's path: this thread (the one whose start failed) pauses before
+    // it goes on (a reaper's next chunk), so that a fault can begin before the next invalidation
+    if (frame?.fired && this.site?.afterFailedTry !== undefined) this.scope.widen(1, BETWEEN_INVALIDATIONS_MS * 1000);
     if (frame === undefined || !frame.effective) return;
     // a call that threw (the run's stop, say) counts only if it had already written, zapped or programmed
     if (result === undefined && !frame.escaped) return;
@@ -133,6 +192,7 @@ export class MutationHook implements OpHook {
     if (frame.callback !== site.callback || op.cls !== site.cls || target.field !== site.field) return PERFORM;
     if (this.count(frame, target, op) !== site.n) return PERFORM;
     this.fired++;
+    frame.fired = true;
     // the window the mutation opens (an unguarded section, a missing wait or zap) begins here; a
     // dropped fence is the exception: a delay there lets the DMA in flight finish before the free
     if (this.operator !== 'drop-fence') this.scope.widen(WIDEN_P, WIDEN_US);
@@ -179,6 +239,14 @@ export class MutationHook implements OpHook {
     if (frame !== undefined && frame.guarded > 0) this.scope.widen(WIDEN_PLAIN_P, WIDEN_SECTION_US);
   }
 
+  /** A trylock failed: the rest of this call is its failure path (and the lock's section was not entered). */
+  failed(target: HookTarget): void {
+    const frame = this.frames[this.frames.length - 1];
+    if (frame === undefined) return;
+    frame.failedTry = target.field;
+    if (frame.tried > 0 && target.field === this.site?.afterFailedTry) frame.tried--;
+  }
+
   /** ctx.hmmRangeFault: the dropped lockless check would have failed. */
   effect(): void {
     const frame = this.frames[this.frames.length - 1];
@@ -208,6 +276,12 @@ export class MutationHook implements OpHook {
    */
   private watch(frame: Frame, site: Site, target: HookTarget, op: OpSpec): void {
     if (frame.effective && ESCAPES.has(op.cls)) frame.escaped = true;
+    if (site.afterFailedTry !== undefined) {
+      // a site on a failed trylock's path: hold that lock longer, on every thread, so that the trylock fails more often
+      if (target.field === site.afterFailedTry && op.cls === 'lock') frame.tried++;
+      else if (target.field === site.afterFailedTry && op.cls === 'unlock' && frame.tried > 0) frame.tried--;
+      else if (frame.tried > 0) this.scope.widen(WIDEN_SECTION_P, WIDEN_SECTION_US);
+    }
     if (this.operator !== 'skip-lock' || target.field !== site.field) {
       if (frame.guarded > 0 && op.cls === 'program' && this.pendingReleases > 0 && this.scope.rng.chance(PROGRAM_WAIT_P)) {
         const begun = this.scope.invalidationsBegun();
@@ -247,7 +321,15 @@ export class MutationHook implements OpHook {
       had.hits++;
       if (had.method !== op.method) had.method = joinMethods(had.method, op.method);
       if (pos < had.pos) had.pos = pos;
-    } else this.sites.set(key, { ...site, method: op.method, hits: 1, pos });
+      if (had.afterFailedTry !== undefined && had.afterFailedTry !== frame.failedTry) delete had.afterFailedTry;
+    } else
+      this.sites.set(key, {
+        ...site,
+        method: op.method,
+        hits: 1,
+        pos,
+        ...(frame.failedTry !== null ? { afterFailedTry: frame.failedTry } : {}),
+      });
   }
 
   /** Every instance of a declared word (scope.name), with its value now. */

@@ -139,10 +139,15 @@ export async function mutate(opts: MutateOptions): Promise<MutationReport> {
   const workload = { ...(roles0 ? { roles: roles0 } : {}), ...(subsPerDevice !== undefined ? { subsPerDevice } : {}) };
   const prepared = await prepareRun({ ...opts, ...workload, stopOnViolation: false });
   const { loaded, roles, layoutFor, config } = prepared;
-  // an OOM-heavy mix unless the caller named events (a protocol's own mix still wins: eventsGiven stays false)
-  // and, for a protocol that can remove and re-create its subscriptions, subscriptions that come and go
-  const mix: EventName[] = loaded[0].proto.intervalRemove ? [...MUTATE_EVENTS, 'interval'] : MUTATE_EVENTS;
-  const runOpts = opts.events === undefined ? { ...prepared.runOpts, events: mix } : prepared.runOpts;
+  // an OOM-heavy mix unless the caller named events, with the events a protocol's own mix adds to the
+  // defaults and, for a protocol that can remove and re-create its subscriptions, subscriptions that
+  // come and go; a protocol's own mix that leaves out a default event is a scenario of its own: it wins
+  const own = loaded[0].proto.events;
+  const scenario = own !== undefined && !DEFAULT_EVENTS.every((e) => own.includes(e));
+  const extra = new Set<EventName>((own ?? []).filter((e) => !DEFAULT_EVENTS.includes(e)));
+  if (loaded[0].proto.intervalRemove) extra.add('interval');
+  const mix: EventName[] = [...MUTATE_EVENTS, ...extra];
+  const runOpts = opts.events === undefined && !scenario ? { ...prepared.runOpts, events: mix, eventsGiven: true } : prepared.runOpts;
   const l = loaded[0];
   const layout = layoutFor(l.proto);
   const jobs = opts.jobs ?? Math.max(1, Math.floor(availableParallelism() / roles.length));
@@ -180,6 +185,7 @@ export async function mutate(opts: MutateOptions): Promise<MutationReport> {
           const i = next++;
           const s = chosen[i];
           const site: Site = { callback: s.callback, cls: s.cls, field: s.field, n: s.n };
+          if (s.afterFailedTry !== undefined) site.afterFailedTry = s.afterFailedTry;
           const run = await runOne(pool, l, layout, roles, { ...runOpts, stopOnViolation: true }, { site, operator: s.operator });
           const sum = (k: 'fired' | 'effective' | 'retryOnly' | 'escaped') => run.mutation.reduce((a, x) => a + x[k], 0);
           const reread = sites.some((x) => x.callback === s.callback && x.cls === 'read' && x.field === s.field && x.n > s.n);

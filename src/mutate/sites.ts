@@ -33,6 +33,12 @@ export interface Site {
    * same instance (one lock, one word, one subscription's zap, one device's fence).
    */
   n: number;
+  /**
+   * The lock whose failed trylock, earlier in the same run of the callback, every visit of the
+   * discovery run followed (the site is on that -EAGAIN path only); absent otherwise. A mutant's
+   * run holds that lock longer so that its trylock fails more often (mutate/hook.ts).
+   */
+  afterFailedTry?: string;
 }
 
 /** A site as the discovery run saw it. */
@@ -152,6 +158,7 @@ export function mergeSites(lists: SiteRecord[][]): SiteRecord[] {
         had.hits += s.hits;
         had.method = joinMethods(had.method, s.method);
         had.pos = Math.min(had.pos, s.pos);
+        if (had.afterFailedTry !== s.afterFailedTry) delete had.afterFailedTry;
       }
     }
   return [...all.values()].sort(compareSites);

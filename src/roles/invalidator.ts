@@ -74,11 +74,14 @@ function change(rc: RoleContext, ev: EventName): void {
       for (let p = start; p < end; p++) reclaim(ctx, p);
       break;
     case 'oom': {
-      // the reaper walks the victim's memory in chunks, each a non-blockable attempt
-      const base = rng.int(pages / OOM_CHUNK) * OOM_CHUNK;
+      // the reaper walks the victim's memory in chunks, each a non-blockable attempt; a chunk
+      // begins anywhere, so that it may span two intervals, as __oom_reap_task_mm's range (a
+      // whole VMA) does: a start can then fail at a later interval, after an earlier one's
+      // callback has run (the -EAGAIN path's undo)
+      const base = rng.int(pages);
       for (let c = 0; c < OOM_CHUNKS; c++) {
         const s = (base + c * OOM_CHUNK) % pages;
-        if (!oomReap(ctx, s, s + OOM_CHUNK)) stats.eagain++;
+        if (!oomReap(ctx, s, Math.min(s + OOM_CHUNK, pages))) stats.eagain++;
       }
       break;
     }

@@ -15,18 +15,21 @@ export function osThreadId(): number {
   }
 }
 
-/** Thread scheduling so far, ms: time on a CPU and time runnable but waiting for one. */
+/** Thread scheduling so far, ms: time on a CPU and time runnable but waiting for one; and how many times it was put on a CPU. */
 export interface SchedTimes {
   cpuMs: number;
   waitMs: number;
+  /** Times the thread was put on a CPU (schedstat's third field; a sleeping waiter runs once per wake-up), where known. */
+  runs?: number;
 }
 
 /** SchedTimes of thread `tid` of this process (/proc/self/task/<tid>/schedstat), or undefined. */
 export function schedTimes(tid: number): SchedTimes | undefined {
   if (!tid) return undefined;
   try {
-    const [run, wait] = readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
-    return Number.isFinite(run) && Number.isFinite(wait) ? { cpuMs: run / 1e6, waitMs: wait / 1e6 } : undefined;
+    const [run, wait, runs] = readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+    if (!Number.isFinite(run) || !Number.isFinite(wait)) return undefined;
+    return Number.isFinite(runs) ? { cpuMs: run / 1e6, waitMs: wait / 1e6, runs } : { cpuMs: run / 1e6, waitMs: wait / 1e6 };
   } catch {
     return undefined;
   }

@@ -78,6 +78,15 @@ const SCHED_SAMPLE_MS = 100;
 const LEAK_CONFIRM_MS = 10;
 /** A thread that waited this many times longer for a CPU than it ran on one was starved. */
 const STARVED_WAIT_RATIO = 3;
+/**
+ * A thread asleep in one of hmmsim's waits runs only to look at its condition again (at a wake-up
+ * or the end of a slice): one put on a CPU at least this many times in the bound, and at least
+ * twice in its last quarter, with a run-queue delay of at most the bound / WAITER_DELAY_DIV a time
+ * on average, kept looking and found its condition false: not starved, however long it waited for
+ * a CPU in all (a busy run's other threads keep both cores, and each wake-up queues behind them).
+ */
+const WAITER_MIN_RUNS = 8;
+const WAITER_DELAY_DIV = 40;
 
 /** The memory a run of `proto` needs: the run's sizes, one record per role thread plus the main thread's, the protocol's state lines. */
 export function layoutConfigFor(
@@ -350,7 +359,8 @@ export class Session {
       let base = samples[0];
       for (const x of samples) if (x.at <= nowMs - boundMs) base = x;
       const last = samples[samples.length - 1];
-      return { cpuMs: last.cpuMs - base.cpuMs, waitMs: last.waitMs - base.waitMs };
+      const runs = last.runs !== undefined && base.runs !== undefined ? { runs: last.runs - base.runs } : {};
+      return { cpuMs: last.cpuMs - base.cpuMs, waitMs: last.waitMs - base.waitMs, ...runs };
     });
   }
 
@@ -361,8 +371,9 @@ export class Session {
    * CPU the threads got: if a stuck thread, or one it waits for, got under a tenth of the bound
    * on a CPU (an operation takes microseconds, a witness snapshot milliseconds) and waited for one
    * an eighth of the bound and STARVED_WAIT_RATIO times as long, or got under a twentieth while it
-   * was in none of hmmsim's waits, the machine (or the runtime) starved it; that is not the
-   * protocol's stall, and it is judged again at the next step (`force`: the monitor's last look,
+   * was in none of hmmsim's waits, the machine (or the runtime) starved it (not a thread asleep in
+   * one of those waits that kept being put on a CPU to look at its condition: WAITER_MIN_RUNS);
+   * that is not the protocol's stall, and it is judged again at the next step (`force`: the monitor's last look,
    * at the run's extended deadline: still starved then, it is left unjudged and the report says
    * so, RunResult starvation.unjudged; the run ends either way)
    * (docs/ARCHITECTURE.md, Oracle checks: liveness).
@@ -402,13 +413,18 @@ export class Session {
     const stuck = deadlocked ?? this.lastProgress.map((p, t) => (nowMs - p.at >= boundMs ? t : -1)).filter((t) => t >= 0);
     if (!stuck.length) return undefined;
     const sched = this.schedWithin(nowMs, boundMs);
+    const lately = this.schedWithin(nowMs, boundMs / 4);
     // starved: next to no CPU in the bound while off hmmsim's waits (a protocol sleeps only in
     // those: off them, the OS or the runtime held it, e.g. a GC), or far more time waiting for a
-    // CPU than on one
+    // CPU than on one; but not a waiter that kept looking at its condition (WAITER_MIN_RUNS)
     const starved = (t: number) => {
       const x = sched[t];
       if (x === undefined || x.cpuMs >= boundMs / 10) return false;
-      if (x.cpuMs < boundMs / 20 && Atomics.load(this.i32, (addr.thread(this.layout, t) + L.T_WAIT_KIND) >> 2) === 0) return true;
+      const waiting = Atomics.load(this.i32, (addr.thread(this.layout, t) + L.T_WAIT_KIND) >> 2) !== 0;
+      if (x.cpuMs < boundMs / 20 && !waiting) return true;
+      if (waiting && x.runs !== undefined && x.runs >= WAITER_MIN_RUNS && (lately[t]?.runs ?? 0) >= 2) {
+        if (x.waitMs / x.runs <= boundMs / WAITER_DELAY_DIV) return false;
+      }
       return x.waitMs >= boundMs / 8 && x.waitMs >= STARVED_WAIT_RATIO * x.cpuMs;
     };
     const starvedTid = deadlocked ? undefined : waitClosure(this.i32, this.layout, this.names.roles, stuck).find(starved);

@@ -4,12 +4,14 @@
  * invalidation, and per-umem notifiers_seq / notifiers_count under umem_mutex.
  *
  * mm state (ib_ucontext_per_mm):  umem_rwsem  — read-held from invalidate_range_start to _end,
- *                                               across each walk of the umem tree; umem add/remove
- *                                               (and a umem's release and creation) take it for write
+ *                                               across each walk of the umem tree; a umem's release
+ *                                               and creation (intervalRemove, intervalInsert: the
+ *                                               'interval' event) take it for write
  * per umem (ib_umem_odp):         umem_mutex, notifiers_seq, notifiers_count (plain ints changed
  *                                 under umem_mutex, or under umem_rwsem for write at the add: 'plain'),
  *                                 notifier_completion (faults wait here while count > 0)
  */
+import { DEFAULT_EVENTS } from '../../api/types.js';
 import type { MirrorProtocol } from '../api.js';
 import type { Ctx } from '../../model/ctx.js';
 import type { Sub, Invalidation } from '../../model/range.js';
@@ -66,6 +68,8 @@ const protocol: MirrorProtocol = {
   expect: 'sound',
   mmState: { umem_rwsem: 'rwsem' },
   subState: { umem_mutex: 'mutex', notifiers_seq: 'plain', notifiers_count: 'plain', notifier_completion: 'completion' },
+  // MRs are destroyed and registered again (intervalRemove, intervalInsert): the writers of umem_rwsem
+  events: [...DEFAULT_EVENTS, 'interval'],
 
   init(ctx) {
     for (const umem of ctx.subs) umem.state.notifier_completion.completeAll();
@@ -92,19 +96,6 @@ const protocol: MirrorProtocol = {
     // an invalidation raced us: wait for it to finish, then fault again
     umem.state.notifier_completion.wait(TIMEOUT_MS);
     return 'retry';
-  },
-
-  /** ib_umem_odp_release + ib_umem_odp_get: umem add/remove take umem_rwsem for write. */
-  subscriptionRemove(ctx, umem) {
-    ctx.mm.umem_rwsem.downWrite();
-    ctx.zapDevice(umem, umem.start, umem.end);
-    ctx.deviceFence(umem.device);
-    ctx.mm.umem_rwsem.upWrite();
-  },
-  subscriptionAdd(ctx, umem) {
-    ctx.mm.umem_rwsem.downWrite();
-    umem.state.notifiers_seq.inc();
-    ctx.mm.umem_rwsem.upWrite();
   },
 
   /**

@@ -18,11 +18,13 @@ function invalidateStart(ctx: Ctx, inv: Invalidation): boolean {
   const per_mm = ctx.mm;
   if (inv.blockable) per_mm.umem_rwsem.downRead();
   else if (!per_mm.umem_rwsem.downReadTrylock()) return false;
-  for (let i = 0; i < inv.subs.length; i++) {
-    const umem = inv.subs[i];
+  // the umem tree as it is under umem_rwsem (umems come and go), as odp-v5.4's start walks it
+  const umems = ctx.subsIn(inv.start, inv.end);
+  for (let i = 0; i < umems.length; i++) {
+    const umem = umems[i];
     if (inv.blockable) umem.state.umem_mutex.lock();
     else if (!umem.state.umem_mutex.tryLock()) {
-      for (let j = 0; j < i; j++) notifier_end_account(inv.subs[j]);
+      for (let j = 0; j < i; j++) notifier_end_account(umems[j]);
       return false; // BUG: umem_rwsem is still read-held
     }
     if (umem.state.notifiers_count.inc() === 1) umem.state.notifier_completion.reinit();
