@@ -195,6 +195,8 @@ export async function mutate(opts: MutateOptions): Promise<MutationReport> {
             effective: sum('effective'),
             retryOnly: sum('retryOnly'),
             escaped: sum('escaped'),
+            durationMs: runOpts.durationMs,
+            aborted: opts.signal?.aborted === true,
           });
           mutants[i] = m;
           opts.onMutant?.(m, ++done, chosen.length);
@@ -233,7 +235,13 @@ interface RunCounts {
   escaped: number;
   /** stale-read: the discovery run saw the callback read the same word again after this read. */
   reread?: boolean;
+  /** The run's duration, and whether the caller stopped the whole mutate run meanwhile. */
+  durationMs?: number;
+  aborted?: boolean;
 }
+
+/** A clean run that ended before this share of its duration did not run its course: not a survivor. */
+const SHORT_RUN = 0.9;
 
 /** Operators whose change a run can tell apart from no change (the hook counts it). */
 const MEASURED = new Set<Operator>(['stale-read', 'no-wait', 'no-retry-check']);
@@ -274,6 +282,12 @@ function judge(id: number, s: SiteRecord & { operator: Operator }, description: 
     if (r.error.lockTimeout) kinds.push('lock-timeout');
     else if (r.error.protocolMethod) kinds.push('protocol-error');
     outcome = kinds.length ? 'killed' : 'error';
+  }
+  // a run that ended clean before its time, and not because the caller stopped it, proves nothing:
+  // the harness's (seen once: 186 ms of a 3 s run, no violation, no error; not reproduced)
+  if (outcome === 'survived' && !c.aborted && c.durationMs !== undefined && r.durationMs < SHORT_RUN * c.durationMs) {
+    outcome = 'error';
+    error = `the run ended clean after ${Math.round(r.durationMs)} ms of ${c.durationMs} ms`;
   }
   const extra = (r as ProtocolResult & { coverage?: unknown }).coverage;
   const equivalence = outcome === 'survived' ? equivalenceOf(s.operator, c) : null;
