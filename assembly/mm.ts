@@ -485,6 +485,13 @@ export function check_zapped(dev: u32, start: u32, end: u32, tid: u32, kind: i32
 function entryStale(page: u32, pfn: u32, gen: i32, write: bool): i32 {
   const f = frameAddr(pfn);
   if (atomic.load<i32>(f + L.F_GEN) != gen || atomic.load<i32>(f + L.F_OWNER) != <i32>page + 1) return L.V_USE_AFTER_FREE;
+  // the mark first, then the VMA and the PTE (the other order from a pfn cache's check, which
+  // reads the PTE first): an invalidation raises the mark before it changes either, and unlike a
+  // pfn cache's use, a device entry alive or in use once the mark is up is a lost race by itself
+  // (the start's callbacks had to zap it, and fence the access). So "mark clear, then PTE
+  // read-only" means either the change's invalidation had ended (the entry is stale) or the mark
+  // rose while this entry was stored or in flight: a lost race either way, reported under the
+  // kind this check reads last.
   if (atomic.load<i32>(INVAL_BASE + page * 4) != 0) return L.V_DEVICE_PTE_DURING_INVALIDATION;
   const vma = vma_get(page);
   if ((vma & L.VM_MAPPED) && !(vma & L.VM_READ)) return L.V_ACCESS_TO_PROTNONE;
