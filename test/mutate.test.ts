@@ -26,9 +26,9 @@ function hmmsim(args: string[]) {
 describe('mutate()', () => {
   it('reports a redundant lock as survived, and says its run reached it', async () => {
     const protocol = fx('mutate-redundant-lock-plugin.mjs');
-    const r = await mutate({ protocol, only: 'skip-lock stats_lock', durationMs: 400, discoveryMs: 300, seed: 3 });
+    const r = await mutate({ protocol, only: 'skip-lock stats_lock', durationMs: 400, discoveryMs: 2000, seed: 3 });
     expect(['pass', 'inconclusive']).toContain(r.baseline.verdict); // clean (inconclusive: a short run missed a race window)
-    // the driver's re-registration (subscriptionRemove + subscriptionAdd) is reached and mutated too
+    // the driver's re-registration (subscriptionRemove + subscriptionAdd, every 64th fault: hence the longer discovery) is reached and mutated too
     const stats = ['populate', 'subscriptionRemove', 'subscriptionAdd'].map((cb) => `${cb}: skip-lock stats_lock (1st)`);
     expect(r.baseline.sites.map((s) => s.description)).toEqual(expect.arrayContaining(stats));
     expect(r.mutants.map((m) => [m.description, m.outcome])).toEqual(stats.map((d) => [d, 'survived']));

@@ -55,6 +55,8 @@ interface Frame {
   snapshot: Map<HookTarget, number> | null;
   /** skip-lock: this thread is inside a section of the mutated lock (taken or skipped). */
   guarded: number;
+  /** skip-lock: the lock (instance) this call skipped last, until its release. */
+  skipped: HookTarget | null;
   /** A site on a failed trylock's path: this thread is inside a section of that lock. */
   tried: number;
   /** A trylock failed in this call: the lock's field (the discovery run records it with the sites after). */
@@ -75,6 +77,14 @@ const WIDEN_SECTION_P = 0.5;
 const WIDEN_SECTION_US = 50;
 /** skip-lock: between a plain word's load and its store inside such a section (every time: the lost update's window). */
 const WIDEN_PLAIN_P = 1;
+/**
+ * skip-lock, directed: with this chance, between a plain word's load and its store in the section
+ * whose lock this thread skipped, wait (at most this long) until another thread holds that very
+ * lock (a competitor inside its section, which the skipped lock would have kept out), then widen
+ * as above, so that the competitor's update lands between the load and the store.
+ */
+const COMPETITOR_WAIT_P = 0.5;
+const COMPETITOR_WAIT_MS = 0.3;
 /**
  * Directed widening, with this chance and at most this long: wait for an invalidation to begin.
  * skip-lock: before the device is programmed in a section whose lock this thread skipped (the
@@ -142,6 +152,7 @@ export class MutationHook implements OpHook {
       counts: null,
       snapshot: null,
       guarded: 0,
+      skipped: null,
       tried: 0,
       failedTry: null,
       fired: false,
@@ -182,7 +193,10 @@ export class MutationHook implements OpHook {
     const frame = this.frames[this.frames.length - 1];
     const site = this.site;
     if (site !== null && frame !== undefined) this.watch(frame, site, target, op);
-    if (op.cls === 'unlock' && this.pendingReleases > 0 && this.release(target, op.mode) === SKIP) return SKIP;
+    if (op.cls === 'unlock' && this.pendingReleases > 0 && this.release(target, op.mode) === SKIP) {
+      if (frame !== undefined && frame.skipped === target) frame.skipped = null;
+      return SKIP;
+    }
     if (frame === undefined || op.cls === 'wake' || op.cls === 'program') return PERFORM;
     const pos = frame.pos++;
     if (site === null) {
@@ -209,6 +223,7 @@ export class MutationHook implements OpHook {
         if (!held) this.skippedHolds.set(target, (held = [0, 0, 0]));
         held[op.mode]++;
         this.pendingReleases++;
+        frame.skipped = target;
         return SKIP;
       }
       case 'stale-read':
@@ -236,7 +251,11 @@ export class MutationHook implements OpHook {
    */
   between(_target: HookTarget): void {
     const frame = this.frames[this.frames.length - 1];
-    if (frame !== undefined && frame.guarded > 0) this.scope.widen(WIDEN_PLAIN_P, WIDEN_SECTION_US);
+    if (frame === undefined || frame.guarded === 0) return;
+    const skipped = frame.skipped;
+    if (skipped !== null && this.scope.rng.chance(COMPETITOR_WAIT_P))
+      this.scope.widenUntil(() => heldByAnyone(skipped), COMPETITOR_WAIT_MS);
+    this.scope.widen(WIDEN_PLAIN_P, WIDEN_SECTION_US);
   }
 
   /** A trylock failed: the rest of this call is its failure path (and the lock's section was not entered). */
@@ -346,4 +365,12 @@ export class MutationHook implements OpHook {
     }
     return out;
   }
+}
+
+/** Is this lock (a traced mutex or rwsem) held by anyone now? */
+function heldByAnyone(lock: HookTarget): boolean {
+  const l = lock as HookTarget & { isLocked?: () => boolean; writer?: () => number; readers?: () => number };
+  if (typeof l.isLocked === 'function') return l.isLocked();
+  if (typeof l.writer === 'function' && typeof l.readers === 'function') return l.writer() >= 0 || l.readers() > 0;
+  return false;
 }
