@@ -15,6 +15,7 @@ export function dmaOp(rc: RoleContext): void {
   const oracle = ctx.opts.oracle ? 1 : 0;
   // a hook that holds accesses in flight (a drop-fence mutant's run, mutate/hook.ts)
   const inFlight = ctx.sched === undefined && ctx.opts.widen ? ctx.hook?.inFlight : undefined;
+  const record = ctx.wasm.dmaseq_addr(ctx.tid) >> 2; // this thread's in-flight record: the frame and gen dma_begin saw
   for (let i = 0; i < DMA_BURST; i++) {
     const page = rng.int(ctx.pages);
     const write = rng.chance(0.3) ? 1 : 0;
@@ -23,7 +24,6 @@ export function dmaOp(rc: RoleContext): void {
     if (inFlight !== undefined) {
       const begun = ctx.wasm.dma_begin(rc.device, page, write, ctx.tid, oracle);
       if (begun < 0) ctx.opts.onViolation(begun);
-      const record = ctx.wasm.dmaseq_addr(ctx.tid) >> 2;
       const pfn = ctx.env.i32[record + (L.DS_PFN >> 2)];
       if (pfn >= 0) {
         const gen = ctx.env.i32[record + (L.DS_GEN >> 2)];
