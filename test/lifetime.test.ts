@@ -10,6 +10,7 @@ import { srcuReadLock, srcuReadUnlock } from '../dist/model/mm/srcu.js';
 import { exitMmap } from '../dist/model/mm/exit.js';
 import { reclaim } from '../dist/model/mm/ops.js';
 import { BREACH } from '../dist/oracle/contract.js';
+import { reportNotifierUaf } from '../dist/oracle/lifetime.js';
 import { kvmRelease } from '../dist/protocols/history/notifier-release-unhashed.js';
 import { invalidate } from '../dist/protocols/kernel/interval-v5.5.js';
 
@@ -52,6 +53,28 @@ describe('notifier-use-after-free', () => {
     const before = h.violations.length;
     h.ctx.zapDevice(sub, 0, 8);
     expect(h.violations.length).toBe(before + 1);
+  });
+
+  it('a use that saw the free is counted even when the subscription was allocated and linked again before it could mark it', async () => {
+    // the use reads S_LIFE (freed), is preempted; a fault creates the subscription again and links
+    // it; then the use reports: once counted only by marking the freed word, this lost race
+    // stopped the run with no violation counted (a broken protocol's run judged a miss)
+    for (const relink of [false, true]) {
+      const h = await harness('hmm-notifier-free');
+      const sub = h.ctx.subs[0];
+      expect(removeSubscription(h.ctx, sub)).toBe(true);
+      const seen = Atomics.load(h.s.i32, (h.s.layout.subrecBase + sub.id * L.SUBREC_SIZE + L.S_LIFE) >> 2);
+      expect(seen & 0xff).toBe(LIFE.FREED);
+      if (relink)
+        expect(insertSubscription(h.ctx, sub)).toBe(true); // ALLOCATED, then linked: LIVE
+      else
+        expect(Atomics.compareExchange(h.s.i32, (h.s.layout.subrecBase + sub.id * L.SUBREC_SIZE + L.S_LIFE) >> 2, seen, seen)).toBe(seen);
+      reportNotifierUaf(h.ctx, sub, seen);
+      expect(counter(h, L.H_VIOLATIONS, NUAF), `relinked: ${relink}`).toBe(1);
+      reportNotifierUaf(h.ctx, sub, seen); // a second use of the same free: a detection only (not relinked)
+      expect(counter(h, L.H_DETECTIONS, NUAF)).toBe(2);
+      if (!relink) expect(counter(h, L.H_VIOLATIONS, NUAF)).toBe(1);
+    }
   });
 
   it('the same steps with the subscription found after the removal: nothing', async () => {

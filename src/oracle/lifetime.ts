@@ -12,6 +12,15 @@ import { L, addr, type Layout } from '../memory/layout.js';
 
 /** S_LIFE's flag: this free has been counted as a lost race (later uses are detections only). */
 export const LIFE_REPORTED = 0x100;
+/**
+ * S_LIFE's flag on ALLOCATED: the free before it was never counted. A use that saw that free, and
+ * whose count came too late to mark it (the subscription allocated again meanwhile), counts it
+ * here: without it, the run stopped on a violation that no count showed.
+ */
+export const LIFE_UNREPORTED_FREE = 0x200;
+const LIFE_STATE = 0xff;
+const FREED = 3;
+const ALLOCATED = 4;
 
 interface UafCtx {
   env: { i32: Int32Array; tid: number };
@@ -33,7 +42,29 @@ export function reportNotifierUaf(ctx: UafCtx, sub: { id: number; start: number;
   i32[v + 4] = -1;
   i32[v + 5] = sub.device;
   i32[v + 6] = 0;
-  const first = (life & LIFE_REPORTED) === 0 && Atomics.compareExchange(i32, (rec + L.S_LIFE) >> 2, life, life | LIFE_REPORTED) === life;
+  // count the free once: mark it reported; if it was allocated again before this use could, the
+  // allocation carries LIFE_UNREPORTED_FREE, and this use counts it by clearing that
+  const at = (rec + L.S_LIFE) >> 2;
+  let first = false;
+  let cur = life;
+  while (!first && (cur & LIFE_REPORTED) === 0) {
+    const state = cur & LIFE_STATE;
+    let next: number;
+    if (state === FREED) next = cur | LIFE_REPORTED;
+    else if (state === ALLOCATED) {
+      if ((cur & LIFE_UNREPORTED_FREE) === 0) break; // counted before it was allocated again
+      next = cur & ~LIFE_UNREPORTED_FREE;
+    } else {
+      // linked again already (this thread was preempted between its read and here): nothing
+      // marks that free any more; count it, at the risk of counting it twice if another use
+      // counted it before the allocation (a lost race counted twice, never one not counted)
+      first = true;
+      break;
+    }
+    const seen = Atomics.compareExchange(i32, at, cur, next);
+    if (seen === cur) first = true;
+    else cur = seen;
+  }
   if (first) Atomics.add(i32, ((L.BASE + L.H_VIOLATIONS) >> 2) + L.V_NOTIFIER_USE_AFTER_FREE, 1);
   Atomics.add(i32, ((L.BASE + L.H_DETECTIONS) >> 2) + L.V_NOTIFIER_USE_AFTER_FREE, 1);
   ctx.opts.onViolation(-(L.V_NOTIFIER_USE_AFTER_FREE + 1));

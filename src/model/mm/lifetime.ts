@@ -9,7 +9,8 @@
  *   REMOVED    unlinked (ctx.intervalUnlink): new invalidations no longer find it
  *   FREED      kfree'd: any use is a notifier-use-after-free (oracle/lifetime.ts); LIFE_REPORTED
  *              is or'ed in once the free has been counted
- *   ALLOCATED  allocated again, not yet linked (the protocol's intervalInsert links it)
+ *   ALLOCATED  allocated again, not yet linked (the protocol's intervalInsert links it);
+ *              LIFE_UNREPORTED_FREE is or'ed in when no use had counted the free before it
  *
  * Every subscription starts LIVE. A driver removes one (the 'interval' event: removeSubscription):
  * LIVE -> CLOSING, wait for the device faults through it, the protocol's intervalRemove (which
@@ -27,7 +28,7 @@
 import { L, addr } from '../../memory/layout.js';
 import { EV } from '../../oracle/events.js';
 import { WAIT, block, now } from '../../sync/env.js';
-import { LIFE_REPORTED, reportNotifierUaf } from '../../oracle/lifetime.js';
+import { LIFE_REPORTED, LIFE_UNREPORTED_FREE, reportNotifierUaf } from '../../oracle/lifetime.js';
 import { BREACH, reportBreach } from '../../oracle/contract.js';
 import { callProto } from '../../protocols/call.js';
 import type { Ctx } from '../ctx.js';
@@ -190,7 +191,9 @@ export function insertSubscription(ctx: Ctx, sub: Sub): boolean {
   const i32 = ctx.env.i32;
   const at = lifeIdx(ctx, sub);
   const life = Atomics.load(i32, at);
-  if ((life & LIFE_STATE) !== LIFE.FREED || Atomics.compareExchange(i32, at, life, LIFE.ALLOCATED) !== life) return false;
+  // a free no use has counted yet travels on as LIFE_UNREPORTED_FREE (oracle/lifetime.ts)
+  const allocated = LIFE.ALLOCATED | ((life & LIFE_REPORTED) === 0 ? LIFE_UNREPORTED_FREE : 0);
+  if ((life & LIFE_STATE) !== LIFE.FREED || Atomics.compareExchange(i32, at, life, allocated) !== life) return false;
   Atomics.store(i32, recIdx(ctx, sub, L.S_FREED_BY), 0);
   const lines = ctx.layout.config.protoSubLines;
   for (let i = 0; i < lines; i++) {
