@@ -9,6 +9,7 @@
  * detection in H_DETECTIONS, then handed to onViolation for the witness.
  */
 import { L, addr, type Layout } from '../memory/layout.js';
+import { LIFE, LIFE_STATE } from '../model/mm/lifetime.js'; // the states (a cycle: used only when a use is reported)
 
 /** S_LIFE's flag: this free has been counted as a lost race (later uses are detections only). */
 export const LIFE_REPORTED = 0x100;
@@ -18,9 +19,6 @@ export const LIFE_REPORTED = 0x100;
  * here: without it, the run stopped on a violation that no count showed.
  */
 export const LIFE_UNREPORTED_FREE = 0x200;
-const LIFE_STATE = 0xff;
-const FREED = 3;
-const ALLOCATED = 4;
 
 interface UafCtx {
   env: { i32: Int32Array; tid: number };
@@ -50,8 +48,8 @@ export function reportNotifierUaf(ctx: UafCtx, sub: { id: number; start: number;
   while (!first && (cur & LIFE_REPORTED) === 0) {
     const state = cur & LIFE_STATE;
     let next: number;
-    if (state === FREED) next = cur | LIFE_REPORTED;
-    else if (state === ALLOCATED) {
+    if (state === LIFE.FREED) next = cur | LIFE_REPORTED;
+    else if (state === LIFE.ALLOCATED) {
       if ((cur & LIFE_UNREPORTED_FREE) === 0) break; // counted before it was allocated again
       next = cur & ~LIFE_UNREPORTED_FREE;
     } else {

@@ -35,7 +35,7 @@ import type { Ctx } from '../ctx.js';
 import type { Sub } from '../range.js';
 
 export const LIFE = { LIVE: 0, CLOSING: 1, REMOVED: 2, FREED: 3, ALLOCATED: 4 } as const;
-const LIFE_STATE = 0xff;
+export const LIFE_STATE = 0xff;
 /** EV.SUB_LIFE's `d` (oracle/events.ts SUB_LIFE_WHAT). */
 export const SUB_LIFE = { REMOVE: 0, UNLINK: 1, FREE: 2, ALLOC: 3, LINK: 4, RELEASE: 5 } as const;
 
