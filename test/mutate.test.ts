@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { convert } from 'xmlbuilder2';
 import { mutate, runStress, ConfigError } from '../dist/index.js';
-import { equivalenceOf, NEVER_DIFFERED_MIN_REACHED, RETRY_ONLY_MIN_CHANGED } from '../dist/mutate/run.js';
+import { equivalenceOf, judge, NEVER_DIFFERED_MIN_REACHED, RETRY_ONLY_MIN_CHANGED } from '../dist/mutate/run.js';
 import { chainHooks, OPS, PERFORM, SKIP, STALE, type OpHook } from '../dist/model/hooks.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -92,6 +92,24 @@ describe('mutate()', () => {
     );
   }, 40_000);
 
+  it("catches what a failed non-blockable start's undo leaves wrong (the -EAGAIN path)", async () => {
+    // interval-v5.5's mn_itree_inv_end after a start that failed at its second interval: without its
+    // increment the mm's sequence stays odd with nothing in progress, and a fault on the first
+    // interval then waits for an invalidation that has not begun; the faults must get there before
+    // the next invalidation (the CPU's, the other invalidator's) hides it: the run holds them back
+    const r = await mutate({
+      protocol: 'interval-v5.5',
+      only: 'invalidateStart: drop-write mm.invalidate_seq add (2nd)',
+      durationMs: 6000, // killed in 0.2-2.4 s beside a busy stress run; without the hold, 3 s runs and a 20 s one survived
+      discoveryMs: 3000, // the failure path is reached 25-40 times in 3 s
+      seed: 42,
+    });
+    expect(r.mutants.map((m) => [m.description, m.outcome])).toEqual([
+      ['invalidateStart: drop-write mm.invalidate_seq add (2nd)', 'killed'],
+    ]);
+    expect(r.mutants[0].kinds).toContain('contract');
+  }, 60_000);
+
   it('reports a read that never differs, and a snapshot that only makes the fault retry, as equivalent', async () => {
     const r = await mutate({
       protocol: fx('mutate-equivalent-plugin.mjs'),
@@ -142,6 +160,32 @@ describe('mutate()', () => {
     expect(equivalenceOf('no-wait', counts(50, 50, 50, 0))).toMatch(/^retry only/);
     for (const op of ['skip-lock', 'drop-write', 'drop-zap', 'drop-fence', 'no-mmap-lock'] as const)
       expect(equivalenceOf(op, counts(5000, 0, 0, 0))).toBeNull();
+  });
+
+  it('judges a run that could not be judged as an error, not a survivor', () => {
+    const site = {
+      callback: 'invalidateStart',
+      cls: 'write',
+      field: 'sub.count',
+      n: 2,
+      method: 'add',
+      hits: 40,
+      pos: 7,
+      operator: 'drop-write',
+    } as const;
+    const counts = { fired: 40, effective: 40, retryOnly: 0, escaped: 0, durationMs: 3000 };
+    const clean = { violations: {}, witnesses: [], durationMs: 3004 } as unknown as Parameters<typeof judge>[3];
+    expect(judge(1, site, 'd', clean, counts).outcome).toBe('survived');
+    // the watchdog left no progress unjudged: a thread it waited on was starved of CPU at the end
+    const unjudged = {
+      ...clean,
+      durationMs: 4204,
+      starvation: { steps: 9, first: 'T3', unjudged: 'T3 driver at 4100 ms: 80 ms on a CPU' },
+    };
+    const m = judge(1, site, 'd', unjudged, counts);
+    expect([m.outcome, m.error]).toEqual(['error', 'no progress left unjudged when the run ended: T3 driver at 4100 ms: 80 ms on a CPU']);
+    expect(judge(1, site, 'd', { ...clean, durationMs: 180 }, counts).outcome).toBe('error'); // ended clean too soon
+    expect(judge(1, site, 'd', { ...unjudged, violations: { stall: 1 } }, counts).outcome).toBe('killed');
   });
 
   it('refuses bad input with the same errors as stress', async () => {

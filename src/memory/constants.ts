@@ -95,6 +95,12 @@ export const L = {
   H_DEVTID_BASE: 704, // region base: per device entry, the thread that programmed it (below)
   H_INV_BEGUN: 768, // invalidations whose callbacks began / whose end returned (the ABA window's clock)
   H_INV_ENDED: 772,
+  // mutate runs only (mutate/shared.ts): what one thread's mutation hook tells the others' hooks
+  H_MUTATE_HOLD: 776, // threads holding new invalidations back (a failure path's window)
+  H_MUTATE_POPULATES: 780, // populate calls begun (what a hold waits for)
+  H_MUTATE_SKIPPING: 784, // code + 1 of a lock some thread is in a section of, having skipped it (0: none)
+  H_MUTATE_BETWEEN: 788, // code + 1 of a plain word some thread is between the load and the store of, under the mutated lock
+  H_MUTATE_AIM: 792, // subscription index + 1 whose interval the CPU-side changes should aim at now (0: anywhere)
   H_MM_DEAD: 832, // the mm's life (model/mm/exit.ts): 0 alive, 1 the process dropped its reference (exit_mmap runs)
   H_MM_USERS: 836, // mmget references beyond the process's own (model/mm/lifetime.ts: mmgetNotZero / mmput)
   H_SIZE: 896,

@@ -60,6 +60,23 @@ export interface OpHook {
   inFlight?(zapped: () => boolean, freed: () => boolean): void;
   /** A trylock on `target` just failed: the callback takes its failure path (an -EAGAIN). */
   failed?(target: HookTarget): void;
+  /**
+   * An invalidation is about to begin on this thread (model/mm/notifier.ts, before its
+   * subscriptions are found and its callbacks run): the hook may hold it back a moment, never
+   * longer than its own bound. Defined only where the hook may do so.
+   */
+  beforeInvalidation?(): void;
+  /**
+   * A non-blockable invalidation start on this thread failed (-EAGAIN) and is over: counted as
+   * ended, its callbacks returned (model/mm/notifier.ts). Defined only where the hook acts on it.
+   */
+  startFailed?(): void;
+  /**
+   * Where this thread's next CPU-side change should fall (roles/invalidator.ts): an interval
+   * [start, end) of pages, when the hook is waiting for a change there on another thread; null
+   * for anywhere. Defined only where the hook may aim.
+   */
+  aim?(): { start: number; end: number } | null;
 }
 
 const spec = (method: string, cls: OpClass, mode = 0, tries = false): OpSpec => ({ method, cls, mode, tries });

@@ -11,10 +11,15 @@
  *   drop-release             the release does nothing: the lock stays held (a leak)
  *
  * Widening in a mutant's run (docs/mutation.md, "Sites and operators") stretches the window the
- * mutation opens: at the site; inside the sections of a skipped lock; a DMA held in flight across
- * its entry's zap (drop-fence); and, for a site the discovery run reached only after a failed
- * trylock, inside every section of that lock, so that the trylock fails more often, and a fault
- * that begins between two invalidations, where what the failure path left behind shows.
+ * mutation opens: at the site; inside the sections of a skipped lock, where a thread that took the
+ * lock waits for one that skipped it to run its section inside its own; a DMA held in flight
+ * across its entry's zap (drop-fence); and, for a site the discovery run reached only after a
+ * failed trylock, inside every section of that lock, so that the trylock fails more often, and a
+ * fault that begins between two invalidations, where what the failure path left behind shows:
+ * after a stale read or dropped write there, new invalidations are held back until faults have
+ * begun; after a skipped lock there, the undo waits for another thread's update of the same word,
+ * with the invalidators aimed at its interval. The threads' hooks coordinate through
+ * MutationShared (shared.ts).
  *
  * A mutant's run also counts the times the mutation changed what the protocol saw (a stale
  * read that differed from the word, a wait that would have blocked, a dropped check that would
@@ -23,12 +28,13 @@
  */
 import { PERFORM, SKIP, STALE, type HookTarget, type OpHook, type OpSpec } from '../model/hooks.js';
 import type { State, Word } from '../model/state.js';
+import { MutationShared } from './shared.js';
 import { joinMethods, operatorFor, siteKey, type MutationStats, type MutationTask, type Site, type SiteRecord } from './sites.js';
 
 /** The declared state a stale read may need to snapshot (implemented by Ctx). */
 export interface MutationScope {
   readonly mm: State;
-  readonly subs: readonly { state: State }[];
+  readonly subs: readonly { state: State; start: number; end: number }[];
   readonly ranges: readonly { state: State }[];
   /** A seeded busy-wait (only when the run widens windows): see Ctx.widen. */
   widen(p: number, maxUs: number): void;
@@ -38,6 +44,8 @@ export interface MutationScope {
   invalidationsBegun(): number;
   /** Invalidations ended so far (Ctx.invalidationsEnded). */
   invalidationsEnded(): number;
+  /** The shared memory (MutationShared's words). */
+  readonly env: { readonly i32: Int32Array };
   readonly rng: { chance(p: number): boolean };
 }
 
@@ -57,6 +65,8 @@ interface Frame {
   guarded: number;
   /** skip-lock: the lock (instance) this call skipped last, until its release. */
   skipped: HookTarget | null;
+  /** skip-lock: the instance of the mutated lock this call is inside a section of (taken or skipped). */
+  guardLock: HookTarget | null;
   /** A site on a failed trylock's path: this thread is inside a section of that lock. */
   tried: number;
   /** A trylock failed in this call: the lock's field (the discovery run records it with the sites after). */
@@ -86,6 +96,23 @@ const WIDEN_PLAIN_P = 1;
 const COMPETITOR_WAIT_P = 0.5;
 const COMPETITOR_WAIT_MS = 0.3;
 /**
+ * The same wait on a failed trylock's path (an undo, reached a few dozen times a run): longer, and
+ * for a writer: another thread between its own load and store of that word under the lock
+ * (MutationShared.between), so that both load before either stores; the invalidators' changes
+ * meanwhile aim at the word's subscription (MutationShared.aim), the writers it waits for.
+ */
+const WRITER_WAIT_MS = 2;
+/**
+ * skip-lock, the other side: with this chance, a thread inside a section of the mutated lock that
+ * it took properly waits, before programming the device, for a thread inside a section of the same
+ * lock that skipped it (at most SKIPPER_WAIT_MS), then for that section to end (at most
+ * SKIPPER_END_MS): the section the lock kept out (an invalidation's zap) runs inside this one,
+ * between its check and its device update.
+ */
+const SKIPPER_WAIT_P = 0.5;
+const SKIPPER_WAIT_MS = 2;
+const SKIPPER_END_MS = 1;
+/**
  * Directed widening, with this chance and at most this long: wait for an invalidation to begin.
  * skip-lock: before the device is programmed in a section whose lock this thread skipped (the
  * invalidation the lock would have kept out between the fault's check and its device update);
@@ -112,11 +139,21 @@ const DMA_FREE_WAIT_MS = 2;
  */
 const BETWEEN_INVALIDATIONS_P = 0.5;
 const BETWEEN_INVALIDATIONS_MS = 0.5;
+/**
+ * A word a failed trylock's path left wrong (a stale-read or drop-write mutant there: a sequence
+ * left odd with no invalidation in progress) shows only to a fault that begins before the next
+ * invalidation, and the CPU threads' own faults begin invalidations all the time. So after such a
+ * call the thread holds new invalidations back, on every thread, until this many populate calls
+ * have begun or this long has passed: the faults that follow see what the failure path left.
+ */
+const HOLD_POPULATES = 8;
+const HOLD_MS = 2;
 /** Operations after which a populate call whose view the mutation changed did more than retry. */
 const ESCAPES = new Set(['write', 'zap', 'program']);
 
 export class MutationHook implements OpHook {
   private readonly frames: Frame[] = [];
+  private readonly shared: MutationShared;
   private readonly site: Site | null;
   private readonly operator: string | null;
   private readonly sites = new Map<string, SiteRecord>();
@@ -132,10 +169,41 @@ export class MutationHook implements OpHook {
     private readonly scope: MutationScope,
     task: MutationTask,
   ) {
+    this.shared = new MutationShared(scope.env.i32);
     this.site = 'site' in task ? task.site : null;
     this.operator = 'site' in task ? task.operator : null;
     if (this.operator !== 'drop-fence') this.inFlight = undefined;
+    this.holds = this.site?.afterFailedTry !== undefined && (this.operator === 'stale-read' || this.operator === 'drop-write');
+    if (!this.holds) {
+      this.beforeInvalidation = undefined;
+      this.startFailed = undefined;
+    }
+    if (this.operator !== 'skip-lock' || this.site?.afterFailedTry === undefined) this.aim = undefined;
   }
+
+  /** The interval another thread's undo waits for an update in (a skip-lock mutant on a failed trylock's path). */
+  aim?: () => { start: number; end: number } | null = () => {
+    const index = this.shared.aimed();
+    return index < 0 ? null : this.scope.subs[index];
+  };
+
+  /** This mutant's failure path may leave a word wrong: hold invalidations back after it (HOLD_POPULATES). */
+  private readonly holds: boolean;
+  /** The mutation fired in the failed start now ending: hold once it is counted as ended (startFailed). */
+  private holdPending = false;
+
+  /** A failed start is over (counted as ended): if the mutation fired in it, hold invalidations back. */
+  startFailed?: () => void = () => {
+    if (!this.holdPending) return;
+    this.holdPending = false;
+    this.holdInvalidations();
+  };
+
+  /** An invalidation about to begin, in a mutant's run that holds them: wait while a thread holds them back. */
+  beforeInvalidation?: () => void = () => {
+    const shared = this.shared;
+    if (shared.invalidationsHeld()) this.scope.widenUntil(() => !shared.invalidationsHeld(), HOLD_MS);
+  };
 
   /** A DMA access in flight, in a drop-fence mutant's run: hold it (sometimes) across its entry's zap (DMA_HOLD_P). */
   inFlight?: (zapped: () => boolean, freed: () => boolean) => void = (zapped, freed) => {
@@ -153,6 +221,7 @@ export class MutationHook implements OpHook {
       snapshot: null,
       guarded: 0,
       skipped: null,
+      guardLock: null,
       tried: 0,
       failedTry: null,
       fired: false,
@@ -160,6 +229,7 @@ export class MutationHook implements OpHook {
       escaped: false,
     };
     this.frames.push(frame);
+    if (this.holds && callback === 'populate') this.shared.countPopulate();
     if (site?.afterFailedTry !== undefined && callback === 'populate' && this.scope.rng.chance(BETWEEN_INVALIDATIONS_P)) {
       const scope = this.scope;
       scope.widenUntil(() => scope.invalidationsBegun() === scope.invalidationsEnded(), BETWEEN_INVALIDATIONS_MS);
@@ -178,8 +248,11 @@ export class MutationHook implements OpHook {
   exit(result?: unknown): void {
     const frame = this.frames.pop();
     // a mutation on a failed trylock's path: this thread (the one whose start failed) pauses before
-    // it goes on (a reaper's next chunk), so that a fault can begin before the next invalidation
-    if (frame?.fired && this.site?.afterFailedTry !== undefined) this.scope.widen(1, BETWEEN_INVALIDATIONS_MS * 1000);
+    // it goes on (a reaper's next chunk), so that a fault can begin before the next invalidation;
+    // one that may have left a word wrong holds every thread's invalidations back meanwhile, once
+    // its start is over (startFailed)
+    if (frame?.fired && this.holds) this.holdPending = frame.callback === 'invalidateStart';
+    else if (frame?.fired && this.site?.afterFailedTry !== undefined) this.scope.widen(1, BETWEEN_INVALIDATIONS_MS * 1000);
     if (frame === undefined || !frame.effective) return;
     // a call that threw (the run's stop, say) counts only if it had already written, zapped or programmed
     if (result === undefined && !frame.escaped) return;
@@ -224,6 +297,7 @@ export class MutationHook implements OpHook {
         held[op.mode]++;
         this.pendingReleases++;
         frame.skipped = target;
+        if (this.operator === 'skip-lock') this.shared.skipping(codeOf(target), true);
         return SKIP;
       }
       case 'stale-read':
@@ -247,14 +321,35 @@ export class MutationHook implements OpHook {
   /**
    * Between a plain word's load and its store (state.ts PlainWord): inside a section of a
    * skip-lock mutant's lock (taken or skipped, on any thread), widened, so that an update the
-   * skipped lock no longer excludes comes between them and one of the two is lost.
+   * skipped lock no longer excludes comes between them and one of the two is lost. A thread that
+   * took the lock says so meanwhile (MutationShared.between): the writer an undo that skipped it
+   * waits for (WRITER_WAIT_MS).
    */
-  between(_target: HookTarget): void {
+  between(target: HookTarget): void {
     const frame = this.frames[this.frames.length - 1];
     if (frame === undefined || frame.guarded === 0) return;
     const skipped = frame.skipped;
-    if (skipped !== null && this.scope.rng.chance(COMPETITOR_WAIT_P))
-      this.scope.widenUntil(() => heldByAnyone(skipped), COMPETITOR_WAIT_MS);
+    const word = codeOf(target);
+    if (skipped === null) {
+      // the lock taken: a writer the skipping thread may wait for (WRITER_WAIT_MS)
+      this.shared.between(word, true);
+      this.scope.widen(WIDEN_PLAIN_P, WIDEN_SECTION_US);
+      this.shared.between(word, false);
+      return;
+    }
+    if (this.site?.afterFailedTry !== undefined) {
+      // an undo: aim the invalidators at this word's subscription, wait for another thread's
+      // update of the word to begin, then for its store
+      const shared = this.shared;
+      const index = this.scope.subs.findIndex((sub) => Object.values(sub.state).includes(target));
+      if (index >= 0) shared.aim(index, true);
+      try {
+        this.scope.widenUntil(() => shared.isBetween(word), WRITER_WAIT_MS);
+        this.scope.widenUntil(() => !shared.isBetween(word), COMPETITOR_WAIT_MS);
+      } finally {
+        if (index >= 0) shared.aim(index, false);
+      }
+    } else if (this.scope.rng.chance(COMPETITOR_WAIT_P)) this.scope.widenUntil(() => heldByAnyone(skipped), COMPETITOR_WAIT_MS);
     this.scope.widen(WIDEN_PLAIN_P, WIDEN_SECTION_US);
   }
 
@@ -282,6 +377,18 @@ export class MutationHook implements OpHook {
     };
   }
 
+  /** Hold new invalidations back until HOLD_POPULATES populate calls have begun, at most HOLD_MS. */
+  private holdInvalidations(): void {
+    const shared = this.shared;
+    const until = shared.populatesBegun() + HOLD_POPULATES;
+    shared.holdInvalidations(true);
+    try {
+      this.scope.widenUntil(() => shared.populatesBegun() >= until, HOLD_MS);
+    } finally {
+      shared.holdInvalidations(false);
+    }
+  }
+
   /** The mutation changed what this call saw. */
   private changed(frame: Frame): void {
     this.effective++;
@@ -305,11 +412,22 @@ export class MutationHook implements OpHook {
       if (frame.guarded > 0 && op.cls === 'program' && this.pendingReleases > 0 && this.scope.rng.chance(PROGRAM_WAIT_P)) {
         const begun = this.scope.invalidationsBegun();
         this.scope.widenUntil(() => this.scope.invalidationsBegun() !== begun, PROGRAM_WAIT_MS);
+      } else if (
+        frame.guarded > 0 &&
+        op.cls === 'program' &&
+        frame.skipped === null &&
+        frame.guardLock !== null &&
+        this.scope.rng.chance(SKIPPER_WAIT_P)
+      ) {
+        const shared = this.shared;
+        const lock = codeOf(frame.guardLock);
+        this.scope.widenUntil(() => shared.isSkipping(lock), SKIPPER_WAIT_MS);
+        this.scope.widenUntil(() => !shared.isSkipping(lock), SKIPPER_END_MS);
       } else if (frame.guarded > 0 && op.cls !== 'unlock') this.scope.widen(WIDEN_SECTION_P, WIDEN_SECTION_US);
       return;
     }
-    if (op.cls === 'lock') frame.guarded++;
-    else if (op.cls === 'unlock' && frame.guarded > 0) frame.guarded--;
+    if (op.cls === 'lock' && frame.guarded++ === 0) frame.guardLock = target;
+    else if (op.cls === 'unlock' && frame.guarded > 0 && --frame.guarded === 0) frame.guardLock = null;
   }
 
   private release(target: HookTarget, mode: number): number {
@@ -317,6 +435,7 @@ export class MutationHook implements OpHook {
     if (!held || held[mode] === 0) return PERFORM;
     held[mode]--;
     this.pendingReleases--;
+    if (this.operator === 'skip-lock') this.shared.skipping(codeOf(target), false);
     return SKIP;
   }
 
@@ -365,6 +484,11 @@ export class MutationHook implements OpHook {
     }
     return out;
   }
+}
+
+/** A traced lock's or word's code (state.ts), the same on every thread; -1 for a ctx method's target. */
+function codeOf(target: HookTarget): number {
+  return (target as HookTarget & { code?: number }).code ?? -1;
 }
 
 /** Is this lock (a traced mutex or rwsem) held by anyone now? */

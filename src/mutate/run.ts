@@ -228,7 +228,7 @@ export async function mutate(opts: MutateOptions): Promise<MutationReport> {
   }
 }
 
-interface RunCounts {
+export interface RunCounts {
   fired: number;
   effective: number;
   retryOnly: number;
@@ -270,7 +270,19 @@ export function equivalenceOf(operator: Operator, c: RunCounts): string | null {
   return null;
 }
 
-function judge(id: number, s: SiteRecord & { operator: Operator }, description: string, r: ProtocolResult, c: RunCounts): MutantResult {
+/**
+ * A mutant's outcome from its run: killed (a violation; a lock wait that timed out; the protocol
+ * threw), error (the harness failed, or the run could not be judged: it ended clean too soon, or
+ * with no progress the watchdog left unjudged), equivalent (a survivor an equivalence rule
+ * recognises), else survived.
+ */
+export function judge(
+  id: number,
+  s: SiteRecord & { operator: Operator },
+  description: string,
+  r: ProtocolResult,
+  c: RunCounts,
+): MutantResult {
   const kinds: string[] = Object.entries(r.violations)
     .filter(([, n]) => (n ?? 0) > 0)
     .map(([k]) => k);
@@ -288,6 +300,12 @@ function judge(id: number, s: SiteRecord & { operator: Operator }, description: 
   if (outcome === 'survived' && !c.aborted && c.durationMs !== undefined && r.durationMs < SHORT_RUN * c.durationMs) {
     outcome = 'error';
     error = `the run ended clean after ${Math.round(r.durationMs)} ms of ${c.durationMs} ms`;
+  }
+  // a stall the watchdog left unjudged (a thread the stuck one waited on was starved of CPU when the
+  // run ended) is no clean run either: the oracle could not decide (RunResult starvation.unjudged)
+  if (outcome === 'survived' && r.starvation?.unjudged) {
+    outcome = 'error';
+    error = `no progress left unjudged when the run ended: ${r.starvation.unjudged}`;
   }
   const extra = (r as ProtocolResult & { coverage?: unknown }).coverage;
   const equivalence = outcome === 'survived' ? equivalenceOf(s.operator, c) : null;

@@ -40,7 +40,9 @@ export function driverOp(rc: RoleContext): boolean {
   // on the mm, as from a work queue), then the fault holds the mm (mmget_not_zero) and the subscription
   // (a removal holds the mm, so it never overlaps exit_mmap's release)
   const every = ctx.sched ? 2 : REMOVE_EVERY; // controlled mode's schedules are a few dozen operations long
-  if (rc.events.includes('interval') && stats.ops % every === every - 1 && mmgetNotZero(ctx))
+  // (not while a mutant's run aims the invalidators at an interval, mutate/hook.ts: a removal waits
+  // for umem_rwsem-like locks for write, and the invalidations aimed there would queue behind it)
+  if (rc.events.includes('interval') && stats.ops % every === every - 1 && !ctx.hook?.aim?.() && mmgetNotZero(ctx))
     try {
       removeSubscription(ctx, rng.pick(mine));
     } finally {

@@ -9,7 +9,7 @@
  */
 import { L } from '../memory/layout.js';
 import { mmgetNotZero, mmput, waitMmAlive } from '../model/mm/lifetime.js';
-import { munmap, mprotect, forkCow, dontneed, migrate, reclaim, oomReap, type Prot } from '../model/mm/ops.js';
+import { MMAP_WRITE_EVENTS, munmap, mprotect, forkCow, dontneed, migrate, reclaim, oomReap, type Prot } from '../model/mm/ops.js';
 import type { EventName } from '../api/types.js';
 import type { RoleContext } from './role.js';
 
@@ -24,7 +24,10 @@ export function invalidatorOp(rc: RoleContext): void {
   const { ctx, rng } = rc;
   const mix = (rc.invEvents ??= rc.events.filter((e) => e !== 'interval' && e !== 'exit'));
   if (mix.length === 0) return; // the mix is only interval removal and exit: played by the driver and CPU roles
-  const ev = rng.pick(mix);
+  // a mutant's run may aim the next change at an interval (mutate/hook.ts): then one that can
+  // begin while the thread waiting for it holds mmap_lock for read
+  const aimed = ctx.hook?.aim?.() ? (rc.unlockedEvents ??= mix.filter((e) => !MMAP_WRITE_EVENTS.has(e))) : mix;
+  const ev = rng.pick(aimed.length > 0 ? aimed : mix);
   if (!SYSCALLS.has(ev) || !rc.events.includes('exit')) {
     change(rc, ev);
     return;
@@ -46,9 +49,11 @@ export function invalidatorOp(rc: RoleContext): void {
 function change(rc: RoleContext, ev: EventName): void {
   const { ctx, rng, stats } = rc;
   const pages = ctx.pages;
-  // a short range (1-16 pages), or (munmap) sometimes a whole leaf table so page tables get freed
+  // a short range (1-16 pages), or (munmap) sometimes a whole leaf table so page tables get freed;
+  // inside an interval a mutant's run aims at, if any (mutate/hook.ts)
   const len = 1 + rng.int(16);
-  const start = rng.int(pages - len + 1);
+  const aim = ctx.hook?.aim?.();
+  const start = aim ? Math.min(aim.start + rng.int(aim.end - aim.start), pages - len) : rng.int(pages - len + 1);
   const end = start + len;
   switch (ev) {
     case 'munmap':

@@ -29,6 +29,8 @@ export interface RoleContext {
   invEvents?: EventName[];
   /** The invalidator's changes that are not the process's system calls (reclaim, migrate, oom). */
   kernelEvents?: EventName[];
+  /** The invalidator's mix without the changes that take mmap_lock for write (an aimed change, roles/invalidator.ts). */
+  unlockedEvents?: EventName[];
   /** 'interval' or 'exit' is in the mix: device faults hold the mm and their subscription (model/mm/lifetime.ts). */
   lifetime?: boolean;
   /** The CPU role: when its current mm began (after its last exit), performance.now() ms. */

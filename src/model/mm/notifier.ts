@@ -30,6 +30,7 @@ const begun = new WeakMap<Invalidation, number>();
  * (mmap_lock, anon_vma).
  */
 export function invalidateRangeStart(ctx: Ctx, start: number, end: number, event: InvEvent, blockable = true): Invalidation | null {
+  ctx.hook?.beforeInvalidation?.();
   // the subscriptions are found, and their callbacks run, inside an SRCU read section (srcu.ts)
   srcuReadLock(ctx);
   let ok: boolean;
@@ -55,6 +56,7 @@ export function invalidateRangeStart(ctx: Ctx, start: number, end: number, event
     if (!blockable) {
       Atomics.add(ctx.env.i32, (L.BASE + L.H_INV_ENDED) >> 2, 1);
       countWindow(ctx, WINDOW.NONBLOCK_FAILED);
+      ctx.hook?.startFailed?.();
       return null;
     }
     reportBreach(ctx, BREACH.BLOCKABLE_FALSE, start, end);

@@ -30,6 +30,9 @@ export const VMA_RW = L.VM_MAPPED | L.VM_READ | L.VM_WRITE;
 export type Prot = 'none' | 'read' | 'readwrite';
 const PROT_FLAGS: Record<Prot, number> = { none: L.VM_MAPPED, read: L.VM_MAPPED | L.VM_READ, readwrite: VMA_RW };
 
+/** The changes (by --events name) that take mmap_lock for write (the table above): none can begin while a thread holds it for read. */
+export const MMAP_WRITE_EVENTS: ReadonlySet<string> = new Set(['munmap', 'mprotect', 'cow']);
+
 /** The locks a change holds around its invalidation (the table above). */
 interface OpLocks {
   mmap?: 'read' | 'write' | 'read-trylock';
