@@ -61,9 +61,10 @@ export interface OpHook {
   /** A trylock on `target` just failed: the callback takes its failure path (an -EAGAIN). */
   failed?(target: HookTarget): void;
   /**
-   * An invalidation is about to begin on this thread (model/mm/notifier.ts, before its
-   * subscriptions are found and its callbacks run): the hook may hold it back a moment, never
-   * longer than its own bound. Defined only where the hook may do so.
+   * An invalidation is about to begin on this thread: a CPU-side change before it takes its locks
+   * (model/mm/ops.ts), and every invalidate_range_start before its subscriptions are found
+   * (model/mm/notifier.ts; a COW break in a fault holds mmap_lock for read there). The hook may
+   * hold it back a moment, never longer than its own bound. Defined only where the hook may do so.
    */
   beforeInvalidation?(): void;
   /**

@@ -143,8 +143,9 @@ const BETWEEN_INVALIDATIONS_MS = 0.5;
  * A word a failed trylock's path left wrong (a stale-read or drop-write mutant there: a sequence
  * left odd with no invalidation in progress) shows only to a fault that begins before the next
  * invalidation, and the CPU threads' own faults begin invalidations all the time. So after such a
- * call the thread holds new invalidations back, on every thread, until this many populate calls
- * have begun or this long has passed: the faults that follow see what the failure path left.
+ * call the thread holds new invalidations back, on every thread, until those in progress have
+ * ended and then this many populate calls have begun (each wait at most this long): the faults
+ * that follow see what the failure path left.
  */
 const HOLD_POPULATES = 8;
 const HOLD_MS = 2;
@@ -377,13 +378,19 @@ export class MutationHook implements OpHook {
     };
   }
 
-  /** Hold new invalidations back until HOLD_POPULATES populate calls have begun, at most HOLD_MS. */
+  /**
+   * Hold new invalidations back until those in progress on other threads have ended (at most
+   * HOLD_MS), then until HOLD_POPULATES populate calls have begun (at most HOLD_MS): faults that
+   * begin with no invalidation in progress, where the wait check sees what was left wrong.
+   */
   private holdInvalidations(): void {
     const shared = this.shared;
-    const until = shared.populatesBegun() + HOLD_POPULATES;
+    const scope = this.scope;
     shared.holdInvalidations(true);
     try {
-      this.scope.widenUntil(() => shared.populatesBegun() >= until, HOLD_MS);
+      scope.widenUntil(() => scope.invalidationsBegun() === scope.invalidationsEnded(), HOLD_MS);
+      const until = shared.populatesBegun() + HOLD_POPULATES;
+      scope.widenUntil(() => shared.populatesBegun() >= until, HOLD_MS);
     } finally {
       shared.holdInvalidations(false);
     }

@@ -25,6 +25,13 @@ import type { Sub } from '../model/range.js';
 
 /** With 'interval' in the mix, the driver removes one of its subscriptions every this many operations. */
 export const REMOVE_EVERY = 4;
+/**
+ * ... and in a mutate run (a mutation hook installed): a count or sequence that a mutant left
+ * wrong on a subscription lasts until the subscription is created again (zeroed), and its harm
+ * (faults that retry for good) is judged only after the watchdog's bound, so subscriptions live
+ * longer there; a few hundred removals a run remain.
+ */
+export const MUTATE_REMOVE_EVERY = 16;
 
 /**
  * One device fault. Returns whether it mapped: only a fault that programmed the device is
@@ -39,7 +46,7 @@ export function driverOp(rc: RoleContext): boolean {
   // subscriptions come and go: a fault on a freed one creates it again first (without a reference
   // on the mm, as from a work queue), then the fault holds the mm (mmget_not_zero) and the subscription
   // (a removal holds the mm, so it never overlaps exit_mmap's release)
-  const every = ctx.sched ? 2 : REMOVE_EVERY; // controlled mode's schedules are a few dozen operations long
+  const every = ctx.sched ? 2 : ctx.hook ? MUTATE_REMOVE_EVERY : REMOVE_EVERY; // controlled mode's schedules are a few dozen operations long
   // (not while a mutant's run aims the invalidators at an interval, mutate/hook.ts: a removal waits
   // for umem_rwsem-like locks for write, and the invalidations aimed there would queue behind it)
   if (rc.events.includes('interval') && stats.ops % every === every - 1 && !ctx.hook?.aim?.() && mmgetNotZero(ctx))

@@ -91,6 +91,9 @@ function unlockAll(ctx: Ctx, locks: OpLocks): void {
  * `after`, drop the locks. False when a trylock or a non-blockable start failed (nothing changed).
  */
 function invalidating(ctx: Ctx, start: number, end: number, op: OpSpec): boolean {
+  // a mutant's run may hold invalidations back a moment (model/hooks.ts): before the locks, so that
+  // a change held back does not keep mmap_lock (or a queued writer's place) from the faults meanwhile
+  ctx.hook?.beforeInvalidation?.();
   if (!lockAll(ctx, op.locks)) return false;
   try {
     let inv: Invalidation | null = null;
