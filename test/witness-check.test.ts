@@ -18,11 +18,13 @@ describe('witness check', () => {
     const checked = p.witnesses.filter((w) => w.record);
     expect(checked.length).toBeGreaterThan(0);
     for (const w of checked) expect(checkWitness(w, { protocol: p.name, ticketAbove: false })).toEqual([]);
-    const sample = checked.find((w) => w.events.length >= 3)!;
+    // a witness with another thread's event too, where one exists: then every corruption applies
+    const others = (w: (typeof checked)[number]) => w.events.some((e) => e.thread >= 0 && e.thread !== w.thread);
+    const sample = checked.find((w) => w.events.length >= 3 && others(w)) ?? checked.find((w) => w.events.length >= 3)!;
     const moved = pastWrap(sample);
     expect(checkWitness(moved, { protocol: p.name, ticketAbove: true })).toEqual([]);
     const bent = [...corruptions(sample), ...corruptions(moved)];
-    expect(bent.length).toBeGreaterThanOrEqual(14);
+    expect(bent.length).toBeGreaterThanOrEqual(others(sample) ? 14 : 12); // 12 without the role change
     for (const b of bent) expect(checkWitness(b.w, { protocol: p.name, ticketAbove: b.ticketAbove }), b.what).not.toEqual([]);
   }, 60_000);
 
