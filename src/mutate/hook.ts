@@ -230,6 +230,8 @@ export class MutationHook implements OpHook {
       escaped: false,
     };
     this.frames.push(frame);
+    // a hold belongs to the start whose failure path fired the mutation: a new start drops a stale one
+    if (callback === 'invalidateStart') this.holdPending = false;
     if (this.holds && callback === 'populate') this.shared.countPopulate();
     if (site?.afterFailedTry !== undefined && callback === 'populate' && this.scope.rng.chance(BETWEEN_INVALIDATIONS_P)) {
       const scope = this.scope;
