@@ -62,9 +62,9 @@ export interface OpHook {
   failed?(target: HookTarget): void;
   /**
    * An invalidation is about to begin on this thread: a CPU-side change before it takes its locks
-   * (model/mm/ops.ts), and every invalidate_range_start before its subscriptions are found
-   * (model/mm/notifier.ts; a COW break in a fault holds mmap_lock for read there). The hook may
-   * hold it back a moment, never longer than its own bound. Defined only where the hook may do so.
+   * (model/mm/ops.ts), a COW break in a fault before its invalidate_range_start (model/mm/fault.ts;
+   * the fault holds mmap_lock for read). The hook may hold it back a moment, never longer than its
+   * own bound. Defined only where the hook may do so.
    */
   beforeInvalidation?(): void;
   /**

@@ -26,33 +26,34 @@ export function invalidatorOp(rc: RoleContext): void {
   if (mix.length === 0) return; // the mix is only interval removal and exit: played by the driver and CPU roles
   // a mutant's run may aim the next change at an interval (mutate/hook.ts): then one that can
   // begin while the thread waiting for it holds mmap_lock for read
-  const aimed = ctx.hook?.aim?.() ? (rc.unlockedEvents ??= mix.filter((e) => !MMAP_WRITE_EVENTS.has(e))) : mix;
+  const aim = ctx.hook?.aim?.() ?? null;
+  const aimed = aim ? (rc.unlockedEvents ??= mix.filter((e) => !MMAP_WRITE_EVENTS.has(e))) : mix;
   const ev = rng.pick(aimed.length > 0 ? aimed : mix);
   if (!SYSCALLS.has(ev) || !rc.events.includes('exit')) {
-    change(rc, ev);
+    change(rc, ev, aim);
     return;
   }
   if (!mmgetNotZero(ctx)) {
     // the process has exited: no thread of it is left to call; the kernel's own changes go on
     const kernel = (rc.kernelEvents ??= mix.filter((e) => !SYSCALLS.has(e)));
-    if (kernel.length > 0) change(rc, rng.pick(kernel));
+    if (kernel.length > 0) change(rc, rng.pick(kernel), aim);
     else waitMmAlive(ctx);
     return;
   }
   try {
-    change(rc, ev);
+    change(rc, ev, aim);
   } finally {
     mmput(ctx);
   }
 }
 
-function change(rc: RoleContext, ev: EventName): void {
+/** One change `ev`; inside `aim`'s interval when a mutant's run aims there (mutate/hook.ts). */
+function change(rc: RoleContext, ev: EventName, aim: { start: number; end: number } | null): void {
   const { ctx, rng, stats } = rc;
   const pages = ctx.pages;
   // a short range (1-16 pages), or (munmap) sometimes a whole leaf table so page tables get freed;
   // inside an interval a mutant's run aims at, if any (mutate/hook.ts)
   const len = 1 + rng.int(16);
-  const aim = ctx.hook?.aim?.();
   const start = aim ? Math.min(aim.start + rng.int(aim.end - aim.start), pages - len) : rng.int(pages - len + 1);
   const end = start + len;
   switch (ev) {

@@ -20,6 +20,7 @@ export function handleMmFault(ctx: Ctx, page: number, write: boolean): number {
 }
 
 function cowBreak(ctx: Ctx, page: number): number {
+  ctx.hook?.beforeInvalidation?.(); // a mutant's run may hold invalidations back (model/hooks.ts)
   const inv = invalidateRangeStart(ctx, page, page + 1, 'clear');
   if (!inv) return L.EAGAIN;
   const old = ctx.wasm.cow_break(page);

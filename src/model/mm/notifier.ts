@@ -30,7 +30,6 @@ const begun = new WeakMap<Invalidation, number>();
  * (mmap_lock, anon_vma).
  */
 export function invalidateRangeStart(ctx: Ctx, start: number, end: number, event: InvEvent, blockable = true): Invalidation | null {
-  ctx.hook?.beforeInvalidation?.();
   // the subscriptions are found, and their callbacks run, inside an SRCU read section (srcu.ts)
   srcuReadLock(ctx);
   let ok: boolean;
